@@ -1,0 +1,48 @@
+//! Command-line interface: one file per subcommand. Each turns flags into library calls and an exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "stagecraft", version, about = "Build container images from Dockerfiles and watch, debug and explain the build")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags every subcommand understands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// Store directory (default: $XDG_DATA_HOME/stagecraft)
+    #[arg(long, global = true, env = "STAGECRAFT_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+impl Global {
+    /// The store root: `--root`, `STAGECRAFT_ROOT`, or `$XDG_DATA_HOME/stagecraft`.
+    pub fn store_root(&self) -> PathBuf {
+        if let Some(root) = &self.root {
+            return root.clone();
+        }
+        dirs_next::data_dir()
+            .unwrap_or_else(|| PathBuf::from("/var/lib"))
+            .join("stagecraft")
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+pub fn run(cli: Cli) -> miette::Result<ExitCode> {
+    match cli.command {
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help().map_err(|e| miette::miette!("{e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

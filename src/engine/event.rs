@@ -1,0 +1,266 @@
+//! The engine ↔ UI contract: one flat stream of events, serialized one JSON object per line.
+//!
+//! The same lines are printed by `--progress=json`, written by `--event-log`, and read by
+//! `tui --replay`, so every consumer can be tested from a recorded log.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::frontend::plan::BuildPlan;
+
+/// A step addressed as `stage/index`, where stage is the stage's name or, for an unnamed stage, its number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StepRef {
+    pub stage: String,
+    pub index: usize,
+}
+
+impl StepRef {
+    pub fn new(stage: impl Into<String>, index: usize) -> Self {
+        Self { stage: stage.into(), index }
+    }
+}
+
+impl fmt::Display for StepRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.stage, self.index)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid step reference {0:?}: expected STAGE/INDEX")]
+pub struct StepRefError(String);
+
+impl FromStr for StepRef {
+    type Err = StepRefError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (stage, index) = s.rsplit_once('/').ok_or_else(|| StepRefError(s.to_string()))?;
+        let index = index.parse().map_err(|_| StepRefError(s.to_string()))?;
+        if stage.is_empty() {
+            return Err(StepRefError(s.to_string()));
+        }
+        Ok(Self::new(stage, index))
+    }
+}
+
+impl Serialize for StepRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for StepRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Wall-clock time of an event, serialized as RFC 3339 with microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub SystemTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(SystemTime::now())
+    }
+
+    /// Seconds from `earlier` to `self`, zero if `earlier` is later.
+    pub fn since(&self, earlier: Timestamp) -> Duration {
+        self.0.duration_since(earlier.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_rfc3339_micros(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_rfc3339_weak(&s).map(Timestamp).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What a step's layer holds: its digests, sizes and how many paths it added, changed or removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    /// Digest of the compressed blob (`sha256:…`).
+    pub digest: String,
+    /// Digest of the uncompressed tar (`sha256:…`).
+    pub diff_id: String,
+    /// Uncompressed size in bytes.
+    pub size: u64,
+    pub compressed_size: u64,
+    pub added: u64,
+    pub modified: u64,
+    pub removed: u64,
+}
+
+/// Totals reported when a build ends.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub steps: usize,
+    pub cached: usize,
+    pub executed: usize,
+    pub failed: usize,
+    /// Seconds from `build_started` to `build_finished`.
+    pub duration: f64,
+    /// Uncompressed size of the final image's layers in bytes.
+    pub image_size: u64,
+}
+
+/// The parts of a stage's image config a viewer shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigSummary {
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default)]
+    pub workdir: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    BuildStarted {
+        build_id: String,
+        plan: BuildPlan,
+    },
+    StageSkipped {
+        stage: String,
+        reason: String,
+    },
+    StepQueued {
+        step: StepRef,
+    },
+    StepStarted {
+        step: StepRef,
+        cache_key: String,
+    },
+    StepLog {
+        step: StepRef,
+        stream: Stream,
+        text: String,
+    },
+    StepCached {
+        step: StepRef,
+        /// The reused layer; `None` for steps that only change the config.
+        layer: Option<LayerInfo>,
+    },
+    CacheMiss {
+        step: StepRef,
+        reason: String,
+    },
+    StepFinished {
+        step: StepRef,
+        /// The committed layer; `None` for steps that only change the config.
+        layer: Option<LayerInfo>,
+        /// Seconds.
+        duration: f64,
+    },
+    StepFailed {
+        step: StepRef,
+        exit_code: Option<i32>,
+        message: String,
+    },
+    Paused {
+        step: StepRef,
+    },
+    StageFinished {
+        stage: String,
+        image_config: ConfigSummary,
+    },
+    BuildFinished {
+        /// Manifest digest of the target image; `None` when the build failed or was cancelled.
+        image: Option<String>,
+        totals: Totals,
+        #[serde(default)]
+        error: Option<String>,
+    },
+}
+
+/// An event with the time it happened: the unit of the JSON-lines stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub time: Timestamp,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Record {
+    pub fn now(event: Event) -> Self {
+        Self { time: Timestamp::now(), event }
+    }
+
+    /// The step this event is about, if any.
+    pub fn step(&self) -> Option<&StepRef> {
+        match &self.event {
+            Event::StepQueued { step }
+            | Event::StepStarted { step, .. }
+            | Event::StepLog { step, .. }
+            | Event::StepCached { step, .. }
+            | Event::CacheMiss { step, .. }
+            | Event::StepFinished { step, .. }
+            | Event::StepFailed { step, .. }
+            | Event::Paused { step } => Some(step),
+            _ => None,
+        }
+    }
+}
+
+/// What a UI may ask of a running build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Control {
+    Continue,
+    StepOnce,
+    SetBreakpoint { step: StepRef },
+    ClearBreakpoint { step: StepRef },
+    Cancel,
+    OpenShell { at: StepRef },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_ref_round_trips_through_json() {
+        let r = Record::now(Event::StepLog {
+            step: StepRef::new("builder", 3),
+            stream: Stream::Stdout,
+            text: "hello".into(),
+        });
+        let line = serde_json::to_string(&r).expect("serialize");
+        assert!(line.contains(r#""type":"step_log""#), "{line}");
+        assert!(line.contains(r#""step":"builder/3""#), "{line}");
+        let back: Record = serde_json::from_str(&line).expect("deserialize");
+        assert_eq!(back.step(), Some(&StepRef::new("builder", 3)));
+    }
+
+    #[test]
+    fn step_ref_rejects_garbage() {
+        assert!("builder".parse::<StepRef>().is_err());
+        assert!("/3".parse::<StepRef>().is_err());
+        assert!("a/b/x".parse::<StepRef>().is_err());
+        assert_eq!("a/b/2".parse::<StepRef>().ok(), Some(StepRef::new("a/b", 2)));
+    }
+}

@@ -1,0 +1,5 @@
+//! Dockerfile front end: parse, normalize, expand, plan.
+
+pub mod plan;
+
+pub use plan::BuildPlan;

@@ -1,0 +1,8 @@
+//! stagecraft: a daemonless multi-stage container image builder with a live terminal UI.
+//!
+//! Data flows one way: `frontend` (Dockerfile → `BuildPlan`) → `engine` (runs the plan, emits events)
+//! → `store`/`image` (OCI content) → `analyze` (trees, diffs, waste) → `ui` (TUI and progress printers).
+
+pub mod engine;
+pub mod frontend;
+pub mod cli;
