@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "stagecraft", version, about = "Build container images from Dockerfiles and watch, debug and explain the build")]
+#[command(
+    name = "stagecraft",
+    version,
+    about = "Build container images from Dockerfiles and watch, debug and explain the build"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -41,7 +45,9 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
         None => {
             use clap::CommandFactory;
-            Cli::command().print_help().map_err(|e| miette::miette!("{e}"))?;
+            Cli::command()
+                .print_help()
+                .map_err(|e| miette::miette!("{e}"))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -20,7 +20,10 @@ pub struct StepRef {
 
 impl StepRef {
     pub fn new(stage: impl Into<String>, index: usize) -> Self {
-        Self { stage: stage.into(), index }
+        Self {
+            stage: stage.into(),
+            index,
+        }
     }
 }
 
@@ -37,7 +40,9 @@ pub struct StepRefError(String);
 impl FromStr for StepRef {
     type Err = StepRefError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (stage, index) = s.rsplit_once('/').ok_or_else(|| StepRefError(s.to_string()))?;
+        let (stage, index) = s
+            .rsplit_once('/')
+            .ok_or_else(|| StepRefError(s.to_string()))?;
         let index = index.parse().map_err(|_| StepRefError(s.to_string()))?;
         if stage.is_empty() {
             return Err(StepRefError(s.to_string()));
@@ -83,7 +88,9 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_rfc3339_weak(&s).map(Timestamp).map_err(serde::de::Error::custom)
+        humantime::parse_rfc3339_weak(&s)
+            .map(Timestamp)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -207,7 +214,10 @@ pub struct Record {
 
 impl Record {
     pub fn now(event: Event) -> Self {
-        Self { time: Timestamp::now(), event }
+        Self {
+            time: Timestamp::now(),
+            event,
+        }
     }
 
     /// The step this event is about, if any.
@@ -261,6 +271,9 @@ mod tests {
         assert!("builder".parse::<StepRef>().is_err());
         assert!("/3".parse::<StepRef>().is_err());
         assert!("a/b/x".parse::<StepRef>().is_err());
-        assert_eq!("a/b/2".parse::<StepRef>().ok(), Some(StepRef::new("a/b", 2)));
+        assert_eq!(
+            "a/b/2".parse::<StepRef>().ok(),
+            Some(StepRef::new("a/b", 2))
+        );
     }
 }

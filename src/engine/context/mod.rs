@@ -1,0 +1,262 @@
+//! The build context: the directory `COPY`/`ADD` read from, filtered by `.dockerignore`, and the
+//! selection of sources a step names (globs, directories, files), which both copies and cache keys use.
+
+pub mod digest;
+pub mod dockerignore;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+pub use dockerignore::DockerIgnore;
+use dockerignore::{clean_path, to_regex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("build context {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Ignore(#[from] dockerignore::IgnoreError),
+    #[error("{path:?} is outside the build context: COPY and ADD can only read files inside it")]
+    OutsideContext { path: String },
+    #[error("{path:?} is a symlink to {target:?}, which points outside the build context")]
+    SymlinkOutside { path: String, target: String },
+    #[error("{path:?}: no such file or directory in the build context")]
+    NotFound { path: String },
+    #[error("{path:?}: no source files match this pattern")]
+    NoMatch { path: String },
+    #[error("invalid source pattern {pattern:?}: {message}")]
+    Pattern { pattern: String, message: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ContextError + '_ {
+    move |source| ContextError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A directory files are copied from: the build context (with its `.dockerignore`) or a stage's or
+/// image's root filesystem (no ignore rules, symlinks resolved inside it).
+#[derive(Debug, Clone)]
+pub struct SourceTree {
+    pub root: PathBuf,
+    pub ignore: DockerIgnore,
+    /// For a build context: symlinks that lead outside it are an error. For a rootfs they are
+    /// resolved inside it, as the container would.
+    pub is_context: bool,
+}
+
+/// One source a step named, after globbing: a path relative to the tree's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    /// Path relative to the tree root, `/`-separated, `.` for the root itself.
+    pub rel: String,
+    /// The path as it was written in the instruction (for messages and `--parents`).
+    pub pattern: String,
+    pub is_dir: bool,
+}
+
+impl SourceTree {
+    /// The build context at `root`, reading `<dockerfile>.dockerignore` next to the Dockerfile if it
+    /// exists, else `.dockerignore` at the context root (BuildKit's order).
+    pub fn context(root: &Path, dockerfile: Option<&Path>) -> Result<Self, ContextError> {
+        let root = fs::canonicalize(root).map_err(io_err(root))?;
+        let mut candidates = Vec::new();
+        if let Some(df) = dockerfile
+            && let Some(name) = df.file_name()
+        {
+            let mut n = name.to_os_string();
+            n.push(".dockerignore");
+            candidates.push(df.with_file_name(n));
+        }
+        candidates.push(root.join(".dockerignore"));
+        let mut ignore = DockerIgnore::default();
+        for c in candidates {
+            match fs::read_to_string(&c) {
+                Ok(text) => {
+                    ignore = DockerIgnore::parse(&text)?;
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&c)(e)),
+            }
+        }
+        Ok(Self {
+            root,
+            ignore,
+            is_context: true,
+        })
+    }
+
+    /// A root filesystem (a stage's or an image's) as a copy source.
+    pub fn rootfs(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            ignore: DockerIgnore::default(),
+            is_context: false,
+        }
+    }
+
+    /// Resolves the sources an instruction names to existing paths. Globs (`*`, `?`, `[..]`) match
+    /// per path component as Go's `filepath.Match`; a glob that matches nothing is an error, as in
+    /// BuildKit.
+    pub fn select(&self, sources: &[String]) -> Result<Vec<Selected>, ContextError> {
+        let mut out = Vec::new();
+        for source in sources {
+            let cleaned = clean_path(source.trim_start_matches('/'));
+            if cleaned == ".." || cleaned.starts_with("../") {
+                return Err(ContextError::OutsideContext {
+                    path: source.clone(),
+                });
+            }
+            if has_glob(&cleaned) {
+                let before = out.len();
+                self.glob(&cleaned, source, &mut out)?;
+                if out.len() == before {
+                    return Err(ContextError::NoMatch {
+                        path: source.clone(),
+                    });
+                }
+            } else {
+                out.push(self.resolve_one(&cleaned, source)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn resolve_one(&self, cleaned: &str, pattern: &str) -> Result<Selected, ContextError> {
+        let rel = self.resolve_rel(cleaned, pattern)?;
+        let path = self.abs(&rel);
+        let meta = fs::metadata(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ContextError::NotFound {
+                path: pattern.to_string(),
+            },
+            _ => io_err(&path)(e),
+        })?;
+        if self.ignore.is_ignored(&rel) && rel != "." {
+            return Err(ContextError::NotFound {
+                path: pattern.to_string(),
+            });
+        }
+        Ok(Selected {
+            rel,
+            pattern: pattern.to_string(),
+            is_dir: meta.is_dir(),
+        })
+    }
+
+    /// Follows symlinks along `cleaned` inside the tree; for a build context a link that leads out of
+    /// it is an error rather than silently re-rooted.
+    fn resolve_rel(&self, cleaned: &str, pattern: &str) -> Result<String, ContextError> {
+        if cleaned == "." {
+            return Ok(".".into());
+        }
+        let mut parts: Vec<String> = Vec::new();
+        let mut pending: Vec<String> = cleaned.split('/').rev().map(str::to_string).collect();
+        let mut hops = 0;
+        while let Some(part) = pending.pop() {
+            if part == ".." {
+                if parts.pop().is_none() && self.is_context {
+                    return Err(ContextError::OutsideContext {
+                        path: pattern.to_string(),
+                    });
+                }
+                continue;
+            }
+            if part == "." || part.is_empty() {
+                continue;
+            }
+            let candidate = self.abs(&join_rel(&parts, &part));
+            match fs::symlink_metadata(&candidate) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    hops += 1;
+                    let target = fs::read_link(&candidate).map_err(io_err(&candidate))?;
+                    let target = target.to_string_lossy().into_owned();
+                    if hops > 40 || (self.is_context && target.starts_with('/')) {
+                        return Err(ContextError::SymlinkOutside {
+                            path: pattern.to_string(),
+                            target,
+                        });
+                    }
+                    if target.starts_with('/') {
+                        parts.clear();
+                    }
+                    pending.extend(target.split('/').rev().map(str::to_string));
+                }
+                _ => parts.push(part),
+            }
+        }
+        Ok(if parts.is_empty() {
+            ".".into()
+        } else {
+            parts.join("/")
+        })
+    }
+
+    fn glob(
+        &self,
+        cleaned: &str,
+        pattern: &str,
+        out: &mut Vec<Selected>,
+    ) -> Result<(), ContextError> {
+        let regex = Regex::new(&to_regex(cleaned, false)).map_err(|e| ContextError::Pattern {
+            pattern: pattern.to_string(),
+            message: e.to_string(),
+        })?;
+        let depth = cleaned.split('/').count();
+        let mut matches = Vec::new();
+        let walker = walkdir::WalkDir::new(&self.root)
+            .min_depth(1)
+            .max_depth(depth)
+            .sort_by_file_name();
+        for entry in walker {
+            let entry = entry.map_err(|e| ContextError::Io {
+                path: self.root.clone(),
+                source: e.into(),
+            })?;
+            let rel = self.rel_of(entry.path());
+            if entry.depth() == depth && regex.is_match(&rel) && !self.ignore.is_ignored(&rel) {
+                matches.push(rel);
+            }
+        }
+        for rel in matches {
+            out.push(self.resolve_one(&rel, pattern)?);
+        }
+        Ok(())
+    }
+
+    pub fn abs(&self, rel: &str) -> PathBuf {
+        if rel == "." {
+            self.root.clone()
+        } else {
+            self.root.join(rel)
+        }
+    }
+
+    pub fn rel_of(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        let s = rel.to_string_lossy();
+        if s.is_empty() {
+            ".".into()
+        } else {
+            s.into_owned()
+        }
+    }
+}
+
+fn join_rel(parts: &[String], last: &str) -> String {
+    if parts.is_empty() {
+        last.to_string()
+    } else {
+        format!("{}/{}", parts.join("/"), last)
+    }
+}
+
+fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}

@@ -1,0 +1,4 @@
+//! Everything that draws: the live TUI and the plain/JSON progress printers. Only this module may
+//! use ratatui or crossterm.
+
+pub mod progress;

@@ -1,0 +1,14 @@
+//! Non-interactive progress: a readable log like BuildKit's plain mode, or the raw event stream.
+
+mod json;
+mod plain;
+
+pub use json::JsonPrinter;
+pub use plain::PlainPrinter;
+
+use crate::engine::Record;
+
+/// A consumer of the event stream that writes text somewhere.
+pub trait Printer: Send {
+    fn print(&mut self, record: &Record) -> std::io::Result<()>;
+}

@@ -1,0 +1,198 @@
+use std::collections::HashMap;
+use std::io::Write;
+
+use super::Printer;
+use crate::engine::event::{Event, LayerInfo, Timestamp};
+use crate::engine::{Record, StepRef};
+use crate::frontend::BuildPlan;
+
+/// A readable build log in the spirit of BuildKit's `--progress=plain`: every step gets a number,
+/// its header names the stage and position, and output lines carry the seconds since the step began.
+pub struct PlainPrinter<W: Write + Send> {
+    out: W,
+    plan: Option<BuildPlan>,
+    numbers: HashMap<StepRef, usize>,
+    started: HashMap<StepRef, Timestamp>,
+    build_started: Option<Timestamp>,
+}
+
+impl<W: Write + Send> PlainPrinter<W> {
+    pub fn new(out: W) -> Self {
+        Self {
+            out,
+            plan: None,
+            numbers: HashMap::new(),
+            started: HashMap::new(),
+            build_started: None,
+        }
+    }
+
+    fn number(&mut self, step: &StepRef) -> usize {
+        let next = self.numbers.len() + 1;
+        *self.numbers.entry(step.clone()).or_insert(next)
+    }
+
+    fn header(&self, step: &StepRef) -> String {
+        let Some(stage) = self
+            .plan
+            .as_ref()
+            .and_then(|p| p.stages.iter().find(|s| s.label() == step.stage))
+        else {
+            return format!("[{step}]");
+        };
+        let text = stage
+            .steps
+            .iter()
+            .find(|s| s.index == step.index)
+            .map(|s| s.text.lines().next().unwrap_or_default().to_string())
+            .unwrap_or_default();
+        format!(
+            "[{} {}/{}] {}",
+            step.stage,
+            step.index + 1,
+            stage.steps.len(),
+            text
+        )
+    }
+}
+
+fn layer_note(layer: &Option<LayerInfo>) -> String {
+    match layer {
+        Some(l) => format!(" ({}, {})", human_bytes(l.size), short_digest(&l.digest)),
+        None => String::new(),
+    }
+}
+
+pub fn short_digest(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
+}
+
+/// `1.5 MB`-style sizes (decimal units, as docker prints them).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+impl<W: Write + Send> Printer for PlainPrinter<W> {
+    fn print(&mut self, record: &Record) -> std::io::Result<()> {
+        match &record.event {
+            Event::BuildStarted { plan, build_id } => {
+                self.build_started = Some(record.time);
+                writeln!(
+                    self.out,
+                    "building target {} (build {build_id})",
+                    plan.target
+                )?;
+                self.plan = Some(plan.clone());
+            }
+            Event::StageSkipped { stage, reason } => {
+                writeln!(self.out, "stage {stage} skipped: {reason}")?;
+            }
+            Event::StepQueued { .. } => {}
+            Event::StepStarted { step, .. } => {
+                let n = self.number(step);
+                self.started.insert(step.clone(), record.time);
+                let header = self.header(step);
+                writeln!(self.out, "#{n} {header}")?;
+            }
+            Event::StepLog { step, text, .. } => {
+                let n = self.number(step);
+                let since = self
+                    .started
+                    .get(step)
+                    .map(|t| record.time.since(*t).as_secs_f64())
+                    .unwrap_or(0.0);
+                for line in text.lines() {
+                    writeln!(self.out, "#{n} {since:.3} {line}")?;
+                }
+            }
+            Event::StepCached { step, layer } => {
+                let n = self.number(step);
+                writeln!(self.out, "#{n} CACHED{}", layer_note(layer))?;
+            }
+            Event::CacheMiss { step, reason } => {
+                let n = self.number(step);
+                writeln!(self.out, "#{n} cache miss: {reason}")?;
+            }
+            Event::StepFinished {
+                step,
+                layer,
+                duration,
+            } => {
+                let n = self.number(step);
+                writeln!(self.out, "#{n} DONE {duration:.1}s{}", layer_note(layer))?;
+            }
+            Event::StepFailed {
+                step,
+                exit_code,
+                message,
+            } => {
+                let n = self.number(step);
+                match exit_code {
+                    Some(code) => writeln!(self.out, "#{n} ERROR: exit code {code}: {message}")?,
+                    None => writeln!(self.out, "#{n} ERROR: {message}")?,
+                }
+            }
+            Event::Paused { step } => {
+                let header = self.header(step);
+                writeln!(self.out, "paused before {header}")?;
+            }
+            Event::StageFinished { stage, .. } => {
+                writeln!(self.out, "stage {stage} done")?;
+            }
+            Event::BuildFinished {
+                image,
+                totals,
+                error,
+            } => {
+                let hit = if totals.steps > 0 {
+                    100.0 * totals.cached as f64 / totals.steps as f64
+                } else {
+                    0.0
+                };
+                match (image, error) {
+                    (Some(image), _) => writeln!(
+                        self.out,
+                        "built {image} in {:.1}s: {} steps, {} cached ({hit:.0}%), image {}",
+                        totals.duration,
+                        totals.steps,
+                        totals.cached,
+                        human_bytes(totals.image_size)
+                    )?,
+                    (None, Some(err)) => writeln!(
+                        self.out,
+                        "build failed after {:.1}s: {err}",
+                        totals.duration
+                    )?,
+                    (None, None) => {
+                        writeln!(self.out, "build ended after {:.1}s", totals.duration)?
+                    }
+                }
+            }
+        }
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_docker() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500_000), "1.5 MB");
+        assert_eq!(short_digest("sha256:0123456789abcdef"), "0123456789ab");
+    }
+}
