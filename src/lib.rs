@@ -6,4 +6,6 @@
 pub mod cli;
 pub mod engine;
 pub mod frontend;
+pub mod image;
+pub mod store;
 pub mod ui;

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod image;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "stagecraft",
@@ -39,7 +41,13 @@ impl Global {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Manage images in the store: import, ls, rm, history, export
+    Image {
+        #[command(subcommand)]
+        command: image::ImageCommand,
+    },
+}
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
@@ -50,5 +58,6 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
                 .map_err(|e| miette::miette!("{e}"))?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Image { command }) => image::run(&cli.global, command),
     }
 }

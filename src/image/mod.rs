@@ -1,0 +1,9 @@
+//! OCI image model helpers: digests, layer tars (writer and safe applier), references,
+//! import/export transports and the registry client.
+
+pub mod digest;
+pub mod layer;
+pub mod platform;
+pub mod reference;
+pub mod registry;
+pub mod transport;

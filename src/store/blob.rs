@@ -1,0 +1,84 @@
+//! Atomic blob writes: write to `tmp/`, hash while streaming, fsync, verify, rename into place.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use oci_spec::image::Digest;
+use tempfile::NamedTempFile;
+
+use super::error::{Result, StoreError, io_err};
+use crate::image::digest::HashingWriter;
+
+/// A blob being written. Nothing is visible in `blobs/` until [`BlobWriter::commit`] succeeds;
+/// dropping it removes the temporary file.
+pub struct BlobWriter {
+    out: HashingWriter<BufWriter<File>>,
+    tmp: tempfile::TempPath,
+    blobs_dir: PathBuf,
+}
+
+impl BlobWriter {
+    pub(super) fn new(tmp_dir: &std::path::Path, blobs_dir: PathBuf) -> Result<Self> {
+        let named = NamedTempFile::with_prefix_in("blob-", tmp_dir)
+            .map_err(io_err("create temporary blob in", tmp_dir))?;
+        let (file, tmp) = named.into_parts();
+        Ok(Self {
+            out: HashingWriter::new(BufWriter::with_capacity(1 << 20, file)),
+            tmp,
+            blobs_dir,
+        })
+    }
+
+    /// Bytes written so far.
+    pub fn count(&self) -> u64 {
+        self.out.count()
+    }
+
+    /// Fsyncs, checks the digest (and size) against `expected` when given, and renames the blob
+    /// into `blobs/sha256/`. On a mismatch nothing is stored.
+    pub fn commit(self, expected: Option<(&Digest, Option<u64>)>) -> Result<(Digest, u64)> {
+        let (buf, digest, size) = self.out.finish();
+        let file = buf
+            .into_inner()
+            .map_err(|e| io_err("write blob", self.tmp.to_path_buf())(e.into_error()))?;
+        if let Some((want, want_size)) = expected {
+            if &digest != want {
+                return Err(StoreError::DigestMismatch {
+                    expected: want.to_string(),
+                    actual: digest.to_string(),
+                    size,
+                });
+            }
+            if let Some(want_size) = want_size.filter(|s| *s != size) {
+                return Err(StoreError::SizeMismatch {
+                    digest: digest.to_string(),
+                    expected: want_size,
+                    actual: size,
+                });
+            }
+        }
+        file.sync_all()
+            .map_err(io_err("fsync blob", self.tmp.to_path_buf()))?;
+        let dest = self.blobs_dir.join(digest.digest());
+        if !dest.exists() {
+            self.tmp
+                .persist(&dest)
+                .map_err(|e| io_err("rename blob to", &dest)(e.error))?;
+            File::open(&self.blobs_dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err("fsync", &self.blobs_dir))?;
+        }
+        Ok((digest, size))
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,67 @@
+use std::io;
+use std::path::PathBuf;
+
+use crate::image::layer::LayerError;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum StoreError {
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("blob {expected} failed verification: content hashes to {actual} ({size} bytes)")]
+    DigestMismatch {
+        expected: String,
+        actual: String,
+        size: u64,
+    },
+    #[error("blob {digest} is {actual} bytes, the descriptor says {expected}")]
+    SizeMismatch {
+        digest: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("layer {digest} has diff_id {actual}, the image config says {expected}")]
+    DiffIdMismatch {
+        digest: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("blob {0} is not in the store")]
+    MissingBlob(String),
+    #[error("no image named {0:?} in the store")]
+    UnknownImage(String),
+    #[error("invalid JSON in {what} {path}: {source}")]
+    Json {
+        what: &'static str,
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("invalid image metadata: {0}")]
+    Spec(#[from] oci_spec::OciSpecError),
+    #[error("image {name}: {message}")]
+    BadImage { name: String, message: String },
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+    #[error("invalid record key {0:?}: use letters, digits, '-', '_', '.' and ':'")]
+    BadKey(String),
+}
+
+/// Attaches the action and path to an io::Error.
+pub(crate) fn io_err(
+    action: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(io::Error) -> StoreError {
+    let path = path.into();
+    move |source| StoreError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
