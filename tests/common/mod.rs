@@ -15,7 +15,10 @@ pub fn busybox_rootfs(root: &Path) -> PathBuf {
     let bin = root.join("bin");
     fs::create_dir_all(&bin).expect("mkdir bin");
     fs::copy(BUSYBOX, bin.join("busybox")).expect("copy busybox (apt-get install busybox-static)");
-    let out = Command::new(BUSYBOX).arg("--list-full").output().expect("busybox --list-full");
+    let out = Command::new(BUSYBOX)
+        .arg("--list-full")
+        .output()
+        .expect("busybox --list-full");
     for applet in String::from_utf8_lossy(&out.stdout).lines() {
         let path = root.join(applet);
         if path.exists() || path.symlink_metadata().is_ok() {
@@ -33,7 +36,11 @@ pub fn busybox_rootfs(root: &Path) -> PathBuf {
         "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     )
     .expect("passwd");
-    fs::write(etc.join("group"), "root:x:0:\napp:x:1000:\nnogroup:x:65534:\n").expect("group");
+    fs::write(
+        etc.join("group"),
+        "root:x:0:\napp:x:1000:\nnogroup:x:65534:\n",
+    )
+    .expect("group");
     for dir in ["tmp", "root", "home/app", "proc", "sys", "dev"] {
         fs::create_dir_all(root.join(dir)).expect("mkdir");
     }

@@ -131,7 +131,7 @@ mod tests {
     fn pax_length_counts_itself() {
         let mut out = Vec::new();
         pax_record(&mut out, b"path", b"x");
-        assert_eq!(out, b"10 path=x\n");
+        assert_eq!(out, b"9 path=x\n");
         let mut out = Vec::new();
         let long = vec![b'a'; 93];
         pax_record(&mut out, b"path", &long);
