@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod image;
+pub mod plan;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,6 +48,8 @@ pub enum Command {
         #[command(subcommand)]
         command: image::ImageCommand,
     },
+    /// Show the stage graph of a Dockerfile: stages, what feeds what, what --target skips
+    Plan(plan::PlanArgs),
 }
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
@@ -59,5 +62,6 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Image { command }) => image::run(&cli.global, command),
+        Some(Command::Plan(args)) => plan::run(args),
     }
 }

@@ -5,11 +5,20 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::args::ArgScope;
+use super::instruction::Instruction;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildPlan {
     /// Name (or number) of the target stage.
     pub target: String,
     pub stages: Vec<Stage>,
+    /// ARG values for the engine: build args, the global scope, platform ARGs.
+    #[serde(skip)]
+    pub args: ArgScope,
+    /// Index of the target stage.
+    #[serde(skip)]
+    pub target_index: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,7 +30,39 @@ pub struct Stage {
     pub depends_on: Vec<String>,
     pub needed: bool,
     pub skip_reason: Option<String>,
+    /// Step 0 is the FROM; then one step per instruction.
     pub steps: Vec<PlanStep>,
+    /// The typed instructions, parallel to `steps` (`instructions[0]` is the FROM).
+    #[serde(skip)]
+    pub instructions: Vec<Instruction>,
+    /// FROM with the global ARGs expanded: the image reference (or stage name / `scratch`).
+    #[serde(skip)]
+    pub base_ref: String,
+    /// Index of the base stage when `base` is a stage.
+    #[serde(skip)]
+    pub base_stage: Option<usize>,
+    /// `FROM --platform`, expanded.
+    #[serde(skip)]
+    pub platform: Option<String>,
+    /// Typed edges: which step reads from which stage or image.
+    #[serde(skip)]
+    pub deps: Vec<Dependency>,
+}
+
+/// One edge of the stage graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// Step of this stage that creates the edge (0 = FROM).
+    pub step: usize,
+    pub source: DepSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DepSource {
+    /// An earlier stage, by index.
+    Stage(usize),
+    /// An image reference used by `COPY --from` / `RUN --mount=from=` (expanded).
+    Image(String),
 }
 
 impl Stage {

@@ -1,0 +1,70 @@
+//! `stagecraft plan`: show the stage graph of a Dockerfile without building anything.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::frontend::{self, PlanOptions, render};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Dot,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Build context directory
+    #[arg(default_value = ".")]
+    pub context: PathBuf,
+    /// Dockerfile (default: CONTEXT/Dockerfile)
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Stage to build (default: the last one)
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Build-time variable (KEY=VALUE, or KEY to take it from the environment)
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Target platform for the predefined TARGET* ARGs (default: this machine)
+    #[arg(long)]
+    pub platform: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+/// `--build-arg K=V`, or `--build-arg K` taking K from the environment (skipped when unset).
+pub fn parse_build_args(args: &[String]) -> BTreeMap<String, String> {
+    args.iter()
+        .filter_map(|a| match a.split_once('=') {
+            Some((k, v)) => Some((k.to_string(), v.to_string())),
+            None => std::env::var(a).ok().map(|v| (a.clone(), v)),
+        })
+        .collect()
+}
+
+pub fn run(args: PlanArgs) -> miette::Result<ExitCode> {
+    let file = args
+        .file
+        .clone()
+        .unwrap_or_else(|| args.context.join("Dockerfile"));
+    let source = std::fs::read_to_string(&file)
+        .map_err(|e| miette::miette!("cannot read {}: {e}", file.display()))?;
+    let dockerfile = frontend::parse_dockerfile(&source, &file)?;
+    let opts = PlanOptions {
+        target: args.target,
+        build_args: parse_build_args(&args.build_args),
+        platform: args.platform,
+    };
+    let plan = frontend::plan(&dockerfile, &opts)?;
+    let out = match args.format {
+        Format::Text => render::text(&plan),
+        Format::Json => {
+            serde_json::to_string_pretty(&plan).map_err(|e| miette::miette!("{e}"))? + "\n"
+        }
+        Format::Dot => render::dot(&plan),
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}

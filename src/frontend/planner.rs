@@ -1,0 +1,260 @@
+//! Dockerfile → `BuildPlan`: stages, FROM expanded with the global ARGs, dependency edges,
+//! the target's closure and why the other stages are skipped.
+
+use std::collections::BTreeMap;
+
+use super::args;
+use super::error::{ErrorKind, FrontendError};
+use super::instruction::{Instruction, Op};
+use super::plan::{BuildPlan, DepSource, Dependency, PlanStep, Stage, StageBase};
+use super::shell::{self, Vars};
+use super::{Dockerfile, suggest};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Stage name (or number) to build; default: the last stage.
+    pub target: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    /// Target platform (`linux/amd64`); default: this machine's.
+    pub platform: Option<String>,
+}
+
+pub fn plan(df: &Dockerfile, opts: &PlanOptions) -> Result<BuildPlan, FrontendError> {
+    let err = |kind: ErrorKind, i: &Instruction| {
+        let first_line = i.span.original.lines().next().map_or(0, str::len);
+        FrontendError::new(kind).at(
+            &df.source,
+            &df.path_str(),
+            i.span.offset,
+            first_line.min(i.span.len),
+        )
+    };
+
+    let first_from = df
+        .instructions
+        .iter()
+        .position(|i| matches!(i.op, Op::From(_)));
+    let Some(first_from) = first_from else {
+        return Err(FrontendError::new(ErrorKind::NoStage)
+            .with_path(&df.path_str())
+            .with_help(
+                "every Dockerfile starts its first stage with FROM <image>, e.g. FROM busybox",
+            ));
+    };
+    let mut globals = Vec::new();
+    for i in &df.instructions[..first_from] {
+        match &i.op {
+            Op::Arg(decls) => globals.extend(decls.iter()),
+            _ => {
+                return Err(err(ErrorKind::BeforeFrom(i.keyword().into()), i)
+                    .with_help("only ARG may come before the first FROM"));
+            }
+        }
+    }
+    let platform = opts.platform.clone().unwrap_or_else(args::host_platform);
+    let scope = args::resolve_globals(&globals, &opts.build_args, &platform)
+        .map_err(|e| err(e.into(), &df.instructions[0]))?;
+
+    // Stages: each FROM and the instructions up to the next FROM.
+    let mut groups: Vec<Vec<Instruction>> = Vec::new();
+    for i in &df.instructions[first_from..] {
+        match (&i.op, groups.last_mut()) {
+            (Op::From(_), _) | (_, None) => groups.push(vec![i.clone()]),
+            (_, Some(g)) => g.push(i.clone()),
+        }
+    }
+    let mut names: Vec<Option<String>> = Vec::new();
+    for g in &groups {
+        let Op::From(from) = &g[0].op else { continue };
+        if let Some(n) = &from.name
+            && let Some(first) = names.iter().position(|m| m.as_deref() == Some(n))
+        {
+            return Err(err(
+                ErrorKind::DuplicateStage {
+                    name: n.clone(),
+                    first,
+                },
+                &g[0],
+            )
+            .with_help("give each stage its own name: FROM image AS name"));
+        }
+        names.push(from.name.clone());
+    }
+    let label = |i: usize| names[i].clone().unwrap_or_else(|| i.to_string());
+
+    let mut stages = Vec::new();
+    for (index, g) in groups.into_iter().enumerate() {
+        let Op::From(from) = &g[0].op else { continue };
+        let base_ref = shell::expand(&from.image, &scope.meta).map_err(|e| err(e.into(), &g[0]))?;
+        if base_ref.is_empty() {
+            return Err(err(ErrorKind::EmptyBase(from.image.clone()), &g[0])
+                .with_help("define the ARG before the first FROM, or pass --build-arg"));
+        }
+        let platform = match &from.platform {
+            Some(p) => Some(shell::expand(p, &scope.meta).map_err(|e| err(e.into(), &g[0]))?),
+            None => None,
+        };
+        let resolve = |reference: &str,
+                       at: &Instruction,
+                       from_line: bool|
+         -> Result<Option<usize>, FrontendError> {
+            let lower = reference.to_ascii_lowercase();
+            let by_name = names
+                .iter()
+                .position(|n| n.as_deref() == Some(lower.as_str()));
+            let by_index = if from_line {
+                None
+            } else {
+                reference.parse::<usize>().ok()
+            };
+            match by_name.or(by_index) {
+                Some(i) if i == index => Err(err(ErrorKind::SelfReference(label(index)), at)),
+                Some(i) if i > index => Err(err(
+                    ErrorKind::LaterStage {
+                        stage: label(index),
+                        target: label_or(&names, i, reference),
+                    },
+                    at,
+                )
+                .with_help(
+                    "a stage can only use stages above it: move the stage it reads from up",
+                )),
+                other => Ok(other),
+            }
+        };
+        let (base, base_stage) = match resolve(&base_ref, &g[0], true)? {
+            Some(i) => (StageBase::Stage(label(i)), Some(i)),
+            None if base_ref.eq_ignore_ascii_case("scratch") => (StageBase::Scratch(true), None),
+            None => (StageBase::Image(base_ref.clone()), None),
+        };
+        let mut deps = Vec::new();
+        if let Some(i) = base_stage {
+            deps.push(Dependency {
+                step: 0,
+                source: DepSource::Stage(i),
+            });
+        }
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for (step, inst) in g.iter().enumerate().skip(1) {
+            let mut refs = Vec::new();
+            match &inst.op {
+                Op::Copy(c) => refs.extend(c.from.iter().cloned()),
+                Op::Run(r) => refs.extend(r.mounts.iter().filter_map(|m| m.from.clone())),
+                Op::Arg(decls) => {
+                    for d in decls {
+                        if let Ok(Some(v)) = scope.resolve(d, &vars as &dyn Vars) {
+                            vars.insert(d.name.clone(), v);
+                        }
+                    }
+                }
+                Op::Env(kvs) => {
+                    for kv in kvs {
+                        let v =
+                            shell::expand(&kv.value, &vars).unwrap_or_else(|_| kv.value.clone());
+                        vars.insert(kv.key.clone(), v);
+                    }
+                }
+                _ => {}
+            }
+            for r in refs {
+                let r = shell::expand(&r, &vars).map_err(|e| err(e.into(), inst))?;
+                let source = match resolve(&r, inst, false)? {
+                    Some(i) => DepSource::Stage(i),
+                    None => DepSource::Image(r),
+                };
+                deps.push(Dependency { step, source });
+            }
+        }
+        let mut depends_on: Vec<String> = Vec::new();
+        for d in &deps {
+            let s = match &d.source {
+                DepSource::Stage(i) => label(*i),
+                DepSource::Image(r) => format!("image:{r}"),
+            };
+            if !depends_on.contains(&s) {
+                depends_on.push(s);
+            }
+        }
+        let steps = g
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| PlanStep {
+                index: i,
+                instruction: inst.keyword().to_string(),
+                text: inst.span.joined.clone(),
+                line: inst.span.line,
+            })
+            .collect();
+        stages.push(Stage {
+            index,
+            name: names[index].clone(),
+            base,
+            depends_on,
+            needed: false,
+            skip_reason: None,
+            steps,
+            instructions: g,
+            base_ref,
+            base_stage,
+            platform,
+            deps,
+        });
+    }
+
+    let target_index = match &opts.target {
+        None => stages.len() - 1,
+        Some(t) => find_target(&stages, t).ok_or_else(|| {
+            let candidates: Vec<String> = stages.iter().map(Stage::label).collect();
+            let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+            let help = match suggest::closest(t, &refs) {
+                Some(s) => format!("did you mean {s}?"),
+                None => format!("stages: {}", candidates.join(", ")),
+            };
+            FrontendError::new(ErrorKind::UnknownTarget(t.clone()))
+                .with_path(&df.path_str())
+                .with_help(help)
+        })?,
+    };
+    mark_needed(&mut stages, target_index);
+    Ok(BuildPlan {
+        target: label(target_index),
+        stages,
+        args: scope,
+        target_index,
+    })
+}
+
+fn label_or(names: &[Option<String>], i: usize, fallback: &str) -> String {
+    names
+        .get(i)
+        .cloned()
+        .flatten()
+        .unwrap_or_else(|| fallback.to_string())
+}
+
+fn find_target(stages: &[Stage], t: &str) -> Option<usize> {
+    let lower = t.to_ascii_lowercase();
+    stages
+        .iter()
+        .position(|s| s.name.as_deref() == Some(lower.as_str()))
+        .or_else(|| t.parse::<usize>().ok().filter(|i| *i < stages.len()))
+}
+
+fn mark_needed(stages: &mut [Stage], target: usize) {
+    let mut todo = vec![target];
+    while let Some(i) = todo.pop() {
+        if stages[i].needed {
+            continue;
+        }
+        stages[i].needed = true;
+        for d in &stages[i].deps {
+            if let DepSource::Stage(j) = d.source {
+                todo.push(j);
+            }
+        }
+    }
+    let target_label = stages[target].label();
+    for s in stages.iter_mut().filter(|s| !s.needed) {
+        s.skip_reason = Some(format!("not needed by target {target_label}"));
+    }
+}
