@@ -6,4 +6,5 @@ pub mod layer;
 pub mod platform;
 pub mod reference;
 pub mod registry;
+pub mod resolve;
 pub mod transport;
