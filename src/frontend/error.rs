@@ -77,7 +77,10 @@ impl FrontendError {
     /// Points the error at `offset..offset+len` of `source`, computing line and column.
     pub fn at(mut self, source: &Arc<String>, path: &str, offset: usize, len: usize) -> Self {
         let d = &mut self.0;
-        let offset = offset.min(source.len());
+        let mut offset = offset.min(source.len());
+        while !source.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let before = &source[..offset];
         d.line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);

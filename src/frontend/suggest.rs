@@ -4,7 +4,8 @@
 /// a plausible typo.
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let w = word.to_ascii_lowercase();
-    let limit = (w.chars().count() / 3).clamp(1, 3);
+    let n = w.chars().count();
+    let limit = if n <= 3 { 1 } else { (n / 3).clamp(2, 3) };
     candidates
         .iter()
         .map(|c| (distance(&w, &c.to_ascii_lowercase()), *c))

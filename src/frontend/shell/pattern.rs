@@ -2,6 +2,8 @@
 //! generated regular expressions match them (leftmost-first; `*` lazy unless greedy; neither
 //! `*` nor `?` crosses a newline, like Go's `.`).
 
+use std::collections::HashMap;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
     Star,
@@ -39,7 +41,8 @@ impl Pattern {
 
     /// End (byte offset) of the preferred match starting exactly at `start`.
     pub fn match_at(&self, value: &str, start: usize, greedy: bool) -> Option<usize> {
-        match_tokens(&self.0, value, start, greedy)
+        let mut memo = HashMap::new();
+        match_tokens(&self.0, 0, value, start, greedy, &mut memo)
     }
 
     /// Replaces the first (or every) match, like Go's `Regexp.ReplaceAllString` on a greedy pattern.
@@ -86,24 +89,35 @@ impl Pattern {
     }
 }
 
-fn match_tokens(tokens: &[Token], value: &str, pos: usize, greedy: bool) -> Option<usize> {
-    let Some((first, rest)) = tokens.split_first() else {
+/// Backtracking in the regex engine's preference order. The first match found from a given
+/// (token, position) state is always the same, so states are memoized: patterns with many `*`
+/// stay polynomial.
+fn match_tokens(
+    tokens: &[Token],
+    ti: usize,
+    value: &str,
+    pos: usize,
+    greedy: bool,
+    memo: &mut HashMap<(usize, usize), Option<usize>>,
+) -> Option<usize> {
+    let Some(token) = tokens.get(ti) else {
         return Some(pos);
     };
+    if let Some(done) = memo.get(&(ti, pos)) {
+        return *done;
+    }
     let tail = &value[pos..];
-    match first {
-        Token::Lit(c) => {
-            let next = tail.chars().next()?;
-            if next == *c {
-                match_tokens(rest, value, pos + next.len_utf8(), greedy)
-            } else {
-                None
+    let result = match token {
+        Token::Lit(c) => match tail.chars().next() {
+            Some(next) if next == *c => {
+                match_tokens(tokens, ti + 1, value, pos + next.len_utf8(), greedy, memo)
             }
-        }
-        Token::Any => {
-            let next = tail.chars().next().filter(|c| *c != '\n')?;
-            match_tokens(rest, value, pos + next.len_utf8(), greedy)
-        }
+            _ => None,
+        },
+        Token::Any => match tail.chars().next().filter(|c| *c != '\n') {
+            Some(next) => match_tokens(tokens, ti + 1, value, pos + next.len_utf8(), greedy, memo),
+            None => None,
+        },
         Token::Star => {
             // Candidate ends: every char boundary up to the first newline.
             let limit = tail.find('\n').unwrap_or(tail.len());
@@ -116,9 +130,11 @@ fn match_tokens(tokens: &[Token], value: &str, pos: usize, greedy: bool) -> Opti
                 ends.reverse();
             }
             ends.into_iter()
-                .find_map(|e| match_tokens(rest, value, e, greedy))
+                .find_map(|e| match_tokens(tokens, ti + 1, value, e, greedy, memo))
         }
-    }
+    };
+    memo.insert((ti, pos), result);
+    result
 }
 
 #[cfg(test)]
@@ -130,6 +146,13 @@ mod tests {
         let p = Pattern::compile("*x").expect("valid");
         assert_eq!(p.match_at("axbx", 0, false), Some(2));
         assert_eq!(p.match_at("axbx", 0, true), Some(4));
+    }
+
+    #[test]
+    fn many_stars_stay_fast() {
+        let p = Pattern::compile(&"*a".repeat(30)).expect("valid");
+        let value = "a".repeat(29) + &"b".repeat(200);
+        assert_eq!(p.match_at(&value, 0, false), None);
     }
 
     #[test]
