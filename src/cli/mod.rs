@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod image;
 pub mod plan;
+pub mod tui;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +51,8 @@ pub enum Command {
     },
     /// Show the stage graph of a Dockerfile: stages, what feeds what, what --target skips
     Plan(plan::PlanArgs),
+    /// Replay a recorded build in the terminal UI
+    Tui(tui::TuiArgs),
 }
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
@@ -63,5 +66,6 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         }
         Some(Command::Image { command }) => image::run(&cli.global, command),
         Some(Command::Plan(args)) => plan::run(args),
+        Some(Command::Tui(args)) => tui::run(args),
     }
 }

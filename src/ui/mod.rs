@@ -2,3 +2,4 @@
 //! use ratatui or crossterm.
 
 pub mod progress;
+pub mod tui;

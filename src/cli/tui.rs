@@ -1,0 +1,70 @@
+//! `stagecraft tui --replay FILE [--speed N]`: the build UI over a recorded event log.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use miette::IntoDiagnostic;
+
+use crate::ui::tui::{self, Theme, TuiOptions, replay};
+
+#[derive(Debug, clap::Args)]
+pub struct TuiArgs {
+    /// Event log to replay: JSON lines as written by `--event-log` or `--progress=json`
+    #[arg(long, value_name = "FILE")]
+    pub replay: PathBuf,
+    /// Replay speed: 2 is twice as fast as recorded, 0 shows everything at once
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    pub speed: f64,
+    #[command(flatten)]
+    pub theme: ThemeArgs,
+}
+
+/// `--theme`, shared by every command that opens the TUI.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ThemeArgs {
+    /// Colour theme: dark, light, high-contrast, colorblind, a theme in
+    /// $XDG_CONFIG_HOME/stagecraft/themes/, or a path to a .toml file. NO_COLOR turns colour off.
+    #[arg(long, value_name = "NAME|PATH", env = "STAGECRAFT_THEME")]
+    pub theme: Option<String>,
+}
+
+impl ThemeArgs {
+    pub fn load(&self) -> miette::Result<Theme> {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Theme::load(
+            self.theme.as_deref(),
+            Theme::user_dir().as_deref(),
+            no_color,
+        )
+        .into_diagnostic()
+    }
+}
+
+pub fn run(args: TuiArgs) -> miette::Result<ExitCode> {
+    if !(args.speed >= 0.0 && args.speed.is_finite()) {
+        miette::bail!("--speed must be a number ≥ 0, got {}", args.speed);
+    }
+    let theme = args.theme.load()?;
+    let records = replay::read_log(&args.replay).into_diagnostic()?;
+    if !std::io::stdout().is_terminal() {
+        miette::bail!(
+            "the TUI needs a terminal on stdout; for a plain listing use the event log itself"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    runtime.block_on(async move {
+        let events = replay::spawn(records, args.speed, Duration::from_secs(3));
+        let opts = TuiOptions {
+            theme,
+            time_scale: args.speed,
+            ..TuiOptions::default()
+        };
+        tui::run(events, None, opts).await.into_diagnostic()
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,291 @@
+//! Keyboard: vim keys and arrows, Tab between panes, `/` search, `?` help.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::graph::NodeKind;
+use super::layout::Pane;
+use super::logs::Query;
+use super::model::{Input, Layer, Model, Search};
+use super::msg::Effect;
+use super::update::{self, center_log, log_rows, scroll_logs, steps_rows, tree_rows};
+
+/// Movement a key asks for, whatever pane it lands in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    Up(usize),
+    Down(usize),
+    Left,
+    Right,
+    Top,
+    Bottom,
+}
+
+pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    if key.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == KeyCode::Char('c') {
+        return update::quit(m);
+    }
+    if let Input::Search(text) = &mut m.input {
+        match key.code {
+            KeyCode::Enter => {
+                let text = std::mem::take(text);
+                m.input = Input::Normal;
+                start_search(m, &text);
+            }
+            KeyCode::Esc => m.input = Input::Normal,
+            // Backspace on an empty prompt leaves it, like a shell's vi mode.
+            KeyCode::Backspace if text.pop().is_none() => m.input = Input::Normal,
+            KeyCode::Char(c) if !ctrl => text.push(c),
+            _ => {}
+        }
+        return Vec::new();
+    }
+    if m.help {
+        m.help = false;
+        if key.code != KeyCode::Char('q') {
+            return Vec::new();
+        }
+    }
+    let page = |m: &Model, pane: Pane| -> usize {
+        let a = m.areas();
+        usize::from(match pane {
+            Pane::Graph => 1,
+            Pane::Steps => steps_rows(a.steps.height),
+            Pane::Logs => log_rows(a.detail.height),
+            Pane::Tree => tree_rows(a.detail.height),
+        })
+        .max(1)
+    };
+    let mv = match key.code {
+        KeyCode::Char('q') => return update::quit(m),
+        KeyCode::Char('?') => {
+            m.help = true;
+            return Vec::new();
+        }
+        KeyCode::Tab => {
+            cycle_focus(m, 1);
+            return Vec::new();
+        }
+        KeyCode::BackTab => {
+            cycle_focus(m, -1);
+            return Vec::new();
+        }
+        KeyCode::Char(c @ '1'..='3') => {
+            m.focus = m.panes()[usize::from(c as u8 - b'1')];
+            return Vec::new();
+        }
+        KeyCode::Esc => {
+            m.log.search = None;
+            return Vec::new();
+        }
+        KeyCode::Char('/') => {
+            m.input = Input::Search(String::new());
+            return Vec::new();
+        }
+        KeyCode::Char('n') => return next_match(m, true),
+        KeyCode::Char('N') => return next_match(m, false),
+        KeyCode::Char('f') => {
+            m.log.only_step = !m.log.only_step;
+            m.log.anchor = None;
+            return Vec::new();
+        }
+        KeyCode::Char('F') => {
+            m.follow_build = !m.follow_build;
+            if let Some(step) = m.build.latest_step.clone().filter(|_| m.follow_build) {
+                update::select_step(m, &step);
+            }
+            return Vec::new();
+        }
+        KeyCode::Char('t') => return toggle_tree(m),
+        KeyCode::Char('s') if m.focus == Pane::Tree => {
+            if let Layer::Ready(view) = &mut m.layer {
+                view.toggle_sort();
+            }
+            return Vec::new();
+        }
+        KeyCode::Char('c') if m.focus == Pane::Tree => {
+            if let Layer::Ready(view) = &mut m.layer {
+                view.toggle_only_changes();
+            }
+            return Vec::new();
+        }
+        KeyCode::Enter | KeyCode::Char(' ') => return activate(m),
+        KeyCode::Up | KeyCode::Char('k') => Move::Up(1),
+        KeyCode::Down | KeyCode::Char('j') => Move::Down(1),
+        KeyCode::Left | KeyCode::Char('h') => Move::Left,
+        KeyCode::Right | KeyCode::Char('l') => Move::Right,
+        KeyCode::PageUp => Move::Up(page(m, m.focus)),
+        KeyCode::PageDown => Move::Down(page(m, m.focus)),
+        KeyCode::Char('u') if ctrl => Move::Up(page(m, m.focus) / 2),
+        KeyCode::Char('d') if ctrl => Move::Down(page(m, m.focus) / 2),
+        KeyCode::Home | KeyCode::Char('g') => Move::Top,
+        KeyCode::End | KeyCode::Char('G') => Move::Bottom,
+        _ => return Vec::new(),
+    };
+    navigate(m, m.focus, mv);
+    Vec::new()
+}
+
+fn cycle_focus(m: &mut Model, by: isize) {
+    let panes = m.panes();
+    let at = panes.iter().position(|p| *p == m.focus).unwrap_or(0) as isize;
+    m.focus = panes[(at + by).rem_euclid(panes.len() as isize) as usize];
+}
+
+/// Enter: from a stage to its steps, from a step to its logs, in the tree open a directory.
+fn activate(m: &mut Model) -> Vec<Effect> {
+    match m.focus {
+        Pane::Graph => m.focus = Pane::Steps,
+        Pane::Steps => {
+            m.log.only_step = true;
+            m.log.anchor = None;
+            m.focus = if m.tree_open() {
+                Pane::Tree
+            } else {
+                Pane::Logs
+            };
+        }
+        Pane::Tree => {
+            if let Layer::Ready(view) = &mut m.layer {
+                view.expand();
+            }
+        }
+        Pane::Logs => {}
+    }
+    Vec::new()
+}
+
+fn toggle_tree(m: &mut Model) -> Vec<Effect> {
+    if m.tree_open() {
+        m.layer = Layer::Closed;
+        if m.focus == Pane::Tree {
+            m.focus = Pane::Logs;
+        }
+        return Vec::new();
+    }
+    m.focus = Pane::Tree;
+    match m.selected_step().map(|s| s.step.clone()) {
+        Some(step) => {
+            m.layer = Layer::Loading(step.clone());
+            vec![Effect::LoadLayer(step)]
+        }
+        None => Vec::new(),
+    }
+}
+
+fn navigate(m: &mut Model, pane: Pane, mv: Move) {
+    match pane {
+        Pane::Graph => {
+            m.follow_build = false;
+            let Some(node) = m.graph.stage_node(m.stage) else {
+                return;
+            };
+            let next = match mv {
+                Move::Up(_) => m.graph.neighbor(node, 0, -1),
+                Move::Down(_) => m.graph.neighbor(node, 0, 1),
+                Move::Left => m.graph.neighbor(node, -1, 0),
+                Move::Right => m.graph.neighbor(node, 1, 0),
+                Move::Top => m.graph.stage_node(0),
+                Move::Bottom => m.graph.stage_node(m.build.stages.len().saturating_sub(1)),
+            };
+            if let Some(NodeKind::Stage(stage)) = next.map(|n| m.graph.nodes[n].kind.clone())
+                && stage != m.stage
+            {
+                m.stage = stage;
+                m.step = 0;
+            }
+        }
+        Pane::Steps => {
+            m.follow_build = false;
+            let len = m.selected_stage().map_or(0, |s| s.steps.len());
+            m.step = moved(m.step, len, mv);
+            if matches!(mv, Move::Left | Move::Right) {
+                let stages = m.build.stages.len();
+                let next = if mv == Move::Left {
+                    m.stage.checked_sub(1)
+                } else {
+                    Some(m.stage + 1)
+                };
+                if let Some(stage) = next.filter(|s| *s < stages) {
+                    m.stage = stage;
+                    m.step = 0;
+                }
+            }
+        }
+        Pane::Logs => match mv {
+            Move::Up(n) => scroll_logs(m, -(n as isize)),
+            Move::Down(n) => scroll_logs(m, n as isize),
+            Move::Top => scroll_logs(m, isize::MIN / 2),
+            Move::Bottom => m.log.anchor = None,
+            Move::Left | Move::Right => {}
+        },
+        Pane::Tree => {
+            if let Layer::Ready(view) = &mut m.layer {
+                match mv {
+                    Move::Left => view.collapse(),
+                    Move::Right => view.expand(),
+                    other => view.selected = moved(view.selected, view.rows.len(), other),
+                }
+            }
+        }
+    }
+}
+
+fn moved(at: usize, len: usize, mv: Move) -> usize {
+    let last = len.saturating_sub(1);
+    match mv {
+        Move::Up(n) => at.saturating_sub(n),
+        Move::Down(n) => (at + n).min(last),
+        Move::Top => 0,
+        Move::Bottom => last,
+        Move::Left | Move::Right => at,
+    }
+}
+
+fn start_search(m: &mut Model, text: &str) {
+    if text.is_empty() {
+        m.log.search = None;
+        return;
+    }
+    let query = Query::new(text);
+    let filter = m.log_filter();
+    let matches = m.logs.count_matches(filter, &query);
+    m.log.search = Some(Search {
+        query,
+        matches,
+        current: None,
+    });
+    // Most recent first: look back from just below the bottom line.
+    let from = m.log_bottom().map_or(0, |b| b + 1);
+    jump(m, from, true);
+}
+
+fn next_match(m: &mut Model, older: bool) -> Vec<Effect> {
+    let filter = m.log_filter();
+    let Some(search) = &m.log.search else {
+        return Vec::new();
+    };
+    let from = match search.current.and_then(|seq| m.logs.pos_of(filter, seq)) {
+        Some(pos) => pos,
+        None => m.log_bottom().map_or(0, |b| b + 1),
+    };
+    jump(m, from, older);
+    Vec::new()
+}
+
+fn jump(m: &mut Model, from: usize, older: bool) {
+    let filter = m.log_filter();
+    let Some(search) = &m.log.search else { return };
+    let Some(pos) = m.logs.search(filter, &search.query, from, older) else {
+        return;
+    };
+    let seq = m.logs.seq_at(filter, pos);
+    if let Some(search) = &mut m.log.search {
+        search.current = seq;
+    }
+    m.focus = Pane::Logs;
+    center_log(m, pos);
+}

@@ -1,0 +1,37 @@
+//! Everything that can happen to the UI, and everything the UI asks the outside world to do.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::engine::event::{Control, Record, StepRef, Timestamp};
+
+use super::tree::{FileTree, LayerError};
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// Time passes: `now` is the build's clock (the recorded timeline when replaying).
+    Tick {
+        now: Timestamp,
+    },
+    Engine(Record),
+    /// The event stream ended: the build (or replay) has nothing more to say.
+    EngineClosed,
+    /// A layer's file list, read off the UI thread after an `Effect::LoadLayer`.
+    LayerLoaded {
+        step: StepRef,
+        tree: Result<FileTree, LayerError>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    Control(Control),
+    /// Read the filesystem after `step` and answer with `Msg::LayerLoaded`.
+    LoadLayer(StepRef),
+}

@@ -1,0 +1,186 @@
+//! The async loop: terminal input, engine records, ticks and finished background work meet in one
+//! `select!`, go through `update`, and the frame is redrawn. The engine is never waited on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::engine::event::{Control, Record, Timestamp};
+
+use super::model::Model;
+use super::msg::{Effect, Msg};
+use super::terminal::{self, Term};
+use super::theme::Theme;
+use super::tree::{FileTree, LayerError, LayerSource};
+use super::{update, view};
+
+pub struct TuiOptions {
+    pub theme: Theme,
+    /// How fast the build's clock runs against the wall: 1 live, the replay speed when replaying.
+    pub time_scale: f64,
+    /// Where the layer tree reads layer contents from; `None` until a store is connected.
+    pub layers: Option<Arc<dyn LayerSource>>,
+    pub tick: Duration,
+}
+
+impl Default for TuiOptions {
+    fn default() -> Self {
+        Self {
+            theme: Theme::default(),
+            time_scale: 1.0,
+            layers: None,
+            tick: Duration::from_millis(100),
+        }
+    }
+}
+
+/// How the UI ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TuiExit {
+    /// The build reported `build_finished` before the user left.
+    pub build_finished: bool,
+    /// The user quit while a live build was running, and `Control::Cancel` was sent.
+    pub cancelled: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("cannot use the terminal")]
+    Terminal(#[source] std::io::Error),
+    #[error("reading terminal input failed")]
+    Input(#[source] std::io::Error),
+}
+
+/// Runs the TUI until the user quits. Events come from the engine (or a replay) through `events`;
+/// `control` carries the user's requests back to a live build.
+pub async fn run(
+    events: mpsc::Receiver<Record>,
+    control: Option<mpsc::Sender<Control>>,
+    opts: TuiOptions,
+) -> Result<TuiExit, TuiError> {
+    let mut term = terminal::enter().map_err(TuiError::Terminal)?;
+    let result = event_loop(&mut term, events, control, opts).await;
+    let restored = terminal::leave().map_err(TuiError::Terminal);
+    let exit = result?;
+    restored?;
+    Ok(exit)
+}
+
+/// The build's clock: the last event's time, advanced by wall time times the scale.
+struct Clock {
+    last: Option<(Timestamp, Instant)>,
+    scale: f64,
+}
+
+impl Clock {
+    fn seen(&mut self, t: Timestamp) {
+        if self.last.is_none_or(|(last, _)| t >= last) {
+            self.last = Some((t, Instant::now()));
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        match self.last {
+            Some((t, at)) => Timestamp(t.0 + at.elapsed().mul_f64(self.scale.max(0.0))),
+            None => Timestamp::now(),
+        }
+    }
+}
+
+async fn event_loop(
+    term: &mut Term,
+    mut events: mpsc::Receiver<Record>,
+    control: Option<mpsc::Sender<Control>>,
+    opts: TuiOptions,
+) -> Result<TuiExit, TuiError> {
+    let size = term.size().map_err(TuiError::Terminal)?;
+    let mut model = Model::new(opts.theme.clone(), size.width, size.height);
+    model.live = control.is_some();
+    let mut input = EventStream::new();
+    let mut ticker = tokio::time::interval(opts.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Msg>();
+    // Replays run the clock at replay speed; speed 0 (no pauses) keeps the recorded timeline.
+    let scale = if opts.time_scale > 0.0 {
+        opts.time_scale
+    } else {
+        0.0
+    };
+    let mut clock = Clock { last: None, scale };
+    let mut stream_open = true;
+    let mut cancelled = false;
+    loop {
+        term.draw(|f| view::view(&model, f))
+            .map_err(TuiError::Terminal)?;
+        let mut batch = Vec::new();
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) => batch.push(Msg::Key(k)),
+                Some(Ok(TermEvent::Mouse(m))) => batch.push(Msg::Mouse(m)),
+                Some(Ok(TermEvent::Resize(width, height))) => batch.push(Msg::Resize { width, height }),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(TuiError::Input(e)),
+                None => return Ok(TuiExit { build_finished: model.build.finished.is_some(), cancelled }),
+            },
+            rec = events.recv(), if stream_open => match rec {
+                Some(r) => {
+                    clock.seen(r.time);
+                    batch.push(Msg::Engine(r));
+                    // Drain what is already queued so a flood of log lines costs one frame, not thousands.
+                    let started = Instant::now();
+                    while batch.len() < 20_000 && started.elapsed() < Duration::from_millis(15) {
+                        match events.try_recv() {
+                            Ok(r) => {
+                                clock.seen(r.time);
+                                batch.push(Msg::Engine(r));
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => {
+                    stream_open = false;
+                    batch.push(Msg::EngineClosed);
+                }
+            },
+            Some(msg) = done_rx.recv() => batch.push(msg),
+            _ = ticker.tick() => batch.push(Msg::Tick { now: clock.now() }),
+        }
+        for msg in batch {
+            for effect in update::update(&mut model, msg) {
+                match effect {
+                    Effect::Quit => {
+                        return Ok(TuiExit {
+                            build_finished: model.build.finished.is_some(),
+                            cancelled,
+                        });
+                    }
+                    Effect::Control(c) => {
+                        cancelled |= c == Control::Cancel;
+                        if let Some(tx) = control.clone() {
+                            tokio::spawn(async move { tx.send(c).await });
+                        }
+                    }
+                    Effect::LoadLayer(step) => {
+                        let tx = done_tx.clone();
+                        let source = opts.layers.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let tree = match source {
+                                Some(source) => source.entries(&step).map(FileTree::from_entries),
+                                None => Err(LayerError::Unavailable {
+                                    step: step.clone(),
+                                    why: "no layer store is connected to this view".into(),
+                                }),
+                            };
+                            let _ = tx.send(Msg::LayerLoaded { step, tree });
+                        });
+                    }
+                }
+            }
+        }
+    }
+}

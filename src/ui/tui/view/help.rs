@@ -1,0 +1,85 @@
+//! The `?` overlay: every key, grouped by what it acts on.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
+
+use crate::ui::tui::model::Model;
+
+const KEYS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "everywhere",
+        &[
+            ("Tab / S-Tab, 1-3", "next / previous pane, go to pane"),
+            ("↑↓←→ / hjkl", "move"),
+            ("PgUp PgDn, C-u C-d", "page, half page"),
+            ("g / G", "top / bottom (logs: follow)"),
+            ("F", "follow the running step"),
+            ("t", "layer tree of the selected step"),
+            ("?  q  C-c", "this help, quit"),
+        ],
+    ),
+    (
+        "stages and steps",
+        &[
+            ("Enter", "stage → its steps → that step's logs"),
+            ("click, wheel", "select, move"),
+        ],
+    ),
+    (
+        "logs",
+        &[
+            ("/  n  N  Esc", "search, older, newer, clear"),
+            ("f", "only the selected step / all"),
+        ],
+    ),
+    (
+        "layer tree",
+        &[
+            ("Enter l / h", "expand / collapse"),
+            ("s  c", "sort by size or name, only changes"),
+        ],
+    ),
+];
+
+pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
+    let theme = &m.theme;
+    let mut lines = Vec::new();
+    for (group, keys) in KEYS {
+        lines.push(Line::styled(
+            *group,
+            theme.title.add_modifier(Modifier::BOLD),
+        ));
+        for (key, what) in *keys {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {key:<20}"), theme.accent),
+                Span::styled(*what, theme.text),
+            ]));
+        }
+    }
+    lines.push(Line::styled(
+        "states: · waiting ○ queued ⠋ running ‖ paused ◆ cached ✓ done ✗ failed ⊘ skipped",
+        theme.dim,
+    ));
+    let width = 84.min(area.width);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    Clear.render(popup, buf);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border_focus)
+        .title(Span::styled(
+            " keys ",
+            theme.title.add_modifier(Modifier::BOLD),
+        ))
+        .title(Line::styled(" any key closes ", theme.dim).right_aligned())
+        .style(theme.base);
+    Paragraph::new(lines).block(block).render(popup, buf);
+}

@@ -1,0 +1,113 @@
+//! The bottom line: build state, elapsed time, progress, cache hit ratio, sizes, key hints,
+//! or the search prompt while typing one.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::symbols;
+use crate::ui::tui::format;
+use crate::ui::tui::model::{Input, Model};
+
+pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
+    let theme = &m.theme;
+    let bar = theme.status_bar();
+    buf.set_style(area, bar);
+    // Spans keep their colour; the bar only lends its background (or reverse video without colour).
+    let bar = ratatui::style::Style { fg: None, ..bar };
+    if let Input::Search(text) = &m.input {
+        let line = Line::from(vec![
+            Span::styled(" /", theme.accent.add_modifier(Modifier::BOLD)),
+            Span::raw(text.clone()),
+            Span::raw("▏"),
+        ]);
+        line.patch_style(bar).render(area, buf);
+        return;
+    }
+    let b = &m.build;
+    let (state, style) = match &b.finished {
+        Some(f) if f.error.is_some() || f.totals.failed > 0 => {
+            (" ✗ failed ".to_string(), theme.failed)
+        }
+        Some(_) => (" ✓ built ".to_string(), theme.done),
+        None if b.started.is_none() => (" ○ waiting ".to_string(), theme.dim),
+        None if m.stream_closed => (" ■ stream ended ".to_string(), theme.paused),
+        None => (
+            format!(" {} building ", symbols::spinner(m.ticks)),
+            theme.running,
+        ),
+    };
+    let (hits, known) = b.cache_ratio();
+    let ratio = (hits * 100)
+        .checked_div(known)
+        .map_or_else(|| "–".into(), |r| format!("{r}%"));
+    let sep = || Span::styled(" │ ", theme.dim);
+    // Narrow terminals get the same facts with fewer words.
+    let wide = area.width >= 100;
+    let cache = if wide {
+        format!("cache {ratio} ({hits}/{known})")
+    } else {
+        format!("cache {ratio}")
+    };
+    let layers = if wide {
+        format!("layers {}", format::size(b.layers_size()))
+    } else {
+        format::size(b.layers_size())
+    };
+    let mut left = vec![
+        Span::styled(state, style.add_modifier(Modifier::BOLD)),
+        sep(),
+        Span::styled(format::duration(b.elapsed(m.clock())), theme.text),
+        sep(),
+        Span::styled(
+            format!("steps {}/{}", b.steps_done(), b.steps_total()),
+            theme.text,
+        ),
+        sep(),
+        Span::styled(cache, theme.cached),
+        sep(),
+        Span::styled(layers, theme.text),
+    ];
+    if let Some(f) = &b.finished
+        && f.totals.image_size > 0
+    {
+        left.push(Span::styled(
+            if wide { " │ image " } else { " → " },
+            theme.dim,
+        ));
+        left.push(Span::styled(
+            format::size(f.totals.image_size),
+            theme.accent,
+        ));
+    }
+    let left = Line::from(left).patch_style(bar);
+    let used = left.width() as u16;
+    left.render(area, buf);
+    let hints: &[(&str, &str)] = &[
+        ("?", "help"),
+        ("Tab", "pane"),
+        ("/", "search"),
+        ("t", "layer"),
+        ("q", "quit"),
+    ];
+    let mut spans = Vec::new();
+    let mut width = 0u16;
+    for (key, what) in hints {
+        let w = (key.len() + what.len() + 3) as u16;
+        if used + width + w + 1 > area.width {
+            break;
+        }
+        spans.push(Span::styled(
+            format!(" {key}"),
+            theme.accent.add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(format!(" {what} "), theme.dim));
+        width += w;
+    }
+    Line::from(spans)
+        .patch_style(bar)
+        .right_aligned()
+        .render(area, buf);
+}

@@ -1,0 +1,155 @@
+//! End to end: the real binary in a real terminal (tmux), driven by keys, read back with capture-pane.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// A tmux server of our own (its own socket), so tests never touch a user's sessions.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Runs `stagecraft ARGS` in a 120×40 terminal; when it exits, the shell reports the exit
+    /// code and whether the terminal is back in cooked mode, then idles so the pane stays readable.
+    fn start(name: &str, args: &str) -> Self {
+        let socket = format!("stagecraft-test-{}-{name}", std::process::id());
+        let bin = env!("CARGO_BIN_EXE_stagecraft");
+        let script = format!(
+            "{bin} {args}; echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e '-*icanon' -e '-*echo'; echo END; exec sleep 600"
+        );
+        let t = Self { socket };
+        let out = t.tmux(&["new-session", "-d", "-x", "120", "-y", "40", "-s", "t", "sh", "-c", &script]);
+        assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env("TERM", "xterm-256color")
+            .env_remove("TMUX")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success());
+    }
+
+    /// Polls the screen until `pred` holds. Bounded by a generous number of polls so a broken
+    /// build fails with the screen it was stuck on instead of hanging.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let mut screen = String::new();
+        for _ in 0..3000 {
+            screen = self.screen();
+            if pred(&screen) {
+                return screen;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("never saw {what}; last screen:\n{screen}");
+    }
+
+    fn wait_text(&self, text: &str) -> String {
+        self.wait_for(text, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn have_tmux() -> bool {
+    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+}
+
+fn events(name: &str) -> String {
+    let p = PathBuf::from("tests/data/events").join(name);
+    p.display().to_string()
+}
+
+/// After exit: the alternate screen is gone and the terminal is cooked (icanon, echo) again.
+fn assert_clean_exit(t: &Tmux) {
+    let screen = t.wait_text("END");
+    assert!(screen.contains("exit=0"), "{screen}");
+    assert!(!screen.contains("Stages"), "the TUI's screen was left behind:\n{screen}");
+    let modes: Vec<&str> = screen.lines().map(str::trim).filter(|l| l.ends_with("icanon") || l.ends_with("echo")).collect();
+    assert_eq!(modes, ["icanon", "echo"], "terminal left in raw mode:\n{screen}");
+}
+
+#[test]
+fn replay_shows_stages_skips_sizes_and_q_restores_the_terminal() {
+    if !have_tmux() {
+        panic!("tmux is required for the end-to-end TUI tests (apt-get install tmux)");
+    }
+    let t = Tmux::start("replay", &format!("tui --replay {} --speed 0", events("multistage.jsonl")));
+    let screen = t.wait_text("✓ built");
+    for stage in ["base", "deps", "builder", "docs", "test", "final", "busybox:1.36"] {
+        assert!(screen.contains(stage), "stage {stage} missing:\n{screen}");
+    }
+    assert!(screen.contains("⊘ not needed"), "skipped stage not marked:\n{screen}");
+    assert!(screen.contains("target"), "{screen}");
+    assert!(screen.contains("cache 46% (6/13)"), "{screen}");
+    assert!(screen.contains("image 11.7 MB"), "{screen}");
+    assert!(screen.contains("11.5 MB"), "layer size of final/1:\n{screen}");
+    t.send(&["q"]);
+    assert_clean_exit(&t);
+}
+
+#[test]
+fn a_paced_replay_runs_live_then_ctrl_c_restores_the_terminal() {
+    let t = Tmux::start("paced", &format!("tui --replay {} --speed 2", events("multistage.jsonl")));
+    // While the replay runs the status says building; it then finishes on its own.
+    t.wait_text("building");
+    t.wait_text("✓ built");
+    t.send(&["C-c"]);
+    assert_clean_exit(&t);
+}
+
+#[test]
+fn keys_search_the_logs_of_the_failed_step_and_the_layout_follows_a_resize() {
+    let t = Tmux::start("keys", &format!("tui --replay {} --speed 0 --theme high-contrast", events("failed.jsonl")));
+    t.wait_text("✗ failed");
+    // Enter on the failing step's row: only its logs; then search them.
+    t.send(&["Tab", "Enter", "/", "e", "r", "r", "o", "r", "Enter"]);
+    let screen = t.wait_text("2 matches");
+    assert!(screen.contains("Logs · builder/4"), "{screen}");
+    t.send(&["?"]);
+    t.wait_text("any key closes");
+    t.send(&["Escape"]);
+    t.wait_for("help closed", |s| !s.contains("any key closes"));
+    t.tmux(&["resize-window", "-t", "t", "-x", "80", "-y", "24"]);
+    let screen = t.wait_for("80 columns", |s| s.lines().next().is_some_and(|l| l.chars().count() == 80 && l.contains("Stages")));
+    assert!(screen.contains("failed at #4"), "{screen}");
+    t.send(&["q"]);
+    assert_clean_exit(&t);
+}
+
+#[test]
+fn a_broken_event_log_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("bad.jsonl");
+    let good = std::fs::read_to_string(events("multistage.jsonl")).unwrap();
+    let first = good.lines().next().unwrap();
+    std::fs::write(&log, format!("{first}\n{{\"time\": \"x\"}}\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+        .args(["tui", "--replay"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.jsonl:2"), "{err}");
+}
