@@ -20,8 +20,24 @@ impl Tmux {
             "{bin} {args}; echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e '-*icanon' -e '-*echo'; echo END; exec sleep 600"
         );
         let t = Self { socket };
-        let out = t.tmux(&["new-session", "-d", "-x", "120", "-y", "40", "-s", "t", "sh", "-c", &script]);
-        assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+        let out = t.tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-s",
+            "t",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         t
     }
 
@@ -72,7 +88,10 @@ impl Drop for Tmux {
 }
 
 fn have_tmux() -> bool {
-    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn events(name: &str) -> String {
@@ -84,9 +103,20 @@ fn events(name: &str) -> String {
 fn assert_clean_exit(t: &Tmux) {
     let screen = t.wait_text("END");
     assert!(screen.contains("exit=0"), "{screen}");
-    assert!(!screen.contains("Stages"), "the TUI's screen was left behind:\n{screen}");
-    let modes: Vec<&str> = screen.lines().map(str::trim).filter(|l| l.ends_with("icanon") || l.ends_with("echo")).collect();
-    assert_eq!(modes, ["icanon", "echo"], "terminal left in raw mode:\n{screen}");
+    assert!(
+        !screen.contains("Stages"),
+        "the TUI's screen was left behind:\n{screen}"
+    );
+    let modes: Vec<&str> = screen
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.ends_with("icanon") || l.ends_with("echo"))
+        .collect();
+    assert_eq!(
+        modes,
+        ["icanon", "echo"],
+        "terminal left in raw mode:\n{screen}"
+    );
 }
 
 #[test]
@@ -94,23 +124,43 @@ fn replay_shows_stages_skips_sizes_and_q_restores_the_terminal() {
     if !have_tmux() {
         panic!("tmux is required for the end-to-end TUI tests (apt-get install tmux)");
     }
-    let t = Tmux::start("replay", &format!("tui --replay {} --speed 0", events("multistage.jsonl")));
+    let t = Tmux::start(
+        "replay",
+        &format!("tui --replay {} --speed 0", events("multistage.jsonl")),
+    );
     let screen = t.wait_text("✓ built");
-    for stage in ["base", "deps", "builder", "docs", "test", "final", "busybox:1.36"] {
+    for stage in [
+        "base",
+        "deps",
+        "builder",
+        "docs",
+        "test",
+        "final",
+        "busybox:1.36",
+    ] {
         assert!(screen.contains(stage), "stage {stage} missing:\n{screen}");
     }
-    assert!(screen.contains("⊘ not needed"), "skipped stage not marked:\n{screen}");
+    assert!(
+        screen.contains("⊘ not needed"),
+        "skipped stage not marked:\n{screen}"
+    );
     assert!(screen.contains("target"), "{screen}");
     assert!(screen.contains("cache 46% (6/13)"), "{screen}");
     assert!(screen.contains("image 11.7 MB"), "{screen}");
-    assert!(screen.contains("11.5 MB"), "layer size of final/1:\n{screen}");
+    assert!(
+        screen.contains("11.5 MB"),
+        "layer size of final/1:\n{screen}"
+    );
     t.send(&["q"]);
     assert_clean_exit(&t);
 }
 
 #[test]
 fn a_paced_replay_runs_live_then_ctrl_c_restores_the_terminal() {
-    let t = Tmux::start("paced", &format!("tui --replay {} --speed 2", events("multistage.jsonl")));
+    let t = Tmux::start(
+        "paced",
+        &format!("tui --replay {} --speed 2", events("multistage.jsonl")),
+    );
     // While the replay runs the status says building; it then finishes on its own.
     t.wait_text("building");
     t.wait_text("✓ built");
@@ -120,7 +170,13 @@ fn a_paced_replay_runs_live_then_ctrl_c_restores_the_terminal() {
 
 #[test]
 fn keys_search_the_logs_of_the_failed_step_and_the_layout_follows_a_resize() {
-    let t = Tmux::start("keys", &format!("tui --replay {} --speed 0 --theme high-contrast", events("failed.jsonl")));
+    let t = Tmux::start(
+        "keys",
+        &format!(
+            "tui --replay {} --speed 0 --theme high-contrast",
+            events("failed.jsonl")
+        ),
+    );
     t.wait_text("✗ failed");
     // Enter on the failing step's row: only its logs; then search them.
     t.send(&["Tab", "Enter", "/", "e", "r", "r", "o", "r", "Enter"]);
@@ -131,7 +187,11 @@ fn keys_search_the_logs_of_the_failed_step_and_the_layout_follows_a_resize() {
     t.send(&["Escape"]);
     t.wait_for("help closed", |s| !s.contains("any key closes"));
     t.tmux(&["resize-window", "-t", "t", "-x", "80", "-y", "24"]);
-    let screen = t.wait_for("80 columns", |s| s.lines().next().is_some_and(|l| l.chars().count() == 80 && l.contains("Stages")));
+    let screen = t.wait_for("80 columns", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.chars().count() == 80 && l.contains("Stages"))
+    });
     assert!(screen.contains("failed at #4"), "{screen}");
     t.send(&["q"]);
     assert_clean_exit(&t);
