@@ -223,13 +223,12 @@ impl BuildState {
             .sum()
     }
 
-    /// (hits, hits + misses) over steps whose outcome is known.
+    /// (hits, hits + misses) over steps whose outcome is known. `FROM` resolves an image rather
+    /// than doing work, so it does not count.
     pub fn cache_ratio(&self) -> (usize, usize) {
-        let hits = self.steps().filter(|s| s.cache == Cache::Hit).count();
-        let misses = self
-            .steps()
-            .filter(|s| matches!(s.cache, Cache::Miss(_)))
-            .count();
+        let work = || self.steps().filter(|s| s.instruction != "FROM");
+        let hits = work().filter(|s| s.cache == Cache::Hit).count();
+        let misses = work().filter(|s| matches!(s.cache, Cache::Miss(_))).count();
         (hits, hits + misses)
     }
 

@@ -16,12 +16,20 @@ class Log:
     def __init__(self):
         self.t = T0
         self.lines = []
+        self.froms = set()
 
     def at(self, seconds):
         self.t += timedelta(seconds=seconds)
         return self
 
     def emit(self, type_, **fields):
+        step = fields.get("step", "")
+        if type_ == "step_started" and step.endswith("/1"):
+            stage_name = step[:-2]
+            if stage_name not in self.froms:
+                self.froms.add(stage_name)
+                self.emit("step_started", step=f"{stage_name}/0", cache_key="sha256:" + "0" * 64)
+                self.emit("step_cached", step=f"{stage_name}/0", layer=None)
         stamp = self.t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         self.lines.append(json.dumps({"time": stamp, "type": type_, **fields}))
 
@@ -43,7 +51,15 @@ def layer(n, size, added=1, modified=0, removed=0):
     }
 
 
+def from_text(base, name):
+    src = base.get("image") or base.get("stage") or "scratch"
+    return f"FROM {src} AS {name}"
+
+
 def stage(index, name, base, steps, depends_on=(), needed=True, skip_reason=None):
+    # Step 0 is the FROM, as the front end plans it; external images live in `base`, not `depends_on`.
+    steps = [(from_text(base, name), steps[0][1] - 1 if steps else 1)] + list(steps)
+    depends_on = [d for d in depends_on if not d.startswith("image:") or d[6:] not in base.values()]
     return {
         "index": index,
         "name": name,
@@ -51,7 +67,7 @@ def stage(index, name, base, steps, depends_on=(), needed=True, skip_reason=None
         "depends_on": list(depends_on),
         "needed": needed,
         "skip_reason": skip_reason,
-        "steps": [{"index": i + 1, "instruction": t.split()[0], "text": t, "line": line} for i, (t, line) in enumerate(steps)],
+        "steps": [{"index": i, "instruction": t.split()[0], "text": t, "line": line} for i, (t, line) in enumerate(steps)],
     }
 
 
