@@ -122,6 +122,35 @@ pub struct Run {
     pub security: Option<Security>,
 }
 
+impl Run {
+    /// The text to hand to the stage's SHELL (`sh -c <text>`) for a shell-form RUN, following
+    /// BuildKit: a RUN that is exactly one heredoc (`RUN <<EOF`) runs the heredoc body (when the
+    /// body starts with `#!`, BuildKit instead writes it to a file and executes that file);
+    /// otherwise the heredoc bodies and terminators follow the command line, so the shell reads
+    /// them as ordinary heredocs. `None` for exec form. Expansion of `$VAR` is left to the shell.
+    pub fn shell_script(&self) -> Option<String> {
+        let Command::Shell(cmd) = &self.command else {
+            return None;
+        };
+        if let [doc] = self.heredocs.as_slice() {
+            let word = cmd.trim();
+            if word
+                .strip_prefix("<<")
+                .is_some_and(|w| w.trim_start_matches('-').trim_matches(['\'', '"']) == doc.name)
+            {
+                return Some(doc.content.clone());
+            }
+        }
+        let mut script = cmd.clone();
+        for doc in &self.heredocs {
+            script.push('\n');
+            script.push_str(&doc.content);
+            script.push_str(&doc.name);
+        }
+        Some(script)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Network {
     Default,
