@@ -105,6 +105,18 @@ fn text_tree_explains_feeds_and_skips() {
         "{out}"
     );
     assert!(out.contains("image:nginx:latest -> final"), "{out}");
+    let out = String::from_utf8(
+        plan(&dir, &["--build-arg", "NOPE=1"])
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        out.contains("build arg NOPE is not declared by any ARG"),
+        "{out}"
+    );
 }
 
 #[test]

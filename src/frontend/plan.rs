@@ -19,6 +19,9 @@ pub struct BuildPlan {
     /// Index of the target stage.
     #[serde(skip)]
     pub target_index: usize,
+    /// Things worth telling the user that do not stop the build (unused build args, …).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

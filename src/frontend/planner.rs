@@ -216,12 +216,47 @@ pub fn plan(df: &Dockerfile, opts: &PlanOptions) -> Result<BuildPlan, FrontendEr
         })?,
     };
     mark_needed(&mut stages, target_index);
+    let warnings = warnings(df, opts, &scope, &stages);
     Ok(BuildPlan {
         target: label(target_index),
         stages,
         args: scope,
         target_index,
+        warnings,
     })
+}
+
+/// Dockerfile warnings plus build args nothing declares (BuildKit: "build-args were not consumed").
+fn warnings(
+    df: &Dockerfile,
+    opts: &PlanOptions,
+    scope: &args::ArgScope,
+    stages: &[Stage],
+) -> Vec<String> {
+    let mut out: Vec<String> = df
+        .warnings
+        .iter()
+        .map(|(line, w)| format!("line {line}: {w}"))
+        .collect();
+    let declared = |name: &str| {
+        stages
+            .iter()
+            .filter(|s| s.needed)
+            .flat_map(|s| &s.instructions)
+            .any(|i| match &i.op {
+                Op::Arg(decls) => decls.iter().any(|d| d.name == name),
+                _ => false,
+            })
+    };
+    for name in opts.build_args.keys() {
+        let used = scope.global_names.contains(name)
+            || args::PROXY_ARGS.contains(&name.as_str())
+            || declared(name);
+        if !used {
+            out.push(format!("build arg {name} is not declared by any ARG of the stages built, so it has no effect"));
+        }
+    }
+    out
 }
 
 fn label_or(names: &[Option<String>], i: usize, fallback: &str) -> String {

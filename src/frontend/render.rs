@@ -120,6 +120,12 @@ pub fn text(plan: &BuildPlan) -> String {
         let skipped = if to_stage.needed { "" } else { "  [skipped]" };
         let _ = writeln!(o, "  {from} -> {}{how}{skipped}", to_stage.label());
     }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(o, "\nwarnings:");
+        for w in &plan.warnings {
+            let _ = writeln!(o, "  {w}");
+        }
+    }
     o
 }
 
