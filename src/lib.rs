@@ -5,7 +5,9 @@
 
 pub mod cli;
 pub mod engine;
+pub mod exec;
 pub mod frontend;
 pub mod image;
+pub mod snapshot;
 pub mod store;
 pub mod ui;

@@ -4,6 +4,8 @@ use clap::Parser;
 use stagecraft::cli::{self, Cli};
 
 fn main() -> miette::Result<ExitCode> {
+    // Before anything can start a thread: unshare(CLONE_NEWNS) moves only the calling thread.
+    stagecraft::snapshot::namespace::enter_at_process_start();
     let cli = Cli::parse();
     cli::run(cli)
 }

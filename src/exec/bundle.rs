@@ -1,0 +1,144 @@
+//! A per-run OCI bundle dir: `config.json` plus secret files; removed when dropped.
+//!
+//! The runtime creates missing mount points inside the rootfs, and in an overlay they would land
+//! in the upper dir, the layer diff. A bundle remembers which ones it will create ("stubs") so
+//! [`Bundle::remove_stubs`] can take them back out after the run, as BuildKit does.
+
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, chown};
+use std::path::{Component, Path, PathBuf};
+
+use super::config::runtime_config;
+use super::error::ExecError;
+use super::spec::{ExtraMount, RunSpec};
+use super::user::ResolvedUser;
+
+/// Standard mount points; children of the pseudo-filesystems live on those, not in the rootfs.
+const STANDARD_TARGETS: [&str; 5] = ["/proc", "/dev", "/sys", "/etc/resolv.conf", "/etc/hosts"];
+
+pub(super) struct Bundle {
+    dir: PathBuf,
+    rootfs: PathBuf,
+    stubs: Vec<PathBuf>,
+}
+
+impl Bundle {
+    pub fn create(
+        spec: &RunSpec,
+        id: &str,
+        user: &ResolvedUser,
+        terminal: bool,
+    ) -> Result<Self, ExecError> {
+        let dir = spec.bundle_parent.join(id);
+        let err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ExecError::Bundle { path, source }
+        };
+        for private in [&dir, &spec.runtime.state_root()] {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(private)
+                .map_err(err(private))?;
+        }
+        let stubs = missing_mount_points(spec);
+        let bundle = Self {
+            dir,
+            rootfs: spec.rootfs.clone(),
+            stubs,
+        };
+        let secret_dir = bundle.dir.join("secrets");
+        let mut index = 0;
+        for mount in &spec.mounts {
+            if let ExtraMount::Secret {
+                contents,
+                uid,
+                gid,
+                mode,
+                ..
+            } = mount
+            {
+                DirBuilder::new()
+                    .mode(0o700)
+                    .recursive(true)
+                    .create(&secret_dir)
+                    .map_err(err(&secret_dir))?;
+                let path = secret_dir.join(index.to_string());
+                index += 1;
+                let mut file = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(err(&path))?;
+                file.write_all(contents).map_err(err(&path))?;
+                chown(&path, Some(*uid), Some(*gid)).map_err(err(&path))?;
+                fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(*mode))
+                    .map_err(err(&path))?;
+            }
+        }
+        let config = runtime_config(spec, user, &secret_dir, terminal)?;
+        let config_path = bundle.dir.join("config.json");
+        config.save(&config_path)?;
+        Ok(bundle)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Removes the mount points the runtime created, deepest first, if they are still empty.
+    pub fn remove_stubs(&self) {
+        for stub in self.stubs.iter().rev() {
+            let path = self.rootfs.join(stub);
+            let Ok(meta) = path.symlink_metadata() else {
+                continue;
+            };
+            // A non-empty stub now holds the step's own files: keep it.
+            let _ = if meta.is_dir() {
+                fs::remove_dir(&path)
+            } else if meta.is_file() && meta.len() == 0 {
+                fs::remove_file(&path)
+            } else {
+                Ok(())
+            };
+        }
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Every path component (relative to the rootfs, shallowest first) the runtime will have to
+/// create for a mount point. Paths below a symlink are skipped: the runtime resolves those in
+/// the rootfs, and joining them onto the host path could escape it.
+fn missing_mount_points(spec: &RunSpec) -> Vec<PathBuf> {
+    let targets = STANDARD_TARGETS
+        .iter()
+        .copied()
+        .chain(spec.mounts.iter().map(ExtraMount::target));
+    let mut stubs = Vec::new();
+    for target in targets {
+        let mut relative = PathBuf::new();
+        for component in Path::new(target).components() {
+            let Component::Normal(name) = component else {
+                continue;
+            };
+            relative.push(name);
+            match spec.rootfs.join(&relative).symlink_metadata() {
+                Ok(meta) if meta.is_dir() => continue,
+                Ok(_) => break,
+                Err(_) => {
+                    if !stubs.contains(&relative) {
+                        stubs.push(relative.clone());
+                    }
+                }
+            }
+        }
+    }
+    stubs
+}

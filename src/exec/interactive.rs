@@ -1,0 +1,67 @@
+//! Shells: a process with a terminal, attached to the user's (or a given) tty.
+//!
+//! `terminal: true` without `--console-socket` makes runc and crun allocate the pty themselves,
+//! copy it to and from their own stdio, put that tty in raw mode and forward window-size changes.
+
+use std::os::fd::OwnedFd;
+use std::process::Stdio;
+
+use super::bundle::Bundle;
+use super::error::ExecError;
+use super::run::Container;
+use super::runtime::unique_container_id;
+use super::spec::{Exit, RunSpec};
+use super::user::resolve_user;
+
+/// Where the interactive process's terminal I/O goes.
+#[derive(Debug)]
+pub enum TtyIo {
+    /// The calling process's stdin/stdout/stderr (the user's terminal).
+    Inherit,
+    /// One terminal fd (e.g. a pty's slave side) used as stdin, stdout and stderr.
+    Fd(OwnedFd),
+}
+
+/// Runs `spec` with a terminal until it exits. The caller must have restored its own terminal
+/// (left the TUI's alternate screen and raw mode) before calling.
+pub async fn run_interactive(spec: &RunSpec, io: TtyIo) -> Result<Exit, ExecError> {
+    let user = resolve_user(&spec.rootfs, &spec.user)?;
+    let id = unique_container_id();
+    let bundle = Bundle::create(spec, &id, &user, true)?;
+    let mut command = tokio::process::Command::from(spec.runtime.command());
+    command
+        .arg("run")
+        .arg("--bundle")
+        .arg(bundle.dir())
+        .arg(&id);
+    let spawn_err = |source| ExecError::Spawn {
+        runtime: spec.runtime.path.clone(),
+        source,
+    };
+    if let TtyIo::Fd(fd) = io {
+        let stdout = fd.try_clone().map_err(spawn_err)?;
+        let stderr = fd.try_clone().map_err(spawn_err)?;
+        command
+            .stdin(Stdio::from(fd))
+            .stdout(Stdio::from(stdout))
+            .stderr(Stdio::from(stderr));
+    }
+    let mut child = command.spawn().map_err(spawn_err)?;
+    let mut container = Container::new(&spec.runtime, &id);
+    let status = child.wait().await;
+    container.exited();
+    bundle.remove_stubs();
+    let status = status.map_err(|source| ExecError::Wait {
+        runtime: spec.runtime.path.clone(),
+        source,
+    })?;
+    match status.code() {
+        Some(code) => Ok(Exit {
+            code,
+            tail: Vec::new(),
+        }),
+        None => Err(ExecError::RuntimeKilled {
+            runtime: spec.runtime.path.clone(),
+        }),
+    }
+}

@@ -1,0 +1,139 @@
+//! `RUN`: one container in the foreground, output streamed, cancellable.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::bundle::Bundle;
+use super::error::ExecError;
+use super::runtime::{Runtime, unique_container_id};
+use super::spec::{Exit, LogLine, RunSpec, Stream};
+use super::stream::{Tail, forward};
+use super::user::resolve_user;
+
+/// How long one kill attempt waits for the runtime to exit before trying again; a cancel can
+/// arrive while the runtime is still creating the container, when `kill` cannot find it yet.
+const KILL_RETRY: Duration = Duration::from_millis(100);
+
+/// Runs `spec` to completion, sending every output line to `log`.
+///
+/// A non-zero exit is `Ok` with that code (the engine decides what fails). When `cancel` fires,
+/// the container is killed and deleted and the result is [`ExecError::Cancelled`]. Dropping the
+/// future also kills and deletes the container. The bundle dir is always removed, and mount
+/// points the runtime had to create in the rootfs are removed again.
+pub async fn run(
+    spec: &RunSpec,
+    log: UnboundedSender<LogLine>,
+    cancel: CancellationToken,
+) -> Result<Exit, ExecError> {
+    let user = resolve_user(&spec.rootfs, &spec.user)?;
+    let id = unique_container_id();
+    let bundle = Bundle::create(spec, &id, &user, false)?;
+    let mut command = tokio::process::Command::from(spec.runtime.command());
+    command
+        .arg("run")
+        .arg("--bundle")
+        .arg(bundle.dir())
+        .arg(&id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().map_err(|source| ExecError::Spawn {
+        runtime: spec.runtime.path.clone(),
+        source,
+    })?;
+    let mut container = Container::new(&spec.runtime, &id);
+    let tail = Tail::default();
+    let stdout = child
+        .stdout
+        .take()
+        .map(|out| forward(out, Stream::Stdout, log.clone(), tail.clone()));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|err| forward(err, Stream::Stderr, log, tail.clone()));
+    let finished = async {
+        tokio::join!(optional(stdout), optional(stderr));
+        child.wait().await
+    };
+    let outcome = tokio::select! {
+        status = finished => Some(status),
+        () = cancel.cancelled() => None,
+    };
+    let result = match outcome {
+        Some(status) => {
+            container.exited();
+            let status = status.map_err(|source| ExecError::Wait {
+                runtime: spec.runtime.path.clone(),
+                source,
+            })?;
+            match status.code() {
+                Some(code) => Ok(Exit {
+                    code,
+                    tail: tail.lines(),
+                }),
+                None => Err(ExecError::RuntimeKilled {
+                    runtime: spec.runtime.path.clone(),
+                }),
+            }
+        }
+        None => {
+            container.kill_until_exited(&mut child).await;
+            Err(ExecError::Cancelled)
+        }
+    };
+    bundle.remove_stubs();
+    result
+}
+
+async fn optional(work: Option<impl Future<Output = ()>>) {
+    if let Some(work) = work {
+        work.await;
+    }
+}
+
+/// A started container; dropped while still running, it is killed and deleted (blocking).
+pub(super) struct Container<'a> {
+    runtime: &'a Runtime,
+    id: &'a str,
+    running: bool,
+}
+
+impl<'a> Container<'a> {
+    pub fn new(runtime: &'a Runtime, id: &'a str) -> Self {
+        Self {
+            runtime,
+            id,
+            running: true,
+        }
+    }
+
+    /// The runtime reported the exit; it deletes a foreground container itself.
+    pub fn exited(&mut self) {
+        self.running = false;
+    }
+
+    pub async fn kill_until_exited(&mut self, child: &mut tokio::process::Child) {
+        loop {
+            let runtime = self.runtime.clone();
+            let id = self.id.to_string();
+            let _ = tokio::task::spawn_blocking(move || runtime.kill_and_delete(&id)).await;
+            if let Ok(status) = tokio::time::timeout(KILL_RETRY, child.wait()).await {
+                // Killed, or the runtime died on its own: either way it is over.
+                let _ = status;
+                break;
+            }
+        }
+        self.running = false;
+    }
+}
+
+impl Drop for Container<'_> {
+    fn drop(&mut self) {
+        if self.running {
+            self.runtime.kill_and_delete(self.id);
+        }
+    }
+}

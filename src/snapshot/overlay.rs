@@ -1,0 +1,240 @@
+//! Overlay rootfs mounts: lower dirs from the store, a fresh upper dir that becomes the layer diff.
+//!
+//! After the step, the upper dir holds exactly what changed: new and modified files, whiteouts
+//! (0/0 character devices) for deletions and `trusted.overlay.opaque` on replaced directories.
+//! `redirect_dir`, `metacopy` and `index` are off so no other overlay-private state appears there.
+
+use std::ffi::OsStr;
+use std::fs::{self, DirBuilder};
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+
+use super::mount_api::FsContext;
+
+/// The kernel's `OVL_MAX_STACK`.
+pub const MAX_LOWER_DIRS: usize = 500;
+
+/// Options that keep the upper dir a plain diff the layer writer understands.
+const DIFF_OPTIONS: [(&str, &str); 3] = [
+    ("redirect_dir", "off"),
+    ("metacopy", "off"),
+    ("index", "off"),
+];
+
+/// `mount(2)` takes its options in one page.
+const LEGACY_OPTIONS_LIMIT: usize = 4095;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OverlayError {
+    #[error("cannot create overlay dir {path}: {source}")]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("lower dir {path} is not a directory")]
+    LowerMissing { path: PathBuf },
+    #[error("{count} lower dirs exceed overlayfs's limit of {MAX_LOWER_DIRS}")]
+    TooManyLowers { count: usize },
+    #[error("mounting overlay at {target} failed (option {option}): {source}")]
+    Mount {
+        target: PathBuf,
+        option: String,
+        source: io::Error,
+    },
+    #[error(
+        "mounting overlay at {target} failed: this kernel lacks `lowerdir+` and the {len}-byte \
+         option string exceeds mount(2)'s page limit"
+    )]
+    OptionsTooLong { target: PathBuf, len: usize },
+    #[error(transparent)]
+    Namespace(#[from] super::NamespaceError),
+    #[error("unmounting overlay at {target} failed: {source}")]
+    Unmount { target: PathBuf, source: nix::Error },
+}
+
+/// A mounted overlay rootfs. Dropping it detaches the mount; [`Overlay::unmount`] reports errors.
+#[derive(Debug)]
+pub struct Overlay {
+    rootfs: PathBuf,
+    upper: PathBuf,
+    mounted: bool,
+}
+
+impl Overlay {
+    /// Mounts `scratch/rootfs` as an overlay of `lowers` (lowest first, as the store lists a
+    /// snapshot chain) with the fresh upper dir `scratch/upper` and work dir `scratch/work`.
+    /// `scratch` must not be on an overlay itself. An empty `lowers` (FROM scratch) stacks on an
+    /// empty dir.
+    pub fn mount<P: AsRef<Path>>(lowers: &[P], scratch: &Path) -> Result<Self, OverlayError> {
+        super::namespace::ensure_private()?;
+        if lowers.len() > MAX_LOWER_DIRS {
+            return Err(OverlayError::TooManyLowers {
+                count: lowers.len(),
+            });
+        }
+        for lower in lowers {
+            if !lower.as_ref().is_dir() {
+                return Err(OverlayError::LowerMissing {
+                    path: lower.as_ref().to_path_buf(),
+                });
+            }
+        }
+        let upper = scratch.join("upper");
+        let work = scratch.join("work");
+        let rootfs = scratch.join("rootfs");
+        for dir in [scratch, &upper, &work, &rootfs] {
+            make_dir(dir, 0o755)?;
+        }
+        // overlayfs stacks its first lower dir on top; the store lists the base first.
+        let mut stack: Vec<PathBuf> = lowers
+            .iter()
+            .rev()
+            .map(|p| p.as_ref().to_path_buf())
+            .collect();
+        if stack.is_empty() {
+            let empty = scratch.join("empty");
+            make_dir(&empty, 0o755)?;
+            stack.push(empty);
+        }
+        mount_overlay(&stack, &upper, &work, &rootfs)?;
+        Ok(Self {
+            rootfs,
+            upper,
+            mounted: true,
+        })
+    }
+
+    /// The merged view: the container's root filesystem.
+    pub fn rootfs(&self) -> &Path {
+        &self.rootfs
+    }
+
+    /// The upper dir; after [`Overlay::unmount`] it is the step's layer diff.
+    pub fn upper(&self) -> &Path {
+        &self.upper
+    }
+
+    /// Unmounts and returns the upper dir. A busy mount is detached instead of failing.
+    pub fn unmount(mut self) -> Result<PathBuf, OverlayError> {
+        self.mounted = false;
+        let result = match umount2(&self.rootfs, MntFlags::empty()) {
+            Err(Errno::EBUSY) => umount2(&self.rootfs, MntFlags::MNT_DETACH),
+            other => other,
+        };
+        result.map_err(|source| OverlayError::Unmount {
+            target: self.rootfs.clone(),
+            source,
+        })?;
+        Ok(self.upper.clone())
+    }
+}
+
+impl Drop for Overlay {
+    fn drop(&mut self) {
+        if self.mounted {
+            // Nothing useful to do with an error while dropping: the namespace dies with us.
+            let _ = umount2(&self.rootfs, MntFlags::MNT_DETACH);
+        }
+    }
+}
+
+fn make_dir(path: &Path, mode: u32) -> Result<(), OverlayError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(path)
+        .map_err(|source| OverlayError::CreateDir {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// `stack` is top-most first, as overlayfs wants it.
+fn mount_overlay(
+    stack: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<(), OverlayError> {
+    let err = |option: &str| {
+        let target = target.to_path_buf();
+        let option = option.to_string();
+        move |source| OverlayError::Mount {
+            target,
+            option,
+            source,
+        }
+    };
+    let ctx = match FsContext::open("overlay") {
+        Ok(ctx) => ctx,
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+            return legacy_mount(stack, upper, work, target);
+        }
+        Err(e) => return Err(err("fsopen")(e)),
+    };
+    for (i, lower) in stack.iter().enumerate() {
+        match ctx.set_string("lowerdir+", lower.as_os_str()) {
+            // Kernels before 6.8 do not know `lowerdir+`.
+            Err(e) if i == 0 && e.raw_os_error() == Some(libc::EINVAL) => {
+                return legacy_mount(stack, upper, work, target);
+            }
+            other => other.map_err(err(&format!("lowerdir+={}", lower.display())))?,
+        }
+    }
+    ctx.set_string("upperdir", upper.as_os_str())
+        .map_err(err("upperdir"))?;
+    ctx.set_string("workdir", work.as_os_str())
+        .map_err(err("workdir"))?;
+    for (key, value) in DIFF_OPTIONS {
+        ctx.set_string(key, OsStr::new(value)).map_err(err(key))?;
+    }
+    ctx.create_and_mount()
+        .map_err(err("create"))?
+        .attach(target)
+        .map_err(err("move_mount"))
+}
+
+fn legacy_mount(
+    stack: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<(), OverlayError> {
+    let lowers: Vec<String> = stack.iter().map(|p| p.display().to_string()).collect();
+    let mut options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowers.join(":"),
+        upper.display(),
+        work.display()
+    );
+    for (key, value) in DIFF_OPTIONS {
+        options.push_str(&format!(",{key}={value}"));
+    }
+    if options.len() > LEGACY_OPTIONS_LIMIT {
+        return Err(OverlayError::OptionsTooLong {
+            target: target.to_path_buf(),
+            len: options.len(),
+        });
+    }
+    mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(options.as_str()),
+    )
+    .map_err(|e| OverlayError::Mount {
+        target: target.to_path_buf(),
+        option: "mount(2)".into(),
+        source: e.into(),
+    })
+}
+
+/// Removes a scratch dir left by [`Overlay::mount`] once it is unmounted and committed.
+pub fn remove_scratch(scratch: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(scratch) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
