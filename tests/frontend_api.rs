@@ -226,3 +226,36 @@ fn expansion_api() {
     assert_eq!(shell::expand("$Y$Z", &f).unwrap(), "y");
     assert!(shell::expand("${Z:?required}", &vars).is_err());
 }
+
+#[test]
+fn expand_op_follows_buildkit() {
+    let df = parse(
+        "FROM busybox\nENV ${K}=\"$V x\"\nWORKDIR /w/$V\nCOPY --chown=$V <<EOF $V/\nsay \"$V\"\nEOF\nRUN echo $V\nCOPY <<'RAW' /r\n$V\nRAW\n",
+    );
+    let vars: BTreeMap<String, String> = [
+        ("K".to_string(), "KEY".to_string()),
+        ("V".to_string(), "v".to_string()),
+    ]
+    .into();
+    let ex = |i: usize| frontend::expand_op(&df.instructions[i].op, &vars, '\\').unwrap();
+    assert_eq!(
+        ex(1),
+        Op::Env(vec![KeyValue {
+            key: "KEY".into(),
+            value: "v x".into()
+        }])
+    );
+    assert_eq!(ex(2), Op::Workdir("/w/v".into()));
+    let Op::Copy(c) = ex(3) else { panic!() };
+    assert_eq!((c.chown.as_deref(), c.dest.as_str()), (Some("v"), "v/"));
+    let Source::Heredoc(h) = &c.sources[0] else {
+        panic!()
+    };
+    assert_eq!(h.content, "say \"v\"\n");
+    assert_eq!(ex(4), df.instructions[4].op, "RUN is left to the shell");
+    let Op::Copy(raw) = ex(5) else { panic!() };
+    let Source::Heredoc(h) = &raw.sources[0] else {
+        panic!()
+    };
+    assert_eq!(h.content, "$V\n", "quoted delimiter: literal body");
+}

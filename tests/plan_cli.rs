@@ -91,6 +91,12 @@ fn text_tree_explains_feeds_and_skips() {
     let dir = dir_with(MULTI);
     let out = String::from_utf8(plan(&dir, &[]).success().get_output().stdout.clone()).unwrap();
     assert!(
+        out.contains(
+            "global ARGs (seen by FROM lines; re-declare inside a stage to use): BASE=busybox:1"
+        ),
+        "{out}"
+    );
+    assert!(
         out.contains("target: final  (builds 3 of 4 stages)"),
         "{out}"
     );

@@ -1,13 +1,14 @@
 //! Dockerfile front end: parse (BuildKit-faithful, on top of parse-dockerfile), type and
 //! validate instructions, expand shell words, and plan the stage graph.
 //!
-//! Engine entry points: [`parse_dockerfile`], [`plan`], [`shell::expand`] / [`shell::expand_words`],
-//! [`args::ArgScope::resolve`].
+//! Engine entry points: [`parse_dockerfile`], [`plan`], [`expand_op`] (execution-time expansion of
+//! an instruction), [`shell::expand`] / [`shell::expand_words`], [`args::ArgScope::resolve`].
 
 pub mod args;
 mod convert;
 mod duration;
 pub mod error;
+pub mod expand;
 mod flags;
 pub mod instruction;
 mod mount;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use error::{ErrorKind, FrontendError};
+pub use expand::expand_op;
 pub use instruction::{Instruction, Op};
 pub use plan::BuildPlan;
 pub use planner::{PlanOptions, plan};

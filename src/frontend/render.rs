@@ -70,6 +70,22 @@ pub fn text(plan: &BuildPlan) -> String {
         plan.target,
         plan.stages.len()
     );
+    if !plan.args.global_names.is_empty() {
+        let globals: Vec<String> = plan
+            .args
+            .global_names
+            .iter()
+            .map(|n| match plan.args.meta.get(n) {
+                Some(v) => format!("{n}={v}"),
+                None => format!("{n} (unset)"),
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "global ARGs (seen by FROM lines; re-declare inside a stage to use): {}",
+            globals.join(" ")
+        );
+    }
     for s in &plan.stages {
         let name = s
             .name

@@ -17,6 +17,8 @@ pub struct Lexer {
     pub raw_escapes: bool,
     /// Leave unset variables as written (`$X`, `${X}`).
     pub skip_unset: bool,
+    /// Treat quotes as ordinary characters (heredoc bodies).
+    pub skip_quotes: bool,
 }
 
 impl Lexer {
@@ -26,6 +28,7 @@ impl Lexer {
             raw_quotes: false,
             raw_escapes: false,
             skip_unset: false,
+            skip_quotes: false,
         }
     }
 
@@ -128,6 +131,11 @@ impl ShellWord<'_> {
                 return Ok((result, words.finish()));
             }
             match ch {
+                '\'' | '"' if self.lexer.skip_quotes => {
+                    self.next();
+                    words.add_char(ch);
+                    result.push(ch);
+                }
                 '\'' => {
                     let tmp = self.single_quote()?;
                     result.push_str(&tmp);
