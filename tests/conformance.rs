@@ -317,7 +317,9 @@ fn conformance() {
         .iter()
         .map(|t| format!("{} {}/{}", t.name, t.pass, t.total))
         .collect();
-    println!("conformance: {}", line.join(", "));
+    // Written to the process's stderr directly, so the line shows even when the harness captures output.
+    let summary = format!("conformance: {}\n", line.join(", "));
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), summary.as_bytes());
     let failures: Vec<&String> = tallies.iter().flat_map(|t| &t.failures).collect();
     for f in &failures {
         println!("FAIL {f}");
