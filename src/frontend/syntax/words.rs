@@ -113,12 +113,10 @@ pub fn extract_flags(line: &str) -> (Vec<FlagWord>, usize) {
     (flags, bytes.len())
 }
 
-/// Go's `unicode.IsSpace` for the ASCII range (flags are scanned byte by byte).
+/// ASCII whitespace. (Go scans flags byte by byte with `unicode.IsSpace`, which also matches the
+/// bytes 0x85 and 0xA0; in UTF-8 text those are continuation bytes, never characters.)
 fn is_space(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | 0x85 | 0xA0
-    )
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
 /// Splits on runs of `[\t\v\f\r ]` (BuildKit `parseStringsWhitespaceDelimited`), with byte offsets.
@@ -240,6 +238,14 @@ mod tests {
         let texts: Vec<_> = flags.iter().map(|f| f.text.as_str()).collect();
         assert_eq!(texts, ["--a=x y", "--b"]);
         assert_eq!(&r#"--a="x y" --b -- foo /tmp/"#[rest..], " foo /tmp/");
+    }
+
+    #[test]
+    fn multibyte_flag_values_keep_char_boundaries() {
+        let line = "--x=\\\u{2140}\u{2160} y";
+        let (flags, rest) = extract_flags(line);
+        assert_eq!(flags.len(), 1);
+        assert_eq!(&line[rest..], "y");
     }
 
     #[test]
