@@ -259,3 +259,26 @@ fn expand_op_follows_buildkit() {
     };
     assert_eq!(h.content, "$V\n", "quoted delimiter: literal body");
 }
+
+#[test]
+fn stage_vars_follow_arg_and_env_rules() {
+    let df = parse("ARG G=global\nFROM busybox\nARG G\nARG A=a-$G\nENV E=$A-e A=from-env\nARG P\n");
+    let mut opts = PlanOptions::default();
+    opts.build_args
+        .insert("HTTP_PROXY".into(), "http://p".into());
+    let plan = frontend::plan(&df, &opts).unwrap();
+    let mut vars = frontend::StageVars::from_image_env(&["PATH=/bin".to_string()]);
+    for i in &plan.stages[0].instructions[1..] {
+        vars.apply(&i.op, &plan.args, '\\').unwrap();
+    }
+    assert_eq!(
+        vars.image_env(),
+        ["PATH=/bin", "E=a-global-e", "A=from-env"]
+    );
+    let run: BTreeMap<String, String> = vars.run_env(&plan.args).into_iter().collect();
+    assert_eq!(run["A"], "from-env", "ENV wins over ARG");
+    assert_eq!(run["G"], "global");
+    assert_eq!(run["HTTP_PROXY"], "http://p");
+    assert!(!run.contains_key("P"), "declared without value: unset");
+    assert_eq!(shell::expand("$G/$E", &vars).unwrap(), "global/a-global-e");
+}

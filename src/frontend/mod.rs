@@ -2,7 +2,8 @@
 //! validate instructions, expand shell words, and plan the stage graph.
 //!
 //! Engine entry points: [`parse_dockerfile`], [`plan`], [`expand_op`] (execution-time expansion of
-//! an instruction), [`shell::expand`] / [`shell::expand_words`], [`args::ArgScope::resolve`].
+//! an instruction), [`StageVars`] (a stage's ARG/ENV state), [`shell::expand`] /
+//! [`shell::expand_words`], [`args::ArgScope::resolve`].
 
 pub mod args;
 mod convert;
@@ -15,6 +16,7 @@ mod mount;
 pub mod plan;
 mod planner;
 pub mod render;
+pub mod scope;
 pub mod shell;
 mod suggest;
 pub mod syntax;
@@ -27,6 +29,7 @@ pub use expand::expand_op;
 pub use instruction::{Instruction, Op};
 pub use plan::BuildPlan;
 pub use planner::{PlanOptions, plan};
+pub use scope::StageVars;
 pub use syntax::Directives;
 
 /// A parsed and validated Dockerfile.
