@@ -225,6 +225,17 @@ fn expansion_api() {
     let f = shell::FnVars(|n: &str| (n == "Y").then(|| "y".to_string()));
     assert_eq!(shell::expand("$Y$Z", &f).unwrap(), "y");
     assert!(shell::expand("${Z:?required}", &vars).is_err());
+    let deep = "${A:-".repeat(5000) + &"}".repeat(5000);
+    assert!(
+        shell::expand(&deep, &vars).is_err(),
+        "deep nesting is refused, not a stack overflow"
+    );
+    let stars = format!("${{L#{}}}", "*a".repeat(2000));
+    let many: BTreeMap<String, String> = [("L".to_string(), "ab".repeat(3000))].into();
+    assert_eq!(
+        shell::expand(&stars, &many).unwrap(),
+        "b".to_string() + &"ab".repeat(1000)
+    );
 }
 
 #[test]

@@ -36,6 +36,7 @@ impl Lexer {
         let mut sw = ShellWord {
             chars: word.chars().collect(),
             pos: 0,
+            depth: 0,
             vars,
             lexer: *self,
             matched: BTreeSet::new(),
@@ -56,9 +57,13 @@ impl Lexer {
     }
 }
 
+/// `${a:-${b:-...}}` nesting beyond this is refused rather than risking the stack.
+const MAX_DEPTH: usize = 100;
+
 struct ShellWord<'a> {
     chars: Vec<char>,
     pos: usize,
+    depth: usize,
     vars: &'a dyn Vars,
     lexer: Lexer,
     matched: BTreeSet<String>,
@@ -250,6 +255,16 @@ impl ShellWord<'_> {
     }
 
     fn dollar(&mut self) -> Step<String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!("substitutions nested more than {MAX_DEPTH} deep"));
+        }
+        self.depth += 1;
+        let result = self.dollar_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn dollar_inner(&mut self) -> Step<String> {
         self.next();
         if self.peek() != Some('{') {
             let name = self.name();

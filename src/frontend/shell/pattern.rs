@@ -2,8 +2,6 @@
 //! generated regular expressions match them (leftmost-first; `*` lazy unless greedy; neither
 //! `*` nor `?` crosses a newline, like Go's `.`).
 
-use std::collections::HashMap;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
     Star,
@@ -39,10 +37,48 @@ impl Pattern {
         Ok(Self(tokens))
     }
 
-    /// End (byte offset) of the preferred match starting exactly at `start`.
+    /// End (byte offset) of the preferred match starting exactly at `start`: the shortest for a
+    /// lazy pattern, the longest for a greedy one. (With only `*`, `?` and literals, the regex
+    /// engine's backtracking preference yields exactly these ends.) Runs as an NFA: O(tokens × len).
     pub fn match_at(&self, value: &str, start: usize, greedy: bool) -> Option<usize> {
-        let mut memo = HashMap::new();
-        match_tokens(&self.0, 0, value, start, greedy, &mut memo)
+        let t = &self.0;
+        let mut states = vec![false; t.len() + 1];
+        states[0] = true;
+        close(t, &mut states);
+        let mut best = states[t.len()].then_some(start);
+        if best.is_some() && !greedy {
+            return best;
+        }
+        for (i, c) in value[start..].char_indices() {
+            let mut next = vec![false; t.len() + 1];
+            let mut alive = false;
+            for (k, on) in states.iter().enumerate() {
+                if !*on || k == t.len() {
+                    continue;
+                }
+                let step = match t[k] {
+                    Token::Lit(l) => (l == c).then_some(k + 1),
+                    Token::Any => (c != '\n').then_some(k + 1),
+                    Token::Star => (c != '\n').then_some(k),
+                };
+                if let Some(n) = step {
+                    next[n] = true;
+                    alive = true;
+                }
+            }
+            if !alive {
+                break;
+            }
+            close(t, &mut next);
+            states = next;
+            if states[t.len()] {
+                best = Some(start + i + c.len_utf8());
+                if !greedy {
+                    return best;
+                }
+            }
+        }
+        best
     }
 
     /// Replaces the first (or every) match, like Go's `Regexp.ReplaceAllString` on a greedy pattern.
@@ -89,52 +125,13 @@ impl Pattern {
     }
 }
 
-/// Backtracking in the regex engine's preference order. The first match found from a given
-/// (token, position) state is always the same, so states are memoized: patterns with many `*`
-/// stay polynomial.
-fn match_tokens(
-    tokens: &[Token],
-    ti: usize,
-    value: &str,
-    pos: usize,
-    greedy: bool,
-    memo: &mut HashMap<(usize, usize), Option<usize>>,
-) -> Option<usize> {
-    let Some(token) = tokens.get(ti) else {
-        return Some(pos);
-    };
-    if let Some(done) = memo.get(&(ti, pos)) {
-        return *done;
-    }
-    let tail = &value[pos..];
-    let result = match token {
-        Token::Lit(c) => match tail.chars().next() {
-            Some(next) if next == *c => {
-                match_tokens(tokens, ti + 1, value, pos + next.len_utf8(), greedy, memo)
-            }
-            _ => None,
-        },
-        Token::Any => match tail.chars().next().filter(|c| *c != '\n') {
-            Some(next) => match_tokens(tokens, ti + 1, value, pos + next.len_utf8(), greedy, memo),
-            None => None,
-        },
-        Token::Star => {
-            // Candidate ends: every char boundary up to the first newline.
-            let limit = tail.find('\n').unwrap_or(tail.len());
-            let mut ends: Vec<usize> = tail[..limit]
-                .char_indices()
-                .map(|(i, _)| pos + i)
-                .chain(std::iter::once(pos + limit))
-                .collect();
-            if greedy {
-                ends.reverse();
-            }
-            ends.into_iter()
-                .find_map(|e| match_tokens(tokens, ti + 1, value, e, greedy, memo))
+/// A `*` may match nothing: whoever reaches it also reaches what follows it.
+fn close(tokens: &[Token], states: &mut [bool]) {
+    for k in 0..tokens.len() {
+        if states[k] && tokens[k] == Token::Star {
+            states[k + 1] = true;
         }
-    };
-    memo.insert((ti, pos), result);
-    result
+    }
 }
 
 #[cfg(test)]
