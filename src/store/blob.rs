@@ -58,17 +58,19 @@ impl BlobWriter {
                 });
             }
         }
+        let dest = self.blobs_dir.join(digest.digest());
+        if dest.exists() {
+            // Content-addressed: the stored copy is identical; drop ours (the TempPath removes it).
+            return Ok((digest, size));
+        }
         file.sync_all()
             .map_err(io_err("fsync blob", self.tmp.to_path_buf()))?;
-        let dest = self.blobs_dir.join(digest.digest());
-        if !dest.exists() {
-            self.tmp
-                .persist(&dest)
-                .map_err(|e| io_err("rename blob to", &dest)(e.error))?;
-            File::open(&self.blobs_dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io_err("fsync", &self.blobs_dir))?;
-        }
+        self.tmp
+            .persist(&dest)
+            .map_err(|e| io_err("rename blob to", &dest)(e.error))?;
+        File::open(&self.blobs_dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err("fsync", &self.blobs_dir))?;
         Ok((digest, size))
     }
 }

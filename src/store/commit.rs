@@ -60,22 +60,34 @@ impl Store {
             source_date_epoch: opts.source_date_epoch,
             lowers: opts.lowers.clone(),
         };
-        let compressor = Compressor::new(opts.compression, blob)
-            .map_err(io_err("start compressor for", diff_dir))?;
-        // The tar writer emits 512-byte headers; batch them before hashing and compressing.
-        let out = BufWriter::with_capacity(1 << 20, HashingWriter::new(compressor));
-        let (out, stats) = write_layer(diff_dir, out, &wopts)?;
-        let hashing = out
-            .into_inner()
-            .map_err(|e| io_err("write layer of", diff_dir)(e.into_error()))?;
-        let (mut compressor, diff_id, size) = hashing.finish();
-        compressor
-            .flush()
-            .map_err(io_err("write layer of", diff_dir))?;
-        let blob = compressor
-            .finish()
-            .map_err(io_err("compress layer of", diff_dir))?;
-        let (digest, compressed) = blob.commit(None)?;
+        let (digest, compressed, diff_id, size, stats) = if opts.compression == Compression::None {
+            // The blob is the tar: one hash serves as both digest and diff_id.
+            let out = BufWriter::with_capacity(1 << 20, blob);
+            let (out, stats) = write_layer(diff_dir, out, &wopts)?;
+            let blob = out
+                .into_inner()
+                .map_err(|e| io_err("write layer of", diff_dir)(e.into_error()))?;
+            let (digest, size) = blob.commit(None)?;
+            (digest.clone(), size, digest, size, stats)
+        } else {
+            let compressor = Compressor::new(opts.compression, blob)
+                .map_err(io_err("start compressor for", diff_dir))?;
+            // The tar writer emits 512-byte headers; batch them before hashing and compressing.
+            let out = BufWriter::with_capacity(1 << 20, HashingWriter::new(compressor));
+            let (out, stats) = write_layer(diff_dir, out, &wopts)?;
+            let hashing = out
+                .into_inner()
+                .map_err(|e| io_err("write layer of", diff_dir)(e.into_error()))?;
+            let (mut compressor, diff_id, size) = hashing.finish();
+            compressor
+                .flush()
+                .map_err(io_err("write layer of", diff_dir))?;
+            let blob = compressor
+                .finish()
+                .map_err(io_err("compress layer of", diff_dir))?;
+            let (digest, compressed) = blob.commit(None)?;
+            (digest, compressed, diff_id, size, stats)
+        };
         Ok(CommittedLayer {
             descriptor: Descriptor::new(opts.compression.media_type(), compressed, digest),
             diff_id,
