@@ -7,7 +7,9 @@ const MULTI: &str = "\
 # syntax=docker/dockerfile:1
 ARG BASE=busybox:1
 FROM ${BASE} AS base
-RUN echo base > /base
+RUN <<EOF
+echo base > /base
+EOF
 
 FROM base AS builder
 RUN --mount=type=cache,target=/cache echo build > /out
@@ -63,7 +65,7 @@ fn json_graph_has_bases_edges_and_skip_reasons() {
     assert_eq!(stages[2]["skip_reason"], "not needed by target final");
     let step = &stages[1]["steps"][1];
     assert_eq!(step["instruction"], "RUN");
-    assert_eq!(step["line"], 7);
+    assert_eq!(step["line"], 9);
     assert_eq!(
         step["text"],
         "RUN --mount=type=cache,target=/cache echo build > /out"
@@ -107,10 +109,11 @@ fn text_tree_explains_feeds_and_skips() {
         "{out}"
     );
     assert!(
-        out.contains("builder -> final  (COPY --from, step 1, line 13)"),
+        out.contains("builder -> final  (COPY --from, step 1, line 15)"),
         "{out}"
     );
     assert!(out.contains("image:nginx:latest -> final"), "{out}");
+    assert!(out.contains("      + heredoc EOF: 1 line(s)"), "{out}");
     let out = String::from_utf8(
         plan(&dir, &["--build-arg", "NOPE=1"])
             .success()

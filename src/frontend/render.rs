@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::instruction::{Heredoc, Instruction, Op, Source};
 use super::plan::{BuildPlan, DepSource, Stage, StageBase};
 
 fn base_text(s: &Stage) -> String {
@@ -123,6 +124,11 @@ pub fn text(plan: &BuildPlan) -> String {
                 short(&st.text, 60),
                 st.line
             );
+            if let Some(i) = s.instructions.get(st.index) {
+                for (name, lines) in heredocs(i) {
+                    let _ = writeln!(o, "      + heredoc {name}: {lines} line(s)");
+                }
+            }
         }
     }
     let _ = writeln!(o, "\nwho feeds whom:");
@@ -143,6 +149,25 @@ pub fn text(plan: &BuildPlan) -> String {
         }
     }
     o
+}
+
+/// Heredoc bodies an instruction carries: (delimiter, line count).
+fn heredocs(i: &Instruction) -> Vec<(String, usize)> {
+    let docs: Vec<&Heredoc> = match &i.op {
+        Op::Run(r) => r.heredocs.iter().collect(),
+        Op::Copy(c) | Op::Add(c) => c
+            .sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::Heredoc(h) => Some(h),
+                Source::Path(_) => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    docs.into_iter()
+        .map(|h| (h.name.clone(), h.content.lines().count()))
+        .collect()
 }
 
 fn quote(s: &str) -> String {
