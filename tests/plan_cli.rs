@@ -179,3 +179,18 @@ fn later_stage_references_and_unknown_targets_are_errors() {
     assert!(err.contains("target stage \"test\" not found"), "{err}");
     assert!(err.contains("did you mean tests?"), "{err}");
 }
+
+#[test]
+fn dockerfile_from_stdin() {
+    let out = Command::cargo_bin("stagecraft")
+        .unwrap()
+        .args(["plan", "-f", "-", "--format", "json"])
+        .write_stdin("FROM busybox AS only\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["target"], "only");
+}

@@ -18,7 +18,7 @@ pub struct PlanArgs {
     /// Build context directory
     #[arg(default_value = ".")]
     pub context: PathBuf,
-    /// Dockerfile (default: CONTEXT/Dockerfile)
+    /// Dockerfile (default: CONTEXT/Dockerfile; `-` reads standard input)
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Stage to build (default: the last one)
@@ -49,8 +49,13 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitCode> {
         .file
         .clone()
         .unwrap_or_else(|| args.context.join("Dockerfile"));
-    let source = std::fs::read_to_string(&file)
-        .map_err(|e| miette::miette!("cannot read {}: {e}", file.display()))?;
+    let source = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| miette::miette!("cannot read stdin: {e}"))?
+    } else {
+        std::fs::read_to_string(&file)
+            .map_err(|e| miette::miette!("cannot read {}: {e}", file.display()))?
+    };
     let dockerfile = frontend::parse_dockerfile(&source, &file)?;
     let opts = PlanOptions {
         target: args.target,
