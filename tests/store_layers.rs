@@ -337,3 +337,62 @@ fn concurrent_stores_share_one_root() {
     Store::open(&root).unwrap();
     assert!(!leftover.exists(), "the only opener empties tmp/");
 }
+
+#[test]
+fn prune_keeps_what_tags_and_records_name() {
+    use stagecraft::store::{RecordKind, StoreError};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    let store = Store::open(&root).unwrap();
+    let mk = |name: &str, content: &str| {
+        let dir = tmp.path().join(name);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("f"), content).unwrap();
+        stagecraft::image::transport::rootfs::import(
+            &store,
+            &dir,
+            Some(name),
+            &LayerOptions::default(),
+        )
+        .unwrap()
+    };
+    let kept = mk("kept", "k");
+    let dropped = mk("dropped", "d");
+    let recorded = mk("recorded", "r");
+    store.snapshot(&kept.layers).unwrap();
+    store.snapshot(&dropped.layers).unwrap();
+    store
+        .remove_tag("docker.io/library/dropped:latest")
+        .unwrap();
+    store
+        .remove_tag("docker.io/library/recorded:latest")
+        .unwrap();
+    store
+        .put_json(
+            RecordKind::Cache,
+            "step-1",
+            &serde_json::json!({"layer": recorded.layers[0].descriptor.digest().to_string()}),
+        )
+        .unwrap();
+
+    let other = Store::open(&root).unwrap();
+    assert!(
+        matches!(store.prune(), Err(StoreError::Busy)),
+        "never prunes under another opener"
+    );
+    drop(other);
+    let report = store.prune().unwrap();
+    assert_eq!(report.snapshots_removed, 1, "{report:?}");
+    assert!(
+        report.blobs_removed >= 3,
+        "dropped's manifest, config and layer: {report:?}"
+    );
+    assert!(store.resolve("kept").unwrap().is_some());
+    assert!(store.has_blob(recorded.layers[0].descriptor.digest()));
+    assert!(!store.has_blob(dropped.layers[0].descriptor.digest()));
+    assert!(!store.has_blob(dropped.digest()));
+    assert!(store.snapshot_dir(&kept.layers[0].diff_id).is_dir());
+    assert!(!store.snapshot_dir(&dropped.layers[0].diff_id).exists());
+    // The shared lock is back: another opener can join.
+    Store::open(&root).unwrap();
+}

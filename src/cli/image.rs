@@ -37,6 +37,8 @@ pub enum ImageCommand {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Remove blobs and snapshots no tag or cache/build record refers to
+    Prune,
     /// Show the history of an image (newest first)
     History {
         name: String,
@@ -166,6 +168,15 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             });
+        }
+        ImageCommand::Prune => {
+            let r = store.prune()?;
+            println!(
+                "removed {} blobs ({}) and {} snapshots",
+                r.blobs_removed,
+                human(r.bytes_freed),
+                r.snapshots_removed
+            );
         }
         ImageCommand::History { name, no_trunc } => {
             let image = resolve(&store, &name)?;

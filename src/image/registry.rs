@@ -339,7 +339,7 @@ pub async fn pull(
     let manifest_desc = store.put_blob(MediaType::ImageManifest, &bytes)?;
     debug_assert_eq!(manifest_desc.digest(), &digest);
     let resolved = store.load_image(&manifest_desc)?;
-    store.set_tag(&s.name, &manifest_desc)?;
+    store.set_tag(&s.name, &resolved.descriptor)?;
     Ok(resolved)
 }
 

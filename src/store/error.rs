@@ -47,6 +47,8 @@ pub enum StoreError {
     BadImage { name: String, message: String },
     #[error(transparent)]
     Layer(#[from] LayerError),
+    #[error("the store is in use by another process; try again when it is idle")]
+    Busy,
     #[error("invalid record key {0:?}: use letters, digits, '-', '_', '.' and ':'")]
     BadKey(String),
 }

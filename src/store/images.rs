@@ -133,11 +133,12 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let descriptor = Descriptor::new(
-            MediaType::ImageManifest,
-            data.len() as u64,
-            desc.digest().clone(),
-        );
+        // Docker v2 manifests keep their own media type, so clients reading the layout agree.
+        let media_type = manifest
+            .media_type()
+            .clone()
+            .unwrap_or(MediaType::ImageManifest);
+        let descriptor = Descriptor::new(media_type, data.len() as u64, desc.digest().clone());
         Ok(ResolvedImage {
             descriptor,
             manifest,

@@ -67,4 +67,30 @@ impl FileLock {
         flock(&self._file, libc::LOCK_SH)?;
         Ok(self)
     }
+
+    /// Turns this shared lock exclusive for as long as the guard lives, if nobody else holds
+    /// the lock; `None` when the store is in use by another opener.
+    pub fn try_upgrade(&self) -> io::Result<Option<Upgraded<'_>>> {
+        match flock(&self._file, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => Ok(Some(Upgraded { lock: self })),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // Linux drops the old lock before a conversion that fails: take it back.
+                flock(&self._file, libc::LOCK_SH)?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An exclusive hold on a shared [`FileLock`]; shared again when dropped.
+#[derive(Debug)]
+pub struct Upgraded<'a> {
+    lock: &'a FileLock,
+}
+
+impl Drop for Upgraded<'_> {
+    fn drop(&mut self) {
+        let _ = flock(&self.lock._file, libc::LOCK_SH);
+    }
 }

@@ -10,6 +10,7 @@ mod commit;
 mod error;
 mod images;
 mod lock;
+mod prune;
 mod records;
 mod snapshot;
 mod tags;
@@ -25,6 +26,7 @@ pub use commit::{CommittedLayer, Compression, LayerOptions};
 pub use error::{Result, StoreError};
 pub use images::{LayerRef, ResolvedImage};
 pub use lock::{FileLock, LockMode};
+pub use prune::PruneReport;
 pub use records::RecordKind;
 pub use snapshot::chain_ids;
 

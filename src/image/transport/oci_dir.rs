@@ -88,10 +88,11 @@ pub fn import(
     )?;
     let manifest_desc =
         Descriptor::new(MediaType::ImageManifest, desc.size(), desc.digest().clone());
+    let image = store.load_image(&manifest_desc)?;
     if let Some(name) = name {
-        store.tag_image(name, &manifest_desc)?;
+        store.tag_image(name, &image.descriptor)?;
     }
-    Ok(store.load_image(&manifest_desc)?)
+    Ok(image)
 }
 
 /// Writes `image` into the layout at `dir` (created if needed, other images kept) under the
@@ -124,7 +125,7 @@ pub fn export(
         Vec::new()
     };
     let mut d = Descriptor::new(
-        MediaType::ImageManifest,
+        image.descriptor.media_type().clone(),
         image.descriptor.size(),
         image.descriptor.digest().clone(),
     );
