@@ -201,36 +201,46 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
             output,
             tls_verify,
         } => {
-            let image = resolve(&store, &name)?;
-            let reference = Reference::parse(&name).ok();
-            let tag = reference
-                .as_ref()
-                .and_then(|r| r.tag_or_latest().map(str::to_string))
-                .unwrap_or_else(|| "latest".into());
-            let familiar = reference
-                .as_ref()
-                .map(|r| r.familiar())
-                .unwrap_or_else(|| format!("stagecraft:{tag}"));
-            match output.parse::<Destination>().map_err(|e| miette!("{e}"))? {
-                Destination::Oci { dir } => oci_dir::export(&store, &image, &tag, &dir)?,
-                Destination::OciArchive { file } => {
-                    oci_archive::export(&store, &image, &tag, &file)?
-                }
-                Destination::DockerArchive { file } => {
-                    docker_archive::export(&store, &image, &familiar, &file)?
-                }
-                Destination::Registry { name: dest } => {
-                    let opts = RegistryOptions {
-                        insecure: !tls_verify,
-                        ..Default::default()
-                    };
-                    runtime()?.block_on(registry::push(&store, &image, &dest, &opts))?;
-                }
-            }
+            let dest = output.parse::<Destination>().map_err(|e| miette!("{e}"))?;
+            let image = export_image(&store, &name, None, &dest, !tls_verify)?;
             println!("{}", image.digest());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exports the image `name` (a tag or digest) to `dest`. The exported image is named `as_name`
+/// when given (`-t` of a build), else `name`.
+pub fn export_image(
+    store: &Store,
+    name: &str,
+    as_name: Option<&str>,
+    dest: &Destination,
+    insecure: bool,
+) -> Result<ResolvedImage> {
+    let image = resolve(store, name)?;
+    let reference = Reference::parse(as_name.unwrap_or(name)).ok();
+    let tag = reference
+        .as_ref()
+        .and_then(|r| r.tag_or_latest().map(str::to_string))
+        .unwrap_or_else(|| "latest".into());
+    let familiar = reference
+        .as_ref()
+        .map(|r| r.familiar())
+        .unwrap_or_else(|| format!("stagecraft:{tag}"));
+    match dest {
+        Destination::Oci { dir } => oci_dir::export(store, &image, &tag, dir)?,
+        Destination::OciArchive { file } => oci_archive::export(store, &image, &tag, file)?,
+        Destination::DockerArchive { file } => docker_archive::export(store, &image, &familiar, file)?,
+        Destination::Registry { name: dest } => {
+            let opts = RegistryOptions {
+                insecure,
+                ..Default::default()
+            };
+            runtime()?.block_on(registry::push(store, &image, dest, &opts))?;
+        }
+    }
+    Ok(image)
 }
 
 fn source_date_epoch() -> Option<u64> {

@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod build;
 pub mod image;
 pub mod plan;
 pub mod tui;
+pub mod view;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +46,8 @@ impl Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build an image from a Dockerfile, showing the build live
+    Build(Box<build::BuildArgs>),
     /// Manage images in the store: import, ls, rm, history, export
     Image {
         #[command(subcommand)]
@@ -64,6 +68,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
                 .map_err(|e| miette::miette!("{e}"))?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Build(args)) => build::run(&cli.global, *args),
         Some(Command::Image { command }) => image::run(&cli.global, command),
         Some(Command::Plan(args)) => plan::run(args),
         Some(Command::Tui(args)) => tui::run(args),

@@ -1,8 +1,23 @@
 //! The build engine: scheduler, step executors, cache keys, and the event stream it emits.
+//! It never prints: every consumer reads the same [`Record`] stream.
 
+pub mod build;
+pub mod cache;
 pub mod context;
+pub mod control;
 pub mod copy;
+pub mod error;
 pub mod event;
+mod finish;
 pub mod fsutil;
+pub mod imagestate;
+pub mod options;
+pub mod sink;
+pub mod stage;
+pub mod step;
 
+pub use build::{BuildOutcome, BuildRecord, build, load_plan, load_record};
+pub use error::EngineError;
 pub use event::{Control, Event, Record, StepRef};
+pub use finish::write_stage_image;
+pub use options::{BuildOptions, SecretSpec};

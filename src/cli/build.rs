@@ -1,0 +1,185 @@
+//! `stagecraft build`: flags as in `docker build`, a live view (TUI on a terminal, plain or JSON
+//! lines otherwise), and an optional export of the result.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+use miette::{IntoDiagnostic, Result, miette};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::Global;
+use crate::engine::{self, BuildOptions, Record, SecretSpec, StepRef};
+use crate::image::transport::Destination;
+use crate::store::Store;
+use crate::store::Compression;
+use crate::ui::progress::{JsonPrinter, PlainPrinter, Printer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    Auto,
+    Tty,
+    Plain,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    Gzip,
+    Zstd,
+    Uncompressed,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Build context directory
+    #[arg(default_value = ".")]
+    pub context: PathBuf,
+    /// Dockerfile (default: CONTEXT/Dockerfile)
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// Name and optionally a tag (NAME[:TAG]); repeatable
+    #[arg(short = 't', long = "tag")]
+    pub tags: Vec<String>,
+    /// Stage to build (default: the last one)
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Build-time variable KEY=VALUE (KEY alone takes the value from the environment)
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR
+    #[arg(long = "secret")]
+    pub secrets: Vec<SecretSpec>,
+    /// Do not use the cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Do not use the cache for these stages
+    #[arg(long = "no-cache-filter", value_name = "STAGE")]
+    pub no_cache_filter: Vec<String>,
+    /// How to show progress: auto (TUI on a terminal, plain otherwise), tty, plain, json
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: Progress,
+    /// Export the result: type=oci,dest=DIR | type=oci-archive,dest=FILE |
+    /// type=docker-archive,dest=FILE | type=registry,name=REF
+    #[arg(short = 'o', long)]
+    pub output: Vec<Destination>,
+    /// Steps that may run at the same time (default: number of cores)
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Also write the event stream as JSON lines to FILE
+    #[arg(long, value_name = "FILE")]
+    pub event_log: Option<PathBuf>,
+    /// OCI runtime binary (default: runc, or crun, on PATH)
+    #[arg(long, value_name = "PATH")]
+    pub runtime: Option<PathBuf>,
+    /// Network for RUN steps: host (default) or none
+    #[arg(long, default_value = "host")]
+    pub network: String,
+    /// Layer compression
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub compression: CompressionArg,
+    /// Pause before this step (STAGE/INDEX); repeatable
+    #[arg(long = "break", value_name = "STAGE/INDEX")]
+    pub breakpoints: Vec<StepRef>,
+    /// Talk plain HTTP to the registry for FROM pulls and pushes
+    #[arg(long = "tls-verify", default_value = "true", action = clap::ArgAction::Set)]
+    pub tls_verify: bool,
+}
+
+impl BuildArgs {
+    pub fn options(&self) -> Result<BuildOptions> {
+        let mut opts = BuildOptions::new(self.context.clone());
+        if let Some(f) = &self.file {
+            opts.dockerfile = f.clone();
+        }
+        opts.tags = self.tags.clone();
+        opts.target = self.target.clone();
+        opts.build_args = parse_build_args(&self.build_args);
+        opts.secrets = self.secrets.clone();
+        opts.no_cache = self.no_cache;
+        opts.no_cache_filter = self.no_cache_filter.clone();
+        if let Some(j) = self.jobs {
+            opts.jobs = j.max(1);
+        }
+        opts.runtime = self.runtime.clone();
+        opts.network_none = match self.network.as_str() {
+            "none" => true,
+            "host" | "default" => false,
+            other => return Err(miette!("--network={other}: use host or none")),
+        };
+        opts.compression = match self.compression {
+            CompressionArg::Gzip => Compression::Gzip,
+            CompressionArg::Zstd => Compression::Zstd,
+            CompressionArg::Uncompressed => Compression::None,
+        };
+        opts.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok());
+        opts.breakpoints = self.breakpoints.clone();
+        opts.insecure_registry = !self.tls_verify;
+        Ok(opts)
+    }
+}
+
+/// `KEY=VALUE`, or `KEY` alone to take the value from the environment (skipped when unset), as docker.
+pub fn parse_build_args(args: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for a in args {
+        match a.split_once('=') {
+            Some((k, v)) => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            None => {
+                if let Ok(v) = std::env::var(a) {
+                    out.insert(a.clone(), v);
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
+    let opts = args.options()?;
+    let store = Arc::new(Store::open(&global.store_root())?);
+    let tty = match args.progress {
+        Progress::Tty => true,
+        Progress::Auto => std::io::stdout().is_terminal(),
+        Progress::Plain | Progress::Json => false,
+    };
+    let printer: Box<dyn Printer> = match args.progress {
+        Progress::Json => Box::new(JsonPrinter::new(std::io::stdout())),
+        _ => Box::new(PlainPrinter::new(std::io::stderr())),
+    };
+    let event_log = match &args.event_log {
+        Some(path) => Some(JsonPrinter::new(BufWriter::new(File::create(path).into_diagnostic()?))),
+        None => None,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().into_diagnostic()?;
+    let outcome = rt.block_on(async move {
+        let (tx, rx) = mpsc::unbounded_channel::<Record>();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                ctrl_c.cancel();
+            }
+        });
+        let view = tokio::spawn(super::view::show(rx, control_tx, tty, printer, event_log, cancel.clone()));
+        let result = engine::build(store.clone(), opts, tx, Some(control_rx), cancel).await;
+        let _ = view.await;
+        result.map(|o| (o, store))
+    });
+    let (outcome, store) = outcome?;
+    if let Some(digest) = &outcome.record.image {
+        for dest in &args.output {
+            super::image::export_image(&store, digest, args.tags.first().map(String::as_str), dest, !args.tls_verify)?;
+        }
+        println!("{digest}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,110 @@
+//! The end of a build: every built stage becomes an image in the store (so `shell` and `diff` can
+//! open it later), the target is tagged, the build record is written, and `build_finished` sent.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use oci_spec::image::{Descriptor, MediaType};
+
+use super::build::{BuildCtx, BuildOutcome, BuildRecord, StageRecord};
+use super::error::EngineError;
+use super::event::{Event, Totals};
+use super::stage::{StageOutput, now_rfc3339};
+use crate::store::{RecordKind, ResolvedImage, Store};
+
+/// Writes a stage's image (config blob + manifest) into the store; tags it when asked.
+pub fn write_stage_image(store: &Store, out: &StageOutput, tag: Option<&str>, created: &str) -> Result<ResolvedImage, EngineError> {
+    let diff_ids: Vec<String> = out.layers.iter().map(|l| l.diff_id.to_string()).collect();
+    let config = out.state.to_json(&diff_ids, created);
+    let bytes = serde_json::to_vec(&config).map_err(|e| EngineError::Other(format!("image config: {e}")))?;
+    let config_desc = store.put_blob(MediaType::ImageConfig, &bytes)?;
+    let layers: Vec<Descriptor> = out.layers.iter().map(|l| l.descriptor.clone()).collect();
+    Ok(store.put_manifest(config_desc, &layers, tag)?)
+}
+
+pub async fn finish(
+    ctx: &Arc<BuildCtx>,
+    build_id: String,
+    results: BTreeMap<usize, Result<Arc<StageOutput>, String>>,
+    started: Instant,
+) -> Result<BuildOutcome, EngineError> {
+    let created = ctx
+        .opts
+        .source_date_epoch
+        .map(|s| humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s)).to_string())
+        .unwrap_or_else(now_rfc3339);
+    let target = ctx.plan.target_index;
+    let mut totals = Totals::default();
+    let mut stages = Vec::new();
+    let mut error = None;
+    let mut image = None;
+    for (index, result) in &results {
+        let label = ctx.plan.stages.get(*index).map(|s| s.label()).unwrap_or_default();
+        match result {
+            Ok(out) => {
+                totals.steps += out.steps.len();
+                totals.cached += out.steps.iter().filter(|s| s.cached).count();
+                totals.executed += out.steps.iter().filter(|s| !s.cached).count();
+                let is_target = *index == target;
+                let first_tag = if is_target { ctx.opts.tags.first().map(String::as_str) } else { None };
+                let written = write_stage_image(&ctx.store, out, first_tag, &created)?;
+                if is_target {
+                    for tag in ctx.opts.tags.iter().skip(1) {
+                        ctx.store.tag_image(tag, &written.descriptor)?;
+                    }
+                    totals.image_size = out.layers.iter().map(|l| l.descriptor.size()).sum();
+                    image = Some(written.digest().to_string());
+                }
+                stages.push(StageRecord {
+                    index: *index,
+                    label,
+                    image: Some(written.digest().to_string()),
+                    steps: out.steps.clone(),
+                });
+            }
+            Err(message) => {
+                totals.failed += 1;
+                if error.is_none() || *index == target {
+                    error = Some(message.clone());
+                }
+                stages.push(StageRecord {
+                    index: *index,
+                    label,
+                    image: None,
+                    steps: Vec::new(),
+                });
+            }
+        }
+    }
+    if ctx.cancel.is_cancelled() {
+        error = Some("build cancelled".into());
+        image = None;
+    }
+    totals.duration = started.elapsed().as_secs_f64();
+    let record = BuildRecord {
+        id: build_id.clone(),
+        created: now_rfc3339(),
+        context: ctx.opts.context.clone(),
+        dockerfile: ctx.opts.dockerfile.clone(),
+        target: ctx.plan.target.clone(),
+        plan: ctx.plan.clone(),
+        image: image.clone(),
+        error: error.clone(),
+        stages,
+    };
+    ctx.store.put_json(RecordKind::Build, &build_id, &record)?;
+    ctx.store.put_json(RecordKind::Build, "last", &record)?;
+    ctx.sink.emit(Event::BuildFinished {
+        image: image.clone(),
+        totals: totals.clone(),
+        error: error.clone(),
+    });
+    match error {
+        Some(e) if image.is_none() => Err(EngineError::Step {
+            step: ctx.plan.target.clone(),
+            message: e,
+        }),
+        _ => Ok(BuildOutcome { record, totals }),
+    }
+}

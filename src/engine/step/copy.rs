@@ -1,0 +1,330 @@
+//! COPY and ADD: select sources from the build context, a stage or an image; key them by content;
+//! copy them into the step's overlay with Docker's destination rules. ADD also fetches http(s)
+//! URLs and unpacks local tar archives.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Stdio;
+
+use sha2::{Digest, Sha256};
+
+use super::super::build::BuildCtx;
+use super::super::cache::StepInputs;
+use super::super::context::dockerignore::DockerIgnore;
+use super::super::context::{SourceTree, digest};
+use super::super::copy::{CopyOptions, copy_into};
+use super::super::error::StepError;
+use super::super::event::StepRef;
+use super::super::fsutil::resolve_in_root;
+use super::super::stage::{Cursor, fs_step};
+use super::from::resolve_image;
+use super::{absolute, expand, on_overlay};
+use crate::exec::resolve_user;
+use crate::frontend::Instruction;
+use crate::frontend::instruction::{Copy, Source};
+use crate::image::layer::{ApplyOptions, WhiteoutMode, apply_layer, decompress};
+use crate::snapshot::overlay::Overlay;
+
+/// The stage a `--from` names (its name or number), if any; otherwise it is an image.
+pub fn find_stage(ctx: &BuildCtx, from: &str) -> Option<usize> {
+    let lower = from.to_ascii_lowercase();
+    ctx.plan
+        .stages
+        .iter()
+        .find(|s| s.name.as_deref() == Some(lower.as_str()) || s.index.to_string() == from)
+        .map(|s| s.index)
+}
+
+/// Where the sources come from, kept mounted while the step runs.
+struct SourceView {
+    tree: SourceTree,
+    /// Key part for sources read from a stage or image.
+    from_key: Option<String>,
+    _view: Option<(Overlay, tempfile::TempDir)>,
+    _heredocs: Option<tempfile::TempDir>,
+}
+
+pub async fn copy(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instruction: &Instruction, copy: &Copy, is_add: bool) -> Result<(), StepError> {
+    let keyword = if is_add { "ADD" } else { "COPY" };
+    let dest = expand(cursor, &copy.dest)?;
+    let chown = copy.chown.as_deref().map(|c| expand(cursor, c)).transpose()?;
+    let chmod = match copy.chmod.as_deref().map(|c| expand(cursor, c)).transpose()? {
+        Some(m) => Some(u32::from_str_radix(&m, 8).map_err(|_| StepError::Invalid(format!("--chmod={m:?} is not an octal mode")))?),
+        None => None,
+    };
+    let mut exclude_text = String::new();
+    for pattern in &copy.exclude {
+        exclude_text.push_str(&expand(cursor, pattern)?);
+        exclude_text.push('\n');
+    }
+    let exclude = DockerIgnore::parse(&exclude_text).map_err(|e| StepError::Invalid(e.to_string()))?;
+
+    let mut paths = Vec::new();
+    let mut urls = Vec::new();
+    let mut heredocs = Vec::new();
+    for source in &copy.sources {
+        match source {
+            Source::Path(p) => {
+                let p = expand(cursor, p)?;
+                if is_add && (p.starts_with("http://") || p.starts_with("https://")) {
+                    urls.push(p);
+                } else if is_add && (p.starts_with("git@") || p.ends_with(".git")) {
+                    return Err(StepError::Invalid(format!("ADD of git repositories is not supported yet: {p}")));
+                } else {
+                    paths.push(p);
+                }
+            }
+            Source::Heredoc(h) => {
+                let content = if h.expand { expand(cursor, &h.content)? } else { h.content.clone() };
+                heredocs.push((h.name.clone(), content));
+            }
+        }
+    }
+    let from = copy.from.as_deref().map(|f| expand(cursor, f)).transpose()?;
+    let view = source_view(ctx, from.as_deref(), &heredocs).await?;
+    let mut selected = if paths.is_empty() { Vec::new() } else { view.tree.select(&paths)? };
+    let mut heredoc_tree = None;
+    if !heredocs.is_empty() {
+        let dir = view._heredocs.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default();
+        let tree = SourceTree::rootfs(&dir);
+        let names: Vec<String> = heredocs.iter().map(|(n, _)| n.clone()).collect();
+        heredoc_tree = Some((tree.clone(), tree.select(&names)?));
+    }
+    let downloads = fetch_urls(ctx, &urls, copy.checksum.as_deref()).await?;
+
+    // The key: content of context sources; the source stage's key for --from; bodies of heredocs
+    // and URLs are in the instruction text or the download digest.
+    let sources_digest = if view.from_key.is_none() && !selected.is_empty() {
+        let mut cache = ctx.stat_cache.lock().map_err(|_| StepError::Invalid("stat cache poisoned".into()))?;
+        Some(digest::digest(&view.tree, &selected, &mut cache)?)
+    } else {
+        None
+    };
+    let mut text_parts: Vec<String> = vec![keyword.to_string()];
+    if let Some(f) = &from {
+        text_parts.push(format!("--from={f}"));
+    }
+    if let Some(c) = &chown {
+        text_parts.push(format!("--chown={c}"));
+    }
+    if let Some(m) = chmod {
+        text_parts.push(format!("--chmod={m:o}"));
+    }
+    if copy.parents {
+        text_parts.push("--parents".into());
+    }
+    for e in &copy.exclude {
+        text_parts.push(format!("--exclude={e}"));
+    }
+    text_parts.extend(paths.iter().cloned());
+    text_parts.extend(urls.iter().cloned());
+    for (name, content) in &heredocs {
+        text_parts.push(format!("<<{name}:{}", hex::encode(Sha256::digest(content.as_bytes()))));
+    }
+    text_parts.push(absolute(&cursor.state.workdir, &dest));
+    let instruction_text = text_parts.join(" ");
+    let mut from_keys: Vec<String> = view.from_key.iter().cloned().collect();
+    from_keys.extend(downloads.iter().map(|d| d.digest.clone()));
+    let inputs = StepInputs {
+        parent: cursor.key.clone(),
+        instruction: instruction_text.clone(),
+        sources: sources_digest,
+        from: from_keys,
+        ..StepInputs::default()
+    };
+    let created_by = format!("{instruction_text} # buildkit");
+    let workdir = cursor.state.workdir.clone();
+    let unpack = is_add && copy.unpack != Some(false);
+    let parents = copy.parents;
+    // Local archives ADD unpacks are handled apart from plain copies.
+    let mut archives = Vec::new();
+    if unpack {
+        let mut plain = Vec::new();
+        for sel in selected {
+            let path = view.tree.abs(&sel.rel);
+            if !sel.is_dir && is_archive(&path) {
+                archives.push(path);
+            } else {
+                plain.push(sel);
+            }
+        }
+        selected = plain;
+    }
+    fs_step(ctx, cursor, step_ref, inputs, created_by, instruction.span.line, |lowers| {
+        on_overlay(ctx, lowers, move |rootfs| {
+            let ids = match &chown {
+                Some(spec) => {
+                    let u = resolve_user(rootfs, spec).map_err(|e| StepError::Invalid(format!("--chown={spec}: {e}")))?;
+                    Some((u.uid, u.gid))
+                }
+                None => None,
+            };
+            let opts = CopyOptions {
+                chown: ids,
+                chmod,
+                parents,
+                exclude,
+            };
+            if !selected.is_empty() {
+                copy_into(&view.tree, &selected, rootfs, &workdir, &dest, &opts)?;
+            }
+            if let Some((tree, sel)) = &heredoc_tree {
+                copy_into(tree, sel, rootfs, &workdir, &dest, &opts)?;
+            }
+            for d in &downloads {
+                let tree = SourceTree::rootfs(d.dir.path());
+                let sel = tree.select(std::slice::from_ref(&d.name))?;
+                copy_into(&tree, &sel, rootfs, &workdir, &dest, &opts)?;
+            }
+            for archive in &archives {
+                let dest_dir = resolve_in_root(rootfs, &absolute(&workdir, &dest), true).map_err(StepError::io(format!("ADD destination {dest}")))?;
+                fs::create_dir_all(&dest_dir).map_err(StepError::io(format!("ADD destination {dest}")))?;
+                unpack_archive(archive, &dest_dir)?;
+            }
+            drop(view);
+            Ok(true)
+        })
+    })
+    .await
+}
+
+async fn source_view(ctx: &BuildCtx, from: Option<&str>, heredocs: &[(String, String)]) -> Result<SourceView, StepError> {
+    let heredoc_dir = if heredocs.is_empty() {
+        None
+    } else {
+        let dir = ctx.store.tmp_dir("heredoc-")?;
+        for (name, content) in heredocs {
+            fs::write(dir.path().join(name), content).map_err(StepError::io(format!("heredoc {name}")))?;
+        }
+        Some(dir)
+    };
+    let Some(from) = from else {
+        return Ok(SourceView {
+            tree: ctx.context.clone(),
+            from_key: None,
+            _view: None,
+            _heredocs: heredoc_dir,
+        });
+    };
+    let (lowers, key) = match find_stage(ctx, from) {
+        Some(index) => {
+            let out = ctx.stage_output(index).await.map_err(StepError::Invalid)?;
+            (out.snapshots.clone(), out.key.clone())
+        }
+        None => {
+            let (image, _) = resolve_image(ctx, from, None).await?;
+            let store = ctx.store.clone();
+            let layers = image.layers.clone();
+            let snaps = tokio::task::spawn_blocking(move || store.snapshot(&layers))
+                .await
+                .map_err(|e| StepError::Invalid(e.to_string()))??;
+            (snaps, image.digest().to_string())
+        }
+    };
+    let scratch = ctx.store.tmp_dir("from-")?;
+    let overlay = Overlay::mount(&lowers, scratch.path())?;
+    Ok(SourceView {
+        tree: SourceTree::rootfs(overlay.rootfs()),
+        from_key: Some(key),
+        _view: Some((overlay, scratch)),
+        _heredocs: heredoc_dir,
+    })
+}
+
+struct Download {
+    dir: tempfile::TempDir,
+    name: String,
+    digest: String,
+}
+
+/// Downloads ADD's URLs into scratch dirs, verifying `--checksum` when given.
+async fn fetch_urls(ctx: &BuildCtx, urls: &[String], checksum: Option<&str>) -> Result<Vec<Download>, StepError> {
+    let mut out = Vec::new();
+    for url in urls {
+        let response = reqwest::get(url.as_str())
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| StepError::Invalid(format!("ADD {url}: {e}")))?;
+        let bytes = response.bytes().await.map_err(|e| StepError::Invalid(format!("ADD {url}: {e}")))?;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        if let Some(want) = checksum
+            && want != digest
+        {
+            return Err(StepError::Invalid(format!("ADD {url}: checksum mismatch: expected {want}, got {digest}")));
+        }
+        let name = url
+            .split(['?', '#'])
+            .next()
+            .and_then(|u| u.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+            .unwrap_or("download")
+            .to_string();
+        let dir = ctx.store.tmp_dir("add-")?;
+        let mut f = File::create(dir.path().join(&name)).map_err(StepError::io(format!("ADD {url}")))?;
+        f.write_all(&bytes).map_err(StepError::io(format!("ADD {url}")))?;
+        out.push(Download { dir, name, digest });
+    }
+    Ok(out)
+}
+
+const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
+
+fn read_head(path: &Path) -> Vec<u8> {
+    let mut head = vec![0u8; 512];
+    let n = File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    head.truncate(n);
+    head
+}
+
+/// Is this a tar archive, compressed or not? Detected from the content, as Docker does.
+fn is_archive(path: &Path) -> bool {
+    let head = read_head(path);
+    head.starts_with(&[0x1f, 0x8b])
+        || head.starts_with(b"BZh")
+        || head.starts_with(&XZ_MAGIC)
+        || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+        || head.get(257..262) == Some(b"ustar".as_slice())
+}
+
+/// Extracts an archive with the layer applier, which never writes outside `dest`.
+fn unpack_archive(archive: &Path, dest: &Path) -> Result<(), StepError> {
+    let head = read_head(archive);
+    let what = || format!("ADD {}", archive.display());
+    let tool = if head.starts_with(b"BZh") {
+        Some("bzip2")
+    } else if head.starts_with(&XZ_MAGIC) {
+        Some("xz")
+    } else {
+        None
+    };
+    let opts = ApplyOptions {
+        whiteouts: WhiteoutMode::Apply,
+    };
+    match tool {
+        Some(tool) => {
+            let mut child = std::process::Command::new(tool)
+                .arg("-dc")
+                .arg(archive)
+                .stdout(Stdio::piped())
+                .spawn()
+                .map_err(StepError::io(format!("{}: running {tool} (install it to ADD such archives)", what())))?;
+            let stdout = child
+                .stdout
+                .take()
+                .ok_or_else(|| StepError::Invalid(format!("{}: no output from {tool}", what())))?;
+            apply_layer(stdout, dest, &opts).map_err(|e| StepError::Invalid(format!("{}: {e}", what())))?;
+            let status = child.wait().map_err(StepError::io(what()))?;
+            if !status.success() {
+                return Err(StepError::Invalid(format!("{}: {tool} failed ({status})", what())));
+            }
+        }
+        None => {
+            let file = File::open(archive).map_err(StepError::io(what()))?;
+            let reader = decompress(file).map_err(StepError::io(what()))?;
+            apply_layer(reader, dest, &opts).map_err(|e| StepError::Invalid(format!("{}: {e}", what())))?;
+        }
+    }
+    Ok(())
+}
+

@@ -1,0 +1,177 @@
+//! Instructions that change the image config only, and WORKDIR (which also creates its directory).
+
+use serde_json::json;
+
+use super::super::build::BuildCtx;
+use super::super::cache::StepInputs;
+use super::super::error::StepError;
+use super::super::event::StepRef;
+use super::super::fsutil::resolve_in_root;
+use super::super::stage::{Cursor, fs_step, meta_step};
+use super::{absolute, expand, on_overlay};
+use crate::frontend::instruction::{Command, Healthcheck};
+use crate::frontend::shell;
+use crate::frontend::{Instruction, Op};
+
+pub async fn workdir(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instruction: &Instruction, dir: &str) -> Result<(), StepError> {
+    let dir = absolute(&cursor.state.workdir, &expand(cursor, dir)?);
+    cursor.state.workdir = dir.clone();
+    let created_by = format!("WORKDIR {dir}");
+    let inputs = StepInputs {
+        parent: cursor.key.clone(),
+        instruction: created_by.clone(),
+        ..StepInputs::default()
+    };
+    fs_step(ctx, cursor, step_ref, inputs, created_by, instruction.span.line, |lowers| {
+        on_overlay(ctx, lowers, move |rootfs| {
+            let path = resolve_in_root(rootfs, &dir, true).map_err(StepError::io(format!("WORKDIR {dir}")))?;
+            if path.is_dir() {
+                return Ok(false);
+            }
+            std::fs::create_dir_all(&path).map_err(StepError::io(format!("creating WORKDIR {dir}")))?;
+            Ok(true)
+        })
+    })
+    .await
+}
+
+/// The command of CMD/ENTRYPOINT/HEALTHCHECK as argv: exec form as given, shell form wrapped in the
+/// stage's SHELL.
+fn argv(cursor: &Cursor, command: &Command) -> Vec<String> {
+    match command {
+        Command::Exec(argv) => argv.clone(),
+        Command::Shell(line) => {
+            let mut argv = cursor.state.shell();
+            argv.push(line.clone());
+            argv
+        }
+    }
+}
+
+fn nanos(d: Option<std::time::Duration>) -> Option<u128> {
+    d.map(|d| d.as_nanos())
+}
+
+pub fn apply(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instruction: &Instruction) -> Result<(), StepError> {
+    let created_by = match &instruction.op {
+        Op::Env(pairs) => {
+            let mut parts = Vec::new();
+            for kv in pairs {
+                let value = expand(cursor, &kv.value)?;
+                cursor.state.set_env(&kv.key, value.clone());
+                parts.push(format!("{}={}", kv.key, value));
+            }
+            format!("ENV {}", parts.join(" "))
+        }
+        Op::Label(pairs) => {
+            let mut parts = Vec::new();
+            for kv in pairs {
+                let key = expand(cursor, &kv.key)?;
+                let value = expand(cursor, &kv.value)?;
+                parts.push(format!("{key}={value}"));
+                cursor.state.labels.insert(key, value);
+            }
+            format!("LABEL {}", parts.join(" "))
+        }
+        Op::Arg(decls) => {
+            let mut parts = Vec::new();
+            for decl in decls {
+                let value = ctx.plan.args.resolve(decl, &cursor.vars())?;
+                parts.push(match &value {
+                    Some(v) => format!("{}={v}", decl.name),
+                    None => decl.name.clone(),
+                });
+                cursor.args.insert(decl.name.clone(), value);
+            }
+            format!("ARG {}", parts.join(" "))
+        }
+        Op::User(user) => {
+            cursor.state.user = expand(cursor, user)?;
+            format!("USER {}", cursor.state.user)
+        }
+        Op::Expose(ports) => {
+            let mut out = Vec::new();
+            for p in ports {
+                for word in shell::expand_words(p, &cursor.vars())? {
+                    let port = if word.contains('/') { word } else { format!("{word}/tcp") };
+                    cursor.state.exposed.insert(port.clone());
+                    out.push(port);
+                }
+            }
+            format!("EXPOSE {}", out.join(" "))
+        }
+        Op::Volume(vols) => {
+            let mut out = Vec::new();
+            for v in vols {
+                let v = expand(cursor, v)?;
+                cursor.state.volumes.insert(v.clone());
+                out.push(v);
+            }
+            format!("VOLUME [{}]", out.join(" "))
+        }
+        Op::Cmd(command) => {
+            let argv = argv(cursor, command);
+            let text = format!("CMD {}", json!(argv));
+            cursor.state.cmd = Some(argv);
+            cursor.cmd_set = true;
+            text
+        }
+        Op::Entrypoint(command) => {
+            let argv = argv(cursor, command);
+            let text = format!("ENTRYPOINT {}", json!(argv));
+            cursor.state.entrypoint = Some(argv);
+            // Docker: a new ENTRYPOINT drops the CMD inherited from the base image.
+            if !cursor.cmd_set {
+                cursor.state.cmd = None;
+            }
+            text
+        }
+        Op::Shell(argv) => {
+            cursor.state.shell = argv.clone();
+            format!("SHELL {}", json!(argv))
+        }
+        Op::Stopsignal(sig) => {
+            let sig = expand(cursor, sig)?;
+            cursor.state.stop_signal = Some(sig.clone());
+            format!("STOPSIGNAL {sig}")
+        }
+        Op::Healthcheck(Healthcheck::None) => {
+            cursor.state.healthcheck = Some(json!({"Test": ["NONE"]}));
+            "HEALTHCHECK NONE".to_string()
+        }
+        Op::Healthcheck(Healthcheck::Check(hc)) => {
+            let test: Vec<String> = match &hc.test {
+                Command::Exec(argv) => std::iter::once("CMD".to_string()).chain(argv.iter().cloned()).collect(),
+                Command::Shell(line) => vec!["CMD-SHELL".into(), line.clone()],
+            };
+            let mut v = json!({"Test": test});
+            for (k, d) in [
+                ("Interval", nanos(hc.interval)),
+                ("Timeout", nanos(hc.timeout)),
+                ("StartPeriod", nanos(hc.start_period)),
+                ("StartInterval", nanos(hc.start_interval)),
+            ] {
+                if let Some(n) = d {
+                    v[k] = json!(n);
+                }
+            }
+            if let Some(r) = hc.retries {
+                v["Retries"] = json!(r);
+            }
+            cursor.state.healthcheck = Some(v);
+            format!("HEALTHCHECK {}", json!(test))
+        }
+        Op::Onbuild(inner) => {
+            let trigger = inner.span.joined.trim().to_string();
+            cursor.state.onbuild.push(trigger.clone());
+            format!("ONBUILD {trigger}")
+        }
+        Op::Maintainer(name) => {
+            cursor.state.author = Some(name.clone());
+            format!("MAINTAINER {name}")
+        }
+        other => return Err(StepError::Invalid(format!("{} is not a metadata instruction", other.keyword()))),
+    };
+    meta_step(ctx, cursor, step_ref, created_by, instruction.span.line);
+    Ok(())
+}

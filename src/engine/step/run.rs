@@ -1,0 +1,158 @@
+//! RUN: a container over the stage's overlay rootfs, with the stage's env, user, workdir and shell,
+//! and the `--mount`s it asks for. Output streams as `step_log` events line by line.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::super::build::BuildCtx;
+use super::super::cache::StepInputs;
+use super::super::error::StepError;
+use super::super::event::{Event, Stream, StepRef};
+use super::super::fsutil::resolve_in_root;
+use super::super::stage::{Cursor, Executed, fs_step};
+use super::mounts::prepare_mounts;
+use crate::exec::{self, Command, LogLine, Network, RunSpec};
+use crate::frontend::Instruction;
+use crate::frontend::instruction::{self, Run};
+use crate::snapshot::overlay::Overlay;
+
+/// The argv a RUN executes: exec form as given; shell form through SHELL, with heredocs handed to
+/// the shell as heredocs (or, for `RUN <<EOF` alone, the body as the script).
+fn command(cursor: &Cursor, run: &Run) -> Command {
+    match &run.command {
+        instruction::Command::Exec(argv) => Command::Exec(argv.clone()),
+        instruction::Command::Shell(line) => {
+            let shell = cursor.state.shell();
+            if run.heredocs.is_empty() {
+                return Command::Shell { shell, line: line.clone() };
+            }
+            let only_heredoc = line.split_whitespace().all(|w| w.starts_with("<<"));
+            if only_heredoc {
+                return Command::Shell {
+                    shell,
+                    line: run.heredocs[0].content.clone(),
+                };
+            }
+            let mut script = line.clone();
+            for h in &run.heredocs {
+                script.push('\n');
+                script.push_str(&h.content);
+                if !h.content.ends_with('\n') {
+                    script.push('\n');
+                }
+                script.push_str(&h.name);
+            }
+            Command::Shell { shell, line: script }
+        }
+    }
+}
+
+pub async fn run(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instruction: &Instruction, run: &Run) -> Result<(), StepError> {
+    let runtime = ctx
+        .runtime
+        .clone()
+        .ok_or_else(|| StepError::Invalid("no OCI runtime: install runc or pass --runtime".into()))?;
+    let command = command(cursor, run);
+    let argv = command.argv();
+    let network = match run.network {
+        Some(instruction::Network::None) => Network::None,
+        Some(instruction::Network::Host) => Network::Host,
+        _ if ctx.opts.network_none => Network::None,
+        _ => Network::Host,
+    };
+    let mounts = prepare_mounts(ctx, cursor, &run.mounts).await?;
+
+    // BuildKit passes the stage's ARGs to RUN as environment, under the image's ENV.
+    let args = cursor.arg_values();
+    let mut env: BTreeMap<String, String> = args.clone();
+    for (k, v) in ctx.plan.args.proxy_env() {
+        env.entry(k).or_insert(v);
+    }
+    for (k, v) in &cursor.state.env {
+        env.insert(k.clone(), v.clone());
+    }
+    let mut key_env = env.clone();
+    for k in ctx.plan.args.proxy_env().keys() {
+        key_env.remove(k);
+    }
+    key_env.insert("(user)".into(), cursor.state.user.clone());
+    key_env.insert("(workdir)".into(), cursor.state.workdir.clone());
+    key_env.insert("(network)".into(), format!("{network:?}"));
+    let instruction_text = format!("RUN {}{}", json!(argv), mounts.describe());
+    let inputs = StepInputs {
+        parent: cursor.key.clone(),
+        instruction: instruction_text,
+        args: args.into_iter().filter(|(k, _)| !ctx.plan.args.proxy_env().contains_key(k)).collect(),
+        env: key_env,
+        from: mounts.from_keys.clone(),
+        ..StepInputs::default()
+    };
+    let created_by = format!("RUN {} # buildkit", argv.join(" "));
+    let mut process_env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    process_env.extend(mounts.secret_env.iter().cloned());
+    let workdir = cursor.state.workdir.clone();
+    let user = cursor.state.user.clone();
+    let bundle_parent = ctx.store.root().join("tmp");
+    fs_step(ctx, cursor, step_ref, inputs, created_by, instruction.span.line, |lowers| async move {
+        let scratch = ctx.store.tmp_dir("run-")?;
+        let dir = scratch.path().to_path_buf();
+        let wd = workdir.clone();
+        let overlay = tokio::task::spawn_blocking(move || {
+            let overlay = Overlay::mount(&lowers, &dir)?;
+            if !wd.is_empty() {
+                let path = resolve_in_root(overlay.rootfs(), &wd, true).map_err(StepError::io(format!("WORKDIR {wd}")))?;
+                std::fs::create_dir_all(path).map_err(StepError::io(format!("creating WORKDIR {wd}")))?;
+            }
+            Ok::<_, StepError>(overlay)
+        })
+        .await
+        .map_err(|e| StepError::Invalid(e.to_string()))??;
+        let mut spec = RunSpec::new(overlay.rootfs().to_path_buf(), command, runtime, bundle_parent);
+        spec.env = process_env;
+        spec.cwd = workdir;
+        spec.user = user;
+        spec.network = network;
+        spec.mounts = mounts.mounts.clone();
+        let exit = run_logged(ctx, step_ref, &spec).await;
+        drop(mounts);
+        let upper = tokio::task::spawn_blocking(move || overlay.unmount())
+            .await
+            .map_err(|e| StepError::Invalid(e.to_string()))??;
+        let exit = exit?;
+        if !exit.success() {
+            return Err(StepError::Exit {
+                code: exit.code,
+                tail: exit.tail.into_iter().map(|l| l.text).collect(),
+            });
+        }
+        Ok(Executed { scratch, upper, layer: true })
+    })
+    .await
+}
+
+/// Runs the container, forwarding its output as `step_log` events.
+async fn run_logged(ctx: &BuildCtx, step_ref: &StepRef, spec: &RunSpec) -> Result<exec::Exit, StepError> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<LogLine>();
+    let sink = ctx.sink.clone();
+    let step = step_ref.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            sink.emit(Event::StepLog {
+                step: step.clone(),
+                stream: match line.stream {
+                    exec::Stream::Stdout => Stream::Stdout,
+                    exec::Stream::Stderr => Stream::Stderr,
+                },
+                text: line.text,
+            });
+        }
+    });
+    let result = exec::run(spec, tx, ctx.cancel.child_token()).await;
+    let _ = forward.await;
+    match result {
+        Ok(exit) => Ok(exit),
+        Err(_) if ctx.cancel.is_cancelled() => Err(StepError::Cancelled),
+        Err(e) => Err(e.into()),
+    }
+}
