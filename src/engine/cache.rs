@@ -91,14 +91,21 @@ pub struct CachedLayer {
 }
 
 /// Why a step could not reuse a cached result, in words a person can act on.
-pub fn miss_reason(previous: Option<&StepInputs>, now: &StepInputs, parent_rebuilt: bool, no_cache: bool) -> String {
+/// `at_base`: the step starts right on a base image (its parent key is the image's digest).
+pub fn miss_reason(
+    previous: Option<&StepInputs>,
+    now: &StepInputs,
+    parent_rebuilt: bool,
+    at_base: bool,
+    no_cache: bool,
+) -> String {
     if no_cache {
         return "--no-cache".into();
     }
     let Some(prev) = previous else {
         return "no earlier build of this step".into();
     };
-    if prev.base != now.base {
+    if prev.base != now.base || (at_base && prev.parent != now.parent) {
         return "base image changed".into();
     }
     if let Some(arg) = first_changed(&prev.args, &now.args) {
@@ -165,11 +172,6 @@ pub fn lineage_id(dockerfile: &str, stage: &str, index: usize) -> String {
     format!("lineage-{}", hex::encode(&h[..16]))
 }
 
-/// A cache key as a record file name.
-pub fn record_name(key: &str) -> String {
-    key.replace(':', "-")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,14 +197,14 @@ mod tests {
     fn reasons_name_what_changed() {
         let prev = inputs();
         let mut now = inputs();
-        assert_eq!(miss_reason(None, &now, false, false), "no earlier build of this step");
+        assert_eq!(miss_reason(None, &now, false, false, false), "no earlier build of this step");
         now.args.insert("APP_VERSION".into(), "2.0.0".into());
         let mut prev_arg = prev.clone();
         prev_arg.args.insert("APP_VERSION".into(), "1.0.0".into());
-        assert_eq!(miss_reason(Some(&prev_arg), &now, false, false), "build arg APP_VERSION changed: 1.0.0 → 2.0.0");
+        assert_eq!(miss_reason(Some(&prev_arg), &now, false, false, false), "build arg APP_VERSION changed: 1.0.0 → 2.0.0");
         let mut now = inputs();
         now.instruction = "RUN make all".into();
-        assert!(miss_reason(Some(&prev), &now, false, false).starts_with("instruction changed"));
+        assert!(miss_reason(Some(&prev), &now, false, false, false).starts_with("instruction changed"));
         let files = |list: &[(&str, &str)]| SourceDigest {
             digest: format!("{list:?}"),
             files: list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
@@ -211,8 +213,8 @@ mod tests {
         p.sources = Some(files(&[("main.go", "1"), ("go.sum", "1"), ("a", "1"), ("b", "1"), ("c", "1")]));
         let mut n = inputs();
         n.sources = Some(files(&[("main.go", "2"), ("go.sum", "2"), ("a", "2"), ("b", "2"), ("c", "1")]));
-        assert_eq!(miss_reason(Some(&p), &n, false, false), "files changed: a, b, go.sum (+1 more)");
-        assert_eq!(miss_reason(Some(&p), &n, true, false), "parent step rebuilt");
-        assert_eq!(miss_reason(Some(&p), &n, false, true), "--no-cache");
+        assert_eq!(miss_reason(Some(&p), &n, false, false, false), "files changed: a, b, go.sum (+1 more)");
+        assert_eq!(miss_reason(Some(&p), &n, true, false, false), "parent step rebuilt");
+        assert_eq!(miss_reason(Some(&p), &n, false, false, true), "--no-cache");
     }
 }

@@ -16,8 +16,9 @@ pub enum EngineError {
     Read { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("step {step} failed: {message}")]
-    Step { step: String, message: String },
+    /// A step failed; the message names the step, its instruction and why.
+    #[error("{message}")]
+    Failed { message: String },
     #[error("build cancelled")]
     Cancelled,
     #[error("{0}")]

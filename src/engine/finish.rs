@@ -101,10 +101,7 @@ pub async fn finish(
         error: error.clone(),
     });
     match error {
-        Some(e) if image.is_none() => Err(EngineError::Step {
-            step: ctx.plan.target.clone(),
-            message: e,
-        }),
+        Some(message) if image.is_none() => Err(EngineError::Failed { message }),
         _ => Ok(BuildOutcome { record, totals }),
     }
 }

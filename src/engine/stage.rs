@@ -45,6 +45,8 @@ pub struct Cursor {
     pub steps: Vec<StepRecord>,
     /// This stage set CMD itself (so a later ENTRYPOINT keeps it).
     pub cmd_set: bool,
+    /// No filesystem step has run yet on top of a base image.
+    pub at_base: bool,
 }
 
 impl Cursor {
@@ -150,6 +152,7 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
         args: BTreeMap::new(),
         steps: Vec::new(),
         cmd_set: false,
+        at_base: false,
     };
     let started = Instant::now();
     let mut pulled = None;
@@ -179,6 +182,7 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
             cursor.layers = image.layers.clone();
             cursor.state = ImageState::from_config(&image.config);
             cursor.key = image.digest().to_string();
+            cursor.at_base = true;
             if was_pulled {
                 pulled = Some(format!("{} was not in the store: pulled {}", stage.base_ref, image.digest()));
             }
@@ -252,7 +256,7 @@ pub fn meta_step(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, create
         let no_cache = ctx.no_cache_for(&step_ref.stage, stage_index(ctx, &step_ref.stage));
         ctx.sink.emit(Event::CacheMiss {
             step: step_ref.clone(),
-            reason: miss_reason(prev.as_ref(), &inputs, cursor.rebuilt, no_cache),
+            reason: miss_reason(prev.as_ref(), &inputs, cursor.rebuilt, false, no_cache),
         });
         let record = CacheRecord {
             key: key.clone(),
@@ -354,7 +358,7 @@ where
             let prev: Option<StepInputs> = ctx.store.get_json(RecordKind::Cache, &lineage).ok().flatten();
             ctx.sink.emit(Event::CacheMiss {
                 step: step_ref.clone(),
-                reason: miss_reason(prev.as_ref(), &inputs, cursor.rebuilt, no_cache),
+                reason: miss_reason(prev.as_ref(), &inputs, cursor.rebuilt, cursor.at_base, no_cache),
             });
             let started = Instant::now();
             let permit = ctx
@@ -401,6 +405,7 @@ where
         let _ = ctx.store.put_json(RecordKind::Cache, &lineage, &inputs);
     }
     cursor.key = key.clone();
+    cursor.at_base = false;
     cursor.state.history.push(History {
         created: now_rfc3339(),
         created_by,

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -44,6 +44,9 @@ pub fn busybox_rootfs(root: &Path) -> PathBuf {
     for dir in ["tmp", "root", "home/app", "proc", "sys", "dev"] {
         fs::create_dir_all(root.join(dir)).expect("mkdir");
     }
+    // As in real images: everyone may write /tmp, and app owns its home.
+    fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777)).expect("chmod tmp");
+    std::os::unix::fs::chown(root.join("home/app"), Some(1000), Some(1000)).expect("chown home");
     root.to_path_buf()
 }
 

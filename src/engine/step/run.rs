@@ -17,34 +17,15 @@ use crate::frontend::Instruction;
 use crate::frontend::instruction::{self, Run};
 use crate::snapshot::overlay::Overlay;
 
-/// The argv a RUN executes: exec form as given; shell form through SHELL, with heredocs handed to
-/// the shell as heredocs (or, for `RUN <<EOF` alone, the body as the script).
+/// The process a RUN executes: exec form as given; shell form through SHELL, heredocs as BuildKit
+/// hands them to the shell.
 fn command(cursor: &Cursor, run: &Run) -> Command {
-    match &run.command {
-        instruction::Command::Exec(argv) => Command::Exec(argv.clone()),
-        instruction::Command::Shell(line) => {
-            let shell = cursor.state.shell();
-            if run.heredocs.is_empty() {
-                return Command::Shell { shell, line: line.clone() };
-            }
-            let only_heredoc = line.split_whitespace().all(|w| w.starts_with("<<"));
-            if only_heredoc {
-                return Command::Shell {
-                    shell,
-                    line: run.heredocs[0].content.clone(),
-                };
-            }
-            let mut script = line.clone();
-            for h in &run.heredocs {
-                script.push('\n');
-                script.push_str(&h.content);
-                if !h.content.ends_with('\n') {
-                    script.push('\n');
-                }
-                script.push_str(&h.name);
-            }
-            Command::Shell { shell, line: script }
-        }
+    match (&run.command, run.shell_script()) {
+        (instruction::Command::Exec(argv), _) => Command::Exec(argv.clone()),
+        (_, script) => Command::Shell {
+            shell: cursor.state.shell(),
+            line: script.unwrap_or_default(),
+        },
     }
 }
 
