@@ -42,13 +42,18 @@ fn rebuild_with_nothing_changed_is_fully_cached_and_ignores_mtime() {
         .write(true)
         .open(f.ctx.path().join("main.go"))
         .unwrap();
-    file.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+    file.set_modified(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap();
     let second = f.build(&[]);
     assert!(second.ok(), "{}", second.stderr());
     for step in [
         "deps/0", "deps/1", "deps/2", "1/0", "1/1", "1/2", "1/3", "1/4",
     ] {
-        assert!(second.cached(step), "{step} not cached: {:?}", second.step(step));
+        assert!(
+            second.cached(step),
+            "{step} not cached: {:?}",
+            second.step(step)
+        );
     }
 }
 
@@ -61,7 +66,10 @@ fn changed_source_file_rebuilds_from_its_copy_and_names_it() {
     assert!(b.ok(), "{}", b.stderr());
     assert!(b.cached("deps/2"), "the deps stage does not read main.go");
     assert!(b.cached("1/2"));
-    assert_eq!(b.miss_reason("1/3").as_deref(), Some("files changed: main.go"));
+    assert_eq!(
+        b.miss_reason("1/3").as_deref(),
+        Some("files changed: main.go")
+    );
     assert_eq!(b.miss_reason("1/4").as_deref(), Some("parent step rebuilt"));
 }
 
@@ -81,7 +89,10 @@ fn changed_build_arg_rebuilds_from_the_first_step_that_sees_it() {
     assert!(f.build(&[]).ok());
     let b = f.build(&["--build-arg", "APP_VERSION=2.0.0"]);
     assert!(b.ok(), "{}", b.stderr());
-    assert!(b.cached("1/2") && b.cached("1/3"), "COPY steps do not see the arg");
+    assert!(
+        b.cached("1/2") && b.cached("1/3"),
+        "COPY steps do not see the arg"
+    );
     assert_eq!(
         b.miss_reason("1/4").as_deref(),
         Some("build arg APP_VERSION changed: 1.0.0 → 2.0.0")
@@ -102,8 +113,14 @@ fn changed_base_image_rebuilds_everything() {
     assert!(out.status.success());
     let b = f.build(&[]);
     assert!(b.ok(), "{}", b.stderr());
-    assert_eq!(b.miss_reason("deps/1").as_deref(), Some("base image changed"));
-    assert_eq!(b.miss_reason("deps/2").as_deref(), Some("parent step rebuilt"));
+    assert_eq!(
+        b.miss_reason("deps/1").as_deref(),
+        Some("base image changed")
+    );
+    assert_eq!(
+        b.miss_reason("deps/2").as_deref(),
+        Some("parent step rebuilt")
+    );
     assert!(!b.cached("1/4"));
 }
 

@@ -40,7 +40,10 @@ fn multistage_build_ships_only_what_final_copies() {
     let (_dir, rootfs) = f.unpack("test/app:1");
     assert_eq!(fs::read_to_string(rootfs.join("app")).unwrap(), "the app\n");
     assert_eq!(fs::read_to_string(rootfs.join("other")).unwrap(), "other\n");
-    assert_eq!(fs::read_to_string(rootfs.join("greeting")).unwrap(), "hello from base\n");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("greeting")).unwrap(),
+        "hello from base\n"
+    );
     assert!(rootfs.join("bb").is_file(), "COPY --from an external image");
     // The builder's toolchain never reaches the final image.
     assert!(!rootfs.join("opt/toolchain").exists());
@@ -64,7 +67,11 @@ fn target_builds_only_its_closure_and_skips_the_rest() {
         .collect();
     let names: Vec<&str> = skipped.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(names, ["other", "3"]);
-    assert!(skipped[0].1.contains("builder"), "reason names the target: {}", skipped[0].1);
+    assert!(
+        skipped[0].1.contains("builder"),
+        "reason names the target: {}",
+        skipped[0].1
+    );
     assert!(b.step("other/1").is_empty(), "a skipped stage runs nothing");
     assert!(!b.step("builder/3").is_empty());
 }
@@ -111,7 +118,9 @@ COPY --from=b /b /b
 #[test]
 fn failing_run_reports_exit_code_and_output_and_leaves_nothing_behind() {
     let f = Fixture::new();
-    f.dockerfile("FROM busybox\nRUN echo about to fail && echo oops >&2 && exit 7\nRUN echo never\n");
+    f.dockerfile(
+        "FROM busybox\nRUN echo about to fail && echo oops >&2 && exit 7\nRUN echo never\n",
+    );
     let b = f.build(&[]);
     assert!(!b.ok());
     let failed = b
@@ -128,7 +137,11 @@ fn failing_run_reports_exit_code_and_output_and_leaves_nothing_behind() {
         .unwrap();
     assert_eq!(failed.0, "0/1");
     assert_eq!(failed.1, Some(7));
-    assert!(failed.2.contains("oops"), "message has the last output: {}", failed.2);
+    assert!(
+        failed.2.contains("oops"),
+        "message has the last output: {}",
+        failed.2
+    );
     assert!(
         b.step("0/2")
             .iter()
@@ -145,12 +158,20 @@ fn copy_from_outside_the_context_is_an_error() {
     f.dockerfile("FROM busybox\nCOPY ../secret /x\n");
     let b = f.build(&[]);
     assert!(!b.ok());
-    assert!(b.stderr().contains("outside the build context"), "{}", b.stderr());
+    assert!(
+        b.stderr().contains("outside the build context"),
+        "{}",
+        b.stderr()
+    );
     std::os::unix::fs::symlink("/etc/passwd", f.ctx.path().join("link")).unwrap();
     f.dockerfile("FROM busybox\nCOPY link /x\n");
     let b = f.build(&[]);
     assert!(!b.ok());
-    assert!(b.stderr().contains("points outside the build context"), "{}", b.stderr());
+    assert!(
+        b.stderr().contains("points outside the build context"),
+        "{}",
+        b.stderr()
+    );
 }
 
 #[test]
@@ -161,7 +182,10 @@ fn a_file_deleted_later_is_absent_from_the_image() {
     assert!(b.ok(), "{}", b.stderr());
     let (_dir, rootfs) = f.unpack("test/wh:1");
     assert!(!rootfs.join("d").exists());
-    assert!(rootfs.join("bin/vi").symlink_metadata().is_err(), "whiteout of a base-image file");
+    assert!(
+        rootfs.join("bin/vi").symlink_metadata().is_err(),
+        "whiteout of a base-image file"
+    );
     assert!(rootfs.join("keep").is_file());
     assert!(rootfs.join("bin/sh").symlink_metadata().is_ok());
 }
@@ -187,16 +211,31 @@ CMD ["-c", "echo hi"]
     let b = f.build(&["-t", "test/meta:1"]);
     assert!(b.ok(), "{}", b.stderr());
     let (dir, rootfs) = f.unpack("test/meta:1");
-    assert_eq!(fs::read_to_string(rootfs.join("tmp/uid")).unwrap().trim(), "1000");
-    assert_eq!(fs::read_to_string(rootfs.join("tmp/pwd")).unwrap().trim(), "/srv/app");
-    assert_eq!(fs::read_to_string(rootfs.join("tmp/version")).unwrap().trim(), "1.2");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("tmp/uid")).unwrap().trim(),
+        "1000"
+    );
+    assert_eq!(
+        fs::read_to_string(rootfs.join("tmp/pwd")).unwrap().trim(),
+        "/srv/app"
+    );
+    assert_eq!(
+        fs::read_to_string(rootfs.join("tmp/version"))
+            .unwrap()
+            .trim(),
+        "1.2"
+    );
     assert_eq!(fs::metadata(rootfs.join("tmp/uid")).unwrap().uid(), 1000);
     let out = std::process::Command::new("skopeo")
         .args(["inspect", "--config"])
         .arg(format!("oci:{}:1", dir.path().join("oci").display()))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let c = &config["config"];
     assert_eq!(c["User"], "app");
@@ -209,8 +248,15 @@ CMD ["-c", "echo hi"]
     assert_eq!(c["Cmd"], serde_json::json!(["-c", "echo hi"]));
     let env: Vec<String> = serde_json::from_value(c["Env"].clone()).unwrap();
     assert!(env.contains(&"APP_HOME=/srv/app".to_string()));
-    assert!(env.iter().any(|e| e.starts_with("PATH=/srv/bin:/usr/local/sbin")), "{env:?}");
-    assert!(!env.iter().any(|e| e.starts_with("VERSION=")), "ARGs stay out of the image");
+    assert!(
+        env.iter()
+            .any(|e| e.starts_with("PATH=/srv/bin:/usr/local/sbin")),
+        "{env:?}"
+    );
+    assert!(
+        !env.iter().any(|e| e.starts_with("VERSION=")),
+        "ARGs stay out of the image"
+    );
     let history = config["history"].as_array().unwrap();
     assert!(
         history
@@ -255,17 +301,36 @@ fn heredocs_secrets_cache_mounts_and_add_archives() {
     let b = f.build(&["-t", "test/misc:1", "--secret", &secret_arg]);
     assert!(b.ok(), "{}", b.stderr());
     let (_dir, rootfs) = f.unpack("test/misc:1");
-    assert_eq!(fs::read_to_string(rootfs.join("etc/motd")).unwrap(), "hello heredoc\n");
-    assert_eq!(fs::read_to_string(rootfs.join("script-out")).unwrap(), "line1\nline2\n");
-    assert_eq!(fs::read_to_string(rootfs.join("secret-len")).unwrap().trim(), "15");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("etc/motd")).unwrap(),
+        "hello heredoc\n"
+    );
+    assert_eq!(
+        fs::read_to_string(rootfs.join("script-out")).unwrap(),
+        "line1\nline2\n"
+    );
+    assert_eq!(
+        fs::read_to_string(rootfs.join("secret-len"))
+            .unwrap()
+            .trim(),
+        "15"
+    );
     assert!(!rootfs.join("run/secrets/token").exists());
     assert_eq!(
         fs::read_to_string(rootfs.join("unpacked/inside.txt")).unwrap(),
         "from the archive\n"
     );
-    assert_eq!(fs::read_to_string(rootfs.join("cache-count")).unwrap().trim(), "1");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("cache-count"))
+            .unwrap()
+            .trim(),
+        "1"
+    );
     // The secret's bytes are in no blob, snapshot, record or event.
-    for entry in walkdir::WalkDir::new(f.root()).into_iter().filter_map(Result::ok) {
+    for entry in walkdir::WalkDir::new(f.root())
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         if entry.file_type().is_file() {
             let data = fs::read(entry.path()).unwrap();
             assert!(
@@ -280,5 +345,10 @@ fn heredocs_secrets_cache_mounts_and_add_archives() {
     let b = f.build(&["-t", "test/misc:2", "--no-cache", "--secret", &secret_arg]);
     assert!(b.ok(), "{}", b.stderr());
     let (_dir, rootfs) = f.unpack("test/misc:2");
-    assert_eq!(fs::read_to_string(rootfs.join("cache-count")).unwrap().trim(), "2");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("cache-count"))
+            .unwrap()
+            .trim(),
+        "2"
+    );
 }

@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use super::Global;
 use crate::engine::{self, BuildOptions, Record, SecretSpec, StepRef};
 use crate::image::transport::Destination;
-use crate::store::Store;
 use crate::store::Compression;
+use crate::store::Store;
 use crate::ui::progress::{JsonPrinter, PlainPrinter, Printer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,7 +117,9 @@ impl BuildArgs {
             CompressionArg::Zstd => Compression::Zstd,
             CompressionArg::Uncompressed => Compression::None,
         };
-        opts.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok());
+        opts.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.parse().ok());
         opts.breakpoints = self.breakpoints.clone();
         opts.insecure_registry = !self.tls_verify;
         Ok(opts)
@@ -155,10 +157,15 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         _ => Box::new(PlainPrinter::new(std::io::stderr())),
     };
     let event_log = match &args.event_log {
-        Some(path) => Some(JsonPrinter::new(BufWriter::new(File::create(path).into_diagnostic()?))),
+        Some(path) => Some(JsonPrinter::new(BufWriter::new(
+            File::create(path).into_diagnostic()?,
+        ))),
         None => None,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().into_diagnostic()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
     let outcome = rt.block_on(async move {
         let (tx, rx) = mpsc::unbounded_channel::<Record>();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
@@ -169,7 +176,14 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
                 ctrl_c.cancel();
             }
         });
-        let view = tokio::spawn(super::view::show(rx, control_tx, tty, printer, event_log, cancel.clone()));
+        let view = tokio::spawn(super::view::show(
+            rx,
+            control_tx,
+            tty,
+            printer,
+            event_log,
+            cancel.clone(),
+        ));
         let result = engine::build(store.clone(), opts, tx, Some(control_rx), cancel).await;
         let _ = view.await;
         result.map(|o| (o, store))
@@ -177,7 +191,13 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
     let (outcome, store) = outcome?;
     if let Some(digest) = &outcome.record.image {
         for dest in &args.output {
-            super::image::export_image(&store, digest, args.tags.first().map(String::as_str), dest, !args.tls_verify)?;
+            super::image::export_image(
+                &store,
+                digest,
+                args.tags.first().map(String::as_str),
+                dest,
+                !args.tls_verify,
+            )?;
         }
         println!("{digest}");
     }

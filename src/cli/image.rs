@@ -231,7 +231,9 @@ pub fn export_image(
     match dest {
         Destination::Oci { dir } => oci_dir::export(store, &image, &tag, dir)?,
         Destination::OciArchive { file } => oci_archive::export(store, &image, &tag, file)?,
-        Destination::DockerArchive { file } => docker_archive::export(store, &image, &familiar, file)?,
+        Destination::DockerArchive { file } => {
+            docker_archive::export(store, &image, &familiar, file)?
+        }
         Destination::Registry { name: dest } => {
             let opts = RegistryOptions {
                 insecure,

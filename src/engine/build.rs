@@ -173,7 +173,10 @@ pub async fn build(
     for stage in plan.stages.iter().filter(|s| !s.needed) {
         sink.emit(Event::StageSkipped {
             stage: stage.label(),
-            reason: stage.skip_reason.clone().unwrap_or_else(|| "not needed".into()),
+            reason: stage
+                .skip_reason
+                .clone()
+                .unwrap_or_else(|| "not needed".into()),
         });
     }
     for stage in plan.stages.iter().filter(|s| s.needed) {
@@ -185,13 +188,16 @@ pub async fn build(
     }
 
     // Only a build with RUN steps needs a runtime; others work on machines without runc.
-    let has_run = plan
-        .stages
-        .iter()
-        .filter(|s| s.needed)
-        .any(|s| s.instructions.iter().any(|i| matches!(i.op, frontend::Op::Run(_))));
+    let has_run = plan.stages.iter().filter(|s| s.needed).any(|s| {
+        s.instructions
+            .iter()
+            .any(|i| matches!(i.op, frontend::Op::Run(_)))
+    });
     let runtime = if has_run {
-        Some(Runtime::find(opts.runtime.as_deref()).map_err(|e| EngineError::Other(e.to_string()))?)
+        Some(
+            Runtime::find(opts.runtime.as_deref())
+                .map_err(|e| EngineError::Other(e.to_string()))?,
+        )
     } else {
         None
     };
@@ -221,7 +227,13 @@ pub async fn build(
     });
     // The listener holds an event sender (for `paused`); it must end with the build so consumers
     // see the stream close.
-    let listener = control.map(|control| tokio::spawn(super::control::listen(control, ctx.breakpoints.clone(), cancel.clone())));
+    let listener = control.map(|control| {
+        tokio::spawn(super::control::listen(
+            control,
+            ctx.breakpoints.clone(),
+            cancel.clone(),
+        ))
+    });
 
     let mut tasks = Vec::new();
     for (stage, tx) in ctx.plan.stages.iter().zip(senders) {
@@ -258,7 +270,11 @@ fn new_build_id() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    format!("{}-{:05}", now.as_secs(), now.subsec_micros() % 100_000 + std::process::id() % 1000)
+    format!(
+        "{}-{:05}",
+        now.as_secs(),
+        now.subsec_micros() % 100_000 + std::process::id() % 1000
+    )
 }
 
 /// Loads a build record by id, or the newest one for `last`.

@@ -115,7 +115,10 @@ pub fn miss_reason(
         return "parent step rebuilt".into();
     }
     if prev.instruction != now.instruction {
-        return format!("instruction changed: {:?} → {:?}", prev.instruction, now.instruction);
+        return format!(
+            "instruction changed: {:?} → {:?}",
+            prev.instruction, now.instruction
+        );
     }
     if let Some(var) = first_changed(&prev.env, &now.env) {
         return format!("environment {var}");
@@ -128,7 +131,11 @@ pub fn miss_reason(
         if !changed.is_empty() {
             let shown: Vec<&str> = changed.iter().take(3).map(String::as_str).collect();
             let more = changed.len().saturating_sub(shown.len());
-            let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+            let tail = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
             return format!("files changed: {}{tail}", shown.join(", "));
         }
     }
@@ -148,8 +155,16 @@ fn first_changed(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> 
 
 /// Paths added, removed or changed between two source digests, sorted.
 pub fn changed_files(a: &SourceDigest, b: &SourceDigest) -> Vec<String> {
-    let old: BTreeMap<&str, &str> = a.files.iter().map(|(p, d)| (p.as_str(), d.as_str())).collect();
-    let new: BTreeMap<&str, &str> = b.files.iter().map(|(p, d)| (p.as_str(), d.as_str())).collect();
+    let old: BTreeMap<&str, &str> = a
+        .files
+        .iter()
+        .map(|(p, d)| (p.as_str(), d.as_str()))
+        .collect();
+    let new: BTreeMap<&str, &str> = b
+        .files
+        .iter()
+        .map(|(p, d)| (p.as_str(), d.as_str()))
+        .collect();
     let mut out: Vec<String> = Vec::new();
     for (p, d) in &new {
         if old.get(p) != Some(d) {
@@ -197,24 +212,53 @@ mod tests {
     fn reasons_name_what_changed() {
         let prev = inputs();
         let mut now = inputs();
-        assert_eq!(miss_reason(None, &now, false, false, false), "no earlier build of this step");
+        assert_eq!(
+            miss_reason(None, &now, false, false, false),
+            "no earlier build of this step"
+        );
         now.args.insert("APP_VERSION".into(), "2.0.0".into());
         let mut prev_arg = prev.clone();
         prev_arg.args.insert("APP_VERSION".into(), "1.0.0".into());
-        assert_eq!(miss_reason(Some(&prev_arg), &now, false, false, false), "build arg APP_VERSION changed: 1.0.0 → 2.0.0");
+        assert_eq!(
+            miss_reason(Some(&prev_arg), &now, false, false, false),
+            "build arg APP_VERSION changed: 1.0.0 → 2.0.0"
+        );
         let mut now = inputs();
         now.instruction = "RUN make all".into();
-        assert!(miss_reason(Some(&prev), &now, false, false, false).starts_with("instruction changed"));
+        assert!(
+            miss_reason(Some(&prev), &now, false, false, false).starts_with("instruction changed")
+        );
         let files = |list: &[(&str, &str)]| SourceDigest {
             digest: format!("{list:?}"),
-            files: list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            files: list
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
         };
         let mut p = inputs();
-        p.sources = Some(files(&[("main.go", "1"), ("go.sum", "1"), ("a", "1"), ("b", "1"), ("c", "1")]));
+        p.sources = Some(files(&[
+            ("main.go", "1"),
+            ("go.sum", "1"),
+            ("a", "1"),
+            ("b", "1"),
+            ("c", "1"),
+        ]));
         let mut n = inputs();
-        n.sources = Some(files(&[("main.go", "2"), ("go.sum", "2"), ("a", "2"), ("b", "2"), ("c", "1")]));
-        assert_eq!(miss_reason(Some(&p), &n, false, false, false), "files changed: a, b, go.sum (+1 more)");
-        assert_eq!(miss_reason(Some(&p), &n, true, false, false), "parent step rebuilt");
+        n.sources = Some(files(&[
+            ("main.go", "2"),
+            ("go.sum", "2"),
+            ("a", "2"),
+            ("b", "2"),
+            ("c", "1"),
+        ]));
+        assert_eq!(
+            miss_reason(Some(&p), &n, false, false, false),
+            "files changed: a, b, go.sum (+1 more)"
+        );
+        assert_eq!(
+            miss_reason(Some(&p), &n, true, false, false),
+            "parent step rebuilt"
+        );
         assert_eq!(miss_reason(Some(&p), &n, false, false, true), "--no-cache");
     }
 }

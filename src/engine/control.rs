@@ -42,7 +42,9 @@ impl Breakpoints {
     /// Waits here, after a `paused` event, when `step` has a breakpoint or a single step was asked.
     pub async fn before_step(&self, step: &StepRef, cancel: &CancellationToken) {
         let generation = {
-            let Ok(mut inner) = self.inner.lock() else { return };
+            let Ok(mut inner) = self.inner.lock() else {
+                return;
+            };
             if !inner.set.contains(step) && !inner.pause_next {
                 return;
             }
@@ -52,7 +54,11 @@ impl Breakpoints {
         self.sink.emit(Event::Paused { step: step.clone() });
         loop {
             let notified = self.resumed.notified();
-            let moved_on = self.inner.lock().map(|i| i.generation != generation).unwrap_or(true);
+            let moved_on = self
+                .inner
+                .lock()
+                .map(|i| i.generation != generation)
+                .unwrap_or(true);
             if moved_on || cancel.is_cancelled() {
                 return;
             }
@@ -64,7 +70,9 @@ impl Breakpoints {
     }
 
     pub fn apply(&self, control: &Control) {
-        let Ok(mut inner) = self.inner.lock() else { return };
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
         match control {
             Control::Continue => inner.generation += 1,
             Control::StepOnce => {
@@ -85,7 +93,11 @@ impl Breakpoints {
 }
 
 /// Applies controls from a UI until it hangs up.
-pub async fn listen(mut rx: mpsc::UnboundedReceiver<Control>, breakpoints: Breakpoints, cancel: CancellationToken) {
+pub async fn listen(
+    mut rx: mpsc::UnboundedReceiver<Control>,
+    breakpoints: Breakpoints,
+    cancel: CancellationToken,
+) {
     while let Some(control) = rx.recv().await {
         if control == Control::Cancel {
             cancel.cancel();

@@ -13,7 +13,10 @@ pub enum EngineError {
     #[diagnostic(transparent)]
     Frontend(#[from] Box<FrontendError>),
     #[error("reading {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A step failed; the message names the step, its instruction and why.
@@ -49,7 +52,10 @@ pub enum StepError {
     #[error("{0}")]
     Invalid(String),
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 impl StepError {
@@ -62,7 +68,10 @@ impl StepError {
     pub fn message(&self) -> String {
         match self {
             StepError::Exit { code, tail } if !tail.is_empty() => {
-                format!("process exited with code {code}; last output:\n{}", tail.join("\n"))
+                format!(
+                    "process exited with code {code}; last output:\n{}",
+                    tail.join("\n")
+                )
             }
             other => other.to_string(),
         }

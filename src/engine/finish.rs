@@ -14,10 +14,16 @@ use super::stage::{StageOutput, now_rfc3339};
 use crate::store::{RecordKind, ResolvedImage, Store};
 
 /// Writes a stage's image (config blob + manifest) into the store; tags it when asked.
-pub fn write_stage_image(store: &Store, out: &StageOutput, tag: Option<&str>, created: &str) -> Result<ResolvedImage, EngineError> {
+pub fn write_stage_image(
+    store: &Store,
+    out: &StageOutput,
+    tag: Option<&str>,
+    created: &str,
+) -> Result<ResolvedImage, EngineError> {
     let diff_ids: Vec<String> = out.layers.iter().map(|l| l.diff_id.to_string()).collect();
     let config = out.state.to_json(&diff_ids, created);
-    let bytes = serde_json::to_vec(&config).map_err(|e| EngineError::Other(format!("image config: {e}")))?;
+    let bytes = serde_json::to_vec(&config)
+        .map_err(|e| EngineError::Other(format!("image config: {e}")))?;
     let config_desc = store.put_blob(MediaType::ImageConfig, &bytes)?;
     let layers: Vec<Descriptor> = out.layers.iter().map(|l| l.descriptor.clone()).collect();
     Ok(store.put_manifest(config_desc, &layers, tag)?)
@@ -32,7 +38,12 @@ pub async fn finish(
     let created = ctx
         .opts
         .source_date_epoch
-        .map(|s| humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s)).to_string())
+        .map(|s| {
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
+            )
+            .to_string()
+        })
         .unwrap_or_else(now_rfc3339);
     let target = ctx.plan.target_index;
     let mut totals = Totals::default();
@@ -40,14 +51,23 @@ pub async fn finish(
     let mut error = None;
     let mut image = None;
     for (index, result) in &results {
-        let label = ctx.plan.stages.get(*index).map(|s| s.label()).unwrap_or_default();
+        let label = ctx
+            .plan
+            .stages
+            .get(*index)
+            .map(|s| s.label())
+            .unwrap_or_default();
         match result {
             Ok(out) => {
                 totals.steps += out.steps.len();
                 totals.cached += out.steps.iter().filter(|s| s.cached).count();
                 totals.executed += out.steps.iter().filter(|s| !s.cached).count();
                 let is_target = *index == target;
-                let first_tag = if is_target { ctx.opts.tags.first().map(String::as_str) } else { None };
+                let first_tag = if is_target {
+                    ctx.opts.tags.first().map(String::as_str)
+                } else {
+                    None
+                };
                 let written = write_stage_image(&ctx.store, out, first_tag, &created)?;
                 if is_target {
                     for tag in ctx.opts.tags.iter().skip(1) {

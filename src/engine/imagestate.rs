@@ -83,8 +83,11 @@ impl ImageState {
     pub fn from_json(value: &Value) -> Self {
         let c = &value["config"];
         let strings = |v: &Value| -> Option<Vec<String>> {
-            v.as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            v.as_array().map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
         };
         let mut state = Self::default();
         for kv in strings(&c["Env"]).unwrap_or_default() {
@@ -98,7 +101,9 @@ impl ImageState {
         state.user = c["User"].as_str().unwrap_or_default().to_string();
         if let Some(labels) = c["Labels"].as_object() {
             for (k, v) in labels {
-                state.labels.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+                state
+                    .labels
+                    .insert(k.clone(), v.as_str().unwrap_or_default().to_string());
             }
         }
         if let Some(ports) = c["ExposedPorts"].as_object() {

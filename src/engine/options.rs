@@ -32,7 +32,11 @@ impl std::str::FromStr for SecretSpec {
                 "src" | "source" => source = Some(SecretSource::File(PathBuf::from(v))),
                 "env" => source = Some(SecretSource::Env(v.to_string())),
                 "type" if v == "file" || v == "env" => {}
-                _ => return Err(format!("unknown secret option {part:?}: use id=ID,src=PATH or id=ID,env=VAR")),
+                _ => {
+                    return Err(format!(
+                        "unknown secret option {part:?}: use id=ID,src=PATH or id=ID,env=VAR"
+                    ));
+                }
             }
         }
         let id = id.filter(|i| !i.is_empty()).ok_or("a secret needs id=ID")?;
@@ -78,7 +82,9 @@ impl BuildOptions {
             secrets: Vec::new(),
             no_cache: false,
             no_cache_filter: Vec::new(),
-            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             network_none: false,
             runtime: None,
             compression: Compression::default(),

@@ -117,7 +117,11 @@ pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Stri
                 exit_code,
                 message: message.clone(),
             });
-            return Err(format!("step {step_ref} ({}) failed: {}", instruction.span.joined.trim(), e));
+            return Err(format!(
+                "step {step_ref} ({}) failed: {}",
+                instruction.span.joined.trim(),
+                e
+            ));
         }
     }
     ctx.sink.emit(Event::StageFinished {
@@ -141,7 +145,11 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
     let stage = &ctx.plan.stages[index];
     let step_ref = StepRef::new(label, 0);
     ctx.breakpoints.before_step(&step_ref, &ctx.cancel).await;
-    let text = stage.steps.first().map(|s| s.text.clone()).unwrap_or_default();
+    let text = stage
+        .steps
+        .first()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
     let line = stage.steps.first().map(|s| s.line).unwrap_or_default();
     let mut cursor = Cursor {
         layers: Vec::new(),
@@ -170,9 +178,10 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
         }
         (StageBase::Scratch(_), None) => cursor.key = "scratch".into(),
         (_, None) => {
-            let (image, was_pulled) = step::from::resolve_image(ctx, &stage.base_ref, stage.platform.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
+            let (image, was_pulled) =
+                step::from::resolve_image(ctx, &stage.base_ref, stage.platform.as_deref())
+                    .await
+                    .map_err(|e| e.to_string())?;
             let store = ctx.store.clone();
             let layers = image.layers.clone();
             cursor.snapshots = tokio::task::spawn_blocking(move || store.snapshot(&layers))
@@ -184,7 +193,11 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
             cursor.key = image.digest().to_string();
             cursor.at_base = true;
             if was_pulled {
-                pulled = Some(format!("{} was not in the store: pulled {}", stage.base_ref, image.digest()));
+                pulled = Some(format!(
+                    "{} was not in the store: pulled {}",
+                    stage.base_ref,
+                    image.digest()
+                ));
             }
         }
     }
@@ -228,7 +241,13 @@ fn diff_id_strings(layers: &[LayerRef]) -> Vec<String> {
 
 /// A step that only changes the image config. Cached when this exact change on this filesystem
 /// state was seen before (it never executes anything either way).
-pub fn meta_step(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, created_by: String, line: usize) {
+pub fn meta_step(
+    ctx: &BuildCtx,
+    cursor: &mut Cursor,
+    step_ref: &StepRef,
+    created_by: String,
+    line: usize,
+) {
     let inputs = StepInputs {
         parent: cursor.key.clone(),
         instruction: created_by.clone(),
@@ -252,7 +271,11 @@ pub fn meta_step(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, create
         });
     } else {
         let lineage = lineage_id(&ctx.dockerfile, &step_ref.stage, step_ref.index);
-        let prev: Option<StepInputs> = ctx.store.get_json(RecordKind::Cache, &lineage).ok().flatten();
+        let prev: Option<StepInputs> = ctx
+            .store
+            .get_json(RecordKind::Cache, &lineage)
+            .ok()
+            .flatten();
         let no_cache = ctx.no_cache_for(&step_ref.stage, stage_index(ctx, &step_ref.stage));
         ctx.sink.emit(Event::CacheMiss {
             step: step_ref.clone(),
@@ -291,7 +314,14 @@ fn stage_index(ctx: &BuildCtx, label: &str) -> usize {
         .unwrap_or_default()
 }
 
-fn record_step(cursor: &mut Cursor, step_ref: &StepRef, line: usize, key: String, cached: bool, diff_id: Option<String>) {
+fn record_step(
+    cursor: &mut Cursor,
+    step_ref: &StepRef,
+    line: usize,
+    key: String,
+    cached: bool,
+    diff_id: Option<String>,
+) {
     let text = cursor
         .state
         .history
@@ -355,10 +385,20 @@ where
             (info, true)
         }
         None => {
-            let prev: Option<StepInputs> = ctx.store.get_json(RecordKind::Cache, &lineage).ok().flatten();
+            let prev: Option<StepInputs> = ctx
+                .store
+                .get_json(RecordKind::Cache, &lineage)
+                .ok()
+                .flatten();
             ctx.sink.emit(Event::CacheMiss {
                 step: step_ref.clone(),
-                reason: miss_reason(prev.as_ref(), &inputs, cursor.rebuilt, cursor.at_base, no_cache),
+                reason: miss_reason(
+                    prev.as_ref(),
+                    &inputs,
+                    cursor.rebuilt,
+                    cursor.at_base,
+                    no_cache,
+                ),
             });
             let started = Instant::now();
             let permit = ctx
@@ -378,16 +418,19 @@ where
                 step: step_ref.to_string(),
                 text: created_by.clone(),
                 created: now_rfc3339(),
-                layer: info.as_ref().zip(cursor.layers.last()).map(|(info, l)| CachedLayer {
-                    digest: info.digest.clone(),
-                    media_type: l.descriptor.media_type().to_string(),
-                    compressed_size: info.compressed_size,
-                    diff_id: info.diff_id.clone(),
-                    size: info.size,
-                    added: info.added,
-                    modified: info.modified,
-                    removed: info.removed,
-                }),
+                layer: info
+                    .as_ref()
+                    .zip(cursor.layers.last())
+                    .map(|(info, l)| CachedLayer {
+                        digest: info.digest.clone(),
+                        media_type: l.descriptor.media_type().to_string(),
+                        compressed_size: info.compressed_size,
+                        diff_id: info.diff_id.clone(),
+                        size: info.size,
+                        added: info.added,
+                        modified: info.modified,
+                        removed: info.removed,
+                    }),
             };
             ctx.store.put_json(RecordKind::Cache, &key, &record)?;
             ctx.store.put_json(RecordKind::Cache, &lineage, &inputs)?;
@@ -412,7 +455,14 @@ where
         empty_layer: layer.is_none(),
         comment: Some("stagecraft".into()),
     });
-    record_step(cursor, step_ref, line, key, cached, layer.map(|l| l.diff_id));
+    record_step(
+        cursor,
+        step_ref,
+        line,
+        key,
+        cached,
+        layer.map(|l| l.diff_id),
+    );
     Ok(())
 }
 
@@ -446,7 +496,11 @@ fn cached_layer(ctx: &BuildCtx, key: &str) -> Option<Option<(LayerRef, LayerInfo
 }
 
 /// Writes the upper dir as a layer blob, then moves it into place as the new top snapshot.
-async fn commit(ctx: &BuildCtx, cursor: &mut Cursor, executed: Executed) -> Result<LayerInfo, StepError> {
+async fn commit(
+    ctx: &BuildCtx,
+    cursor: &mut Cursor,
+    executed: Executed,
+) -> Result<LayerInfo, StepError> {
     let store = ctx.store.clone();
     let opts = LayerOptions {
         compression: ctx.opts.compression,

@@ -46,7 +46,9 @@ impl Built {
     }
 
     pub fn cached(&self, step: &str) -> bool {
-        self.step(step).iter().any(|e| matches!(e, Event::StepCached { .. }))
+        self.step(step)
+            .iter()
+            .any(|e| matches!(e, Event::StepCached { .. }))
     }
 
     pub fn miss_reason(&self, step: &str) -> Option<String> {
@@ -77,7 +79,10 @@ impl Built {
     }
 
     pub fn finished(&self) -> Option<&Event> {
-        self.events.iter().map(|r| &r.event).find(|e| matches!(e, Event::BuildFinished { .. }))
+        self.events
+            .iter()
+            .map(|r| &r.event)
+            .find(|e| matches!(e, Event::BuildFinished { .. }))
     }
 }
 
@@ -93,10 +98,30 @@ impl Fixture {
         let rootfs = tempfile::tempdir().unwrap();
         busybox_rootfs(rootfs.path());
         let f = Self { store, ctx };
-        let out = f.cmd(&["image", "import", &format!("rootfs:{}", rootfs.path().display()), "-t", "busybox:latest"]);
-        assert!(out.status.success(), "import: {}", String::from_utf8_lossy(&out.stderr));
-        let out = f.cmd(&["image", "import", &format!("rootfs:{}", rootfs.path().display()), "-t", "busybox:1"]);
-        assert!(out.status.success(), "import: {}", String::from_utf8_lossy(&out.stderr));
+        let out = f.cmd(&[
+            "image",
+            "import",
+            &format!("rootfs:{}", rootfs.path().display()),
+            "-t",
+            "busybox:latest",
+        ]);
+        assert!(
+            out.status.success(),
+            "import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = f.cmd(&[
+            "image",
+            "import",
+            &format!("rootfs:{}", rootfs.path().display()),
+            "-t",
+            "busybox:1",
+        ]);
+        assert!(
+            out.status.success(),
+            "import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         f
     }
 
@@ -133,7 +158,9 @@ impl Fixture {
         let events = String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter(|l| l.starts_with('{'))
-            .map(|l| serde_json::from_str::<Record>(l).unwrap_or_else(|e| panic!("bad event {l}: {e}")))
+            .map(|l| {
+                serde_json::from_str::<Record>(l).unwrap_or_else(|e| panic!("bad event {l}: {e}"))
+            })
             .collect();
         Built { output, events }
     }
@@ -142,16 +169,34 @@ impl Fixture {
     pub fn unpack(&self, image: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let layout = dir.path().join("oci");
-        let out = self.cmd(&["image", "export", image, "--output", &format!("type=oci,dest={}", layout.display())]);
-        assert!(out.status.success(), "export: {}", String::from_utf8_lossy(&out.stderr));
-        let tag = image.rsplit_once(':').map(|(_, t)| t).filter(|t| !t.contains('/')).unwrap_or("latest");
+        let out = self.cmd(&[
+            "image",
+            "export",
+            image,
+            "--output",
+            &format!("type=oci,dest={}", layout.display()),
+        ]);
+        assert!(
+            out.status.success(),
+            "export: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tag = image
+            .rsplit_once(':')
+            .map(|(_, t)| t)
+            .filter(|t| !t.contains('/'))
+            .unwrap_or("latest");
         let bundle = dir.path().join("bundle");
         let out = Command::new("umoci")
             .args(["unpack", "--image", &format!("{}:{tag}", layout.display())])
             .arg(&bundle)
             .output()
             .unwrap();
-        assert!(out.status.success(), "umoci unpack: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "umoci unpack: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         (dir, bundle.join("rootfs"))
     }
 }

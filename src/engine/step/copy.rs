@@ -45,12 +45,31 @@ struct SourceView {
     _heredocs: Option<tempfile::TempDir>,
 }
 
-pub async fn copy(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instruction: &Instruction, copy: &Copy, is_add: bool) -> Result<(), StepError> {
+pub async fn copy(
+    ctx: &BuildCtx,
+    cursor: &mut Cursor,
+    step_ref: &StepRef,
+    instruction: &Instruction,
+    copy: &Copy,
+    is_add: bool,
+) -> Result<(), StepError> {
     let keyword = if is_add { "ADD" } else { "COPY" };
     let dest = expand(cursor, &copy.dest)?;
-    let chown = copy.chown.as_deref().map(|c| expand(cursor, c)).transpose()?;
-    let chmod = match copy.chmod.as_deref().map(|c| expand(cursor, c)).transpose()? {
-        Some(m) => Some(u32::from_str_radix(&m, 8).map_err(|_| StepError::Invalid(format!("--chmod={m:?} is not an octal mode")))?),
+    let chown = copy
+        .chown
+        .as_deref()
+        .map(|c| expand(cursor, c))
+        .transpose()?;
+    let chmod = match copy
+        .chmod
+        .as_deref()
+        .map(|c| expand(cursor, c))
+        .transpose()?
+    {
+        Some(m) => Some(
+            u32::from_str_radix(&m, 8)
+                .map_err(|_| StepError::Invalid(format!("--chmod={m:?} is not an octal mode")))?,
+        ),
         None => None,
     };
     let mut exclude_text = String::new();
@@ -58,7 +77,8 @@ pub async fn copy(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instr
         exclude_text.push_str(&expand(cursor, pattern)?);
         exclude_text.push('\n');
     }
-    let exclude = DockerIgnore::parse(&exclude_text).map_err(|e| StepError::Invalid(e.to_string()))?;
+    let exclude =
+        DockerIgnore::parse(&exclude_text).map_err(|e| StepError::Invalid(e.to_string()))?;
 
     let mut paths = Vec::new();
     let mut urls = Vec::new();
@@ -70,23 +90,41 @@ pub async fn copy(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instr
                 if is_add && (p.starts_with("http://") || p.starts_with("https://")) {
                     urls.push(p);
                 } else if is_add && (p.starts_with("git@") || p.ends_with(".git")) {
-                    return Err(StepError::Invalid(format!("ADD of git repositories is not supported yet: {p}")));
+                    return Err(StepError::Invalid(format!(
+                        "ADD of git repositories is not supported yet: {p}"
+                    )));
                 } else {
                     paths.push(p);
                 }
             }
             Source::Heredoc(h) => {
-                let content = if h.expand { expand(cursor, &h.content)? } else { h.content.clone() };
+                let content = if h.expand {
+                    expand(cursor, &h.content)?
+                } else {
+                    h.content.clone()
+                };
                 heredocs.push((h.name.clone(), content));
             }
         }
     }
-    let from = copy.from.as_deref().map(|f| expand(cursor, f)).transpose()?;
+    let from = copy
+        .from
+        .as_deref()
+        .map(|f| expand(cursor, f))
+        .transpose()?;
     let view = source_view(ctx, from.as_deref(), &heredocs).await?;
-    let mut selected = if paths.is_empty() { Vec::new() } else { view.tree.select(&paths)? };
+    let mut selected = if paths.is_empty() {
+        Vec::new()
+    } else {
+        view.tree.select(&paths)?
+    };
     let mut heredoc_tree = None;
     if !heredocs.is_empty() {
-        let dir = view._heredocs.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default();
+        let dir = view
+            ._heredocs
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default();
         let tree = SourceTree::rootfs(&dir);
         let names: Vec<String> = heredocs.iter().map(|(n, _)| n.clone()).collect();
         heredoc_tree = Some((tree.clone(), tree.select(&names)?));
@@ -96,7 +134,10 @@ pub async fn copy(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instr
     // The key: content of context sources; the source stage's key for --from; bodies of heredocs
     // and URLs are in the instruction text or the download digest.
     let sources_digest = if view.from_key.is_none() && !selected.is_empty() {
-        let mut cache = ctx.stat_cache.lock().map_err(|_| StepError::Invalid("stat cache poisoned".into()))?;
+        let mut cache = ctx
+            .stat_cache
+            .lock()
+            .map_err(|_| StepError::Invalid("stat cache poisoned".into()))?;
         Some(digest::digest(&view.tree, &selected, &mut cache)?)
     } else {
         None
@@ -120,7 +161,10 @@ pub async fn copy(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instr
     text_parts.extend(paths.iter().cloned());
     text_parts.extend(urls.iter().cloned());
     for (name, content) in &heredocs {
-        text_parts.push(format!("<<{name}:{}", hex::encode(Sha256::digest(content.as_bytes()))));
+        text_parts.push(format!(
+            "<<{name}:{}",
+            hex::encode(Sha256::digest(content.as_bytes()))
+        ));
     }
     text_parts.push(absolute(&cursor.state.workdir, &dest));
     let instruction_text = text_parts.join(" ");
@@ -151,51 +195,67 @@ pub async fn copy(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instr
         }
         selected = plain;
     }
-    fs_step(ctx, cursor, step_ref, inputs, created_by, instruction.span.line, |lowers| {
-        on_overlay(ctx, lowers, move |rootfs| {
-            let ids = match &chown {
-                Some(spec) => {
-                    let u = resolve_user(rootfs, spec).map_err(|e| StepError::Invalid(format!("--chown={spec}: {e}")))?;
-                    Some((u.uid, u.gid))
+    fs_step(
+        ctx,
+        cursor,
+        step_ref,
+        inputs,
+        created_by,
+        instruction.span.line,
+        |lowers| {
+            on_overlay(ctx, lowers, move |rootfs| {
+                let ids = match &chown {
+                    Some(spec) => {
+                        let u = resolve_user(rootfs, spec)
+                            .map_err(|e| StepError::Invalid(format!("--chown={spec}: {e}")))?;
+                        Some((u.uid, u.gid))
+                    }
+                    None => None,
+                };
+                let opts = CopyOptions {
+                    chown: ids,
+                    chmod,
+                    parents,
+                    exclude,
+                };
+                if !selected.is_empty() {
+                    copy_into(&view.tree, &selected, rootfs, &workdir, &dest, &opts)?;
                 }
-                None => None,
-            };
-            let opts = CopyOptions {
-                chown: ids,
-                chmod,
-                parents,
-                exclude,
-            };
-            if !selected.is_empty() {
-                copy_into(&view.tree, &selected, rootfs, &workdir, &dest, &opts)?;
-            }
-            if let Some((tree, sel)) = &heredoc_tree {
-                copy_into(tree, sel, rootfs, &workdir, &dest, &opts)?;
-            }
-            for d in &downloads {
-                let tree = SourceTree::rootfs(d.dir.path());
-                let sel = tree.select(std::slice::from_ref(&d.name))?;
-                copy_into(&tree, &sel, rootfs, &workdir, &dest, &opts)?;
-            }
-            for archive in &archives {
-                let dest_dir = resolve_in_root(rootfs, &absolute(&workdir, &dest), true).map_err(StepError::io(format!("ADD destination {dest}")))?;
-                fs::create_dir_all(&dest_dir).map_err(StepError::io(format!("ADD destination {dest}")))?;
-                unpack_archive(archive, &dest_dir)?;
-            }
-            drop(view);
-            Ok(true)
-        })
-    })
+                if let Some((tree, sel)) = &heredoc_tree {
+                    copy_into(tree, sel, rootfs, &workdir, &dest, &opts)?;
+                }
+                for d in &downloads {
+                    let tree = SourceTree::rootfs(d.dir.path());
+                    let sel = tree.select(std::slice::from_ref(&d.name))?;
+                    copy_into(&tree, &sel, rootfs, &workdir, &dest, &opts)?;
+                }
+                for archive in &archives {
+                    let dest_dir = resolve_in_root(rootfs, &absolute(&workdir, &dest), true)
+                        .map_err(StepError::io(format!("ADD destination {dest}")))?;
+                    fs::create_dir_all(&dest_dir)
+                        .map_err(StepError::io(format!("ADD destination {dest}")))?;
+                    unpack_archive(archive, &dest_dir)?;
+                }
+                drop(view);
+                Ok(true)
+            })
+        },
+    )
     .await
 }
 
-async fn source_view(ctx: &BuildCtx, from: Option<&str>, heredocs: &[(String, String)]) -> Result<SourceView, StepError> {
+async fn source_view(
+    ctx: &BuildCtx,
+    from: Option<&str>,
+    heredocs: &[(String, String)],
+) -> Result<SourceView, StepError> {
     let heredoc_dir = if heredocs.is_empty() {
         None
     } else {
         let dir = ctx.store.tmp_dir("heredoc-")?;
         for (name, content) in heredocs {
-            fs::write(dir.path().join(name), content).map_err(StepError::io(format!("heredoc {name}")))?;
+            fs::write(dir.path().join(name), content)
+                .map_err(StepError::io(format!("heredoc {name}")))?;
         }
         Some(dir)
     };
@@ -239,19 +299,28 @@ struct Download {
 }
 
 /// Downloads ADD's URLs into scratch dirs, verifying `--checksum` when given.
-async fn fetch_urls(ctx: &BuildCtx, urls: &[String], checksum: Option<&str>) -> Result<Vec<Download>, StepError> {
+async fn fetch_urls(
+    ctx: &BuildCtx,
+    urls: &[String],
+    checksum: Option<&str>,
+) -> Result<Vec<Download>, StepError> {
     let mut out = Vec::new();
     for url in urls {
         let response = reqwest::get(url.as_str())
             .await
             .and_then(|r| r.error_for_status())
             .map_err(|e| StepError::Invalid(format!("ADD {url}: {e}")))?;
-        let bytes = response.bytes().await.map_err(|e| StepError::Invalid(format!("ADD {url}: {e}")))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| StepError::Invalid(format!("ADD {url}: {e}")))?;
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
         if let Some(want) = checksum
             && want != digest
         {
-            return Err(StepError::Invalid(format!("ADD {url}: checksum mismatch: expected {want}, got {digest}")));
+            return Err(StepError::Invalid(format!(
+                "ADD {url}: checksum mismatch: expected {want}, got {digest}"
+            )));
         }
         let name = url
             .split(['?', '#'])
@@ -261,8 +330,10 @@ async fn fetch_urls(ctx: &BuildCtx, urls: &[String], checksum: Option<&str>) -> 
             .unwrap_or("download")
             .to_string();
         let dir = ctx.store.tmp_dir("add-")?;
-        let mut f = File::create(dir.path().join(&name)).map_err(StepError::io(format!("ADD {url}")))?;
-        f.write_all(&bytes).map_err(StepError::io(format!("ADD {url}")))?;
+        let mut f =
+            File::create(dir.path().join(&name)).map_err(StepError::io(format!("ADD {url}")))?;
+        f.write_all(&bytes)
+            .map_err(StepError::io(format!("ADD {url}")))?;
         out.push(Download { dir, name, digest });
     }
     Ok(out)
@@ -272,7 +343,9 @@ const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
 
 fn read_head(path: &Path) -> Vec<u8> {
     let mut head = vec![0u8; 512];
-    let n = File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
     head.truncate(n);
     head
 }
@@ -308,23 +381,30 @@ fn unpack_archive(archive: &Path, dest: &Path) -> Result<(), StepError> {
                 .arg(archive)
                 .stdout(Stdio::piped())
                 .spawn()
-                .map_err(StepError::io(format!("{}: running {tool} (install it to ADD such archives)", what())))?;
+                .map_err(StepError::io(format!(
+                    "{}: running {tool} (install it to ADD such archives)",
+                    what()
+                )))?;
             let stdout = child
                 .stdout
                 .take()
                 .ok_or_else(|| StepError::Invalid(format!("{}: no output from {tool}", what())))?;
-            apply_layer(stdout, dest, &opts).map_err(|e| StepError::Invalid(format!("{}: {e}", what())))?;
+            apply_layer(stdout, dest, &opts)
+                .map_err(|e| StepError::Invalid(format!("{}: {e}", what())))?;
             let status = child.wait().map_err(StepError::io(what()))?;
             if !status.success() {
-                return Err(StepError::Invalid(format!("{}: {tool} failed ({status})", what())));
+                return Err(StepError::Invalid(format!(
+                    "{}: {tool} failed ({status})",
+                    what()
+                )));
             }
         }
         None => {
             let file = File::open(archive).map_err(StepError::io(what()))?;
             let reader = decompress(file).map_err(StepError::io(what()))?;
-            apply_layer(reader, dest, &opts).map_err(|e| StepError::Invalid(format!("{}: {e}", what())))?;
+            apply_layer(reader, dest, &opts)
+                .map_err(|e| StepError::Invalid(format!("{}: {e}", what())))?;
         }
     }
     Ok(())
 }
-

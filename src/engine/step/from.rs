@@ -7,7 +7,11 @@ use crate::store::ResolvedImage;
 
 /// Resolves an image reference for FROM or `--from`: the store, else a registry pull.
 /// Returns the image and whether it had to be pulled.
-pub async fn resolve_image(ctx: &BuildCtx, reference: &str, platform: Option<&str>) -> Result<(ResolvedImage, bool), StepError> {
+pub async fn resolve_image(
+    ctx: &BuildCtx,
+    reference: &str,
+    platform: Option<&str>,
+) -> Result<(ResolvedImage, bool), StepError> {
     if let Some(image) = ctx.store.resolve(reference)? {
         return Ok((image, false));
     }

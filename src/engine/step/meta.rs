@@ -13,7 +13,13 @@ use crate::frontend::instruction::{Command, Healthcheck};
 use crate::frontend::shell;
 use crate::frontend::{Instruction, Op};
 
-pub async fn workdir(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instruction: &Instruction, dir: &str) -> Result<(), StepError> {
+pub async fn workdir(
+    ctx: &BuildCtx,
+    cursor: &mut Cursor,
+    step_ref: &StepRef,
+    instruction: &Instruction,
+    dir: &str,
+) -> Result<(), StepError> {
     let dir = absolute(&cursor.state.workdir, &expand(cursor, dir)?);
     cursor.state.workdir = dir.clone();
     let created_by = format!("WORKDIR {dir}");
@@ -22,16 +28,26 @@ pub async fn workdir(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, in
         instruction: created_by.clone(),
         ..StepInputs::default()
     };
-    fs_step(ctx, cursor, step_ref, inputs, created_by, instruction.span.line, |lowers| {
-        on_overlay(ctx, lowers, move |rootfs| {
-            let path = resolve_in_root(rootfs, &dir, true).map_err(StepError::io(format!("WORKDIR {dir}")))?;
-            if path.is_dir() {
-                return Ok(false);
-            }
-            std::fs::create_dir_all(&path).map_err(StepError::io(format!("creating WORKDIR {dir}")))?;
-            Ok(true)
-        })
-    })
+    fs_step(
+        ctx,
+        cursor,
+        step_ref,
+        inputs,
+        created_by,
+        instruction.span.line,
+        |lowers| {
+            on_overlay(ctx, lowers, move |rootfs| {
+                let path = resolve_in_root(rootfs, &dir, true)
+                    .map_err(StepError::io(format!("WORKDIR {dir}")))?;
+                if path.is_dir() {
+                    return Ok(false);
+                }
+                std::fs::create_dir_all(&path)
+                    .map_err(StepError::io(format!("creating WORKDIR {dir}")))?;
+                Ok(true)
+            })
+        },
+    )
     .await
 }
 
@@ -52,7 +68,12 @@ fn nanos(d: Option<std::time::Duration>) -> Option<u128> {
     d.map(|d| d.as_nanos())
 }
 
-pub fn apply(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instruction: &Instruction) -> Result<(), StepError> {
+pub fn apply(
+    ctx: &BuildCtx,
+    cursor: &mut Cursor,
+    step_ref: &StepRef,
+    instruction: &Instruction,
+) -> Result<(), StepError> {
     let created_by = match &instruction.op {
         Op::Env(pairs) => {
             let mut parts = Vec::new();
@@ -93,7 +114,11 @@ pub fn apply(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instructio
             let mut out = Vec::new();
             for p in ports {
                 for word in shell::expand_words(p, &cursor.vars())? {
-                    let port = if word.contains('/') { word } else { format!("{word}/tcp") };
+                    let port = if word.contains('/') {
+                        word
+                    } else {
+                        format!("{word}/tcp")
+                    };
                     cursor.state.exposed.insert(port.clone());
                     out.push(port);
                 }
@@ -141,7 +166,9 @@ pub fn apply(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instructio
         }
         Op::Healthcheck(Healthcheck::Check(hc)) => {
             let test: Vec<String> = match &hc.test {
-                Command::Exec(argv) => std::iter::once("CMD".to_string()).chain(argv.iter().cloned()).collect(),
+                Command::Exec(argv) => std::iter::once("CMD".to_string())
+                    .chain(argv.iter().cloned())
+                    .collect(),
                 Command::Shell(line) => vec!["CMD-SHELL".into(), line.clone()],
             };
             let mut v = json!({"Test": test});
@@ -170,7 +197,12 @@ pub fn apply(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instructio
             cursor.state.author = Some(name.clone());
             format!("MAINTAINER {name}")
         }
-        other => return Err(StepError::Invalid(format!("{} is not a metadata instruction", other.keyword()))),
+        other => {
+            return Err(StepError::Invalid(format!(
+                "{} is not a metadata instruction",
+                other.keyword()
+            )));
+        }
     };
     meta_step(ctx, cursor, step_ref, created_by, instruction.span.line);
     Ok(())

@@ -17,7 +17,12 @@ use crate::frontend::shell;
 use crate::frontend::{Instruction, Op};
 use crate::snapshot::overlay::Overlay;
 
-pub async fn execute(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instruction: &Instruction) -> Result<(), StepError> {
+pub async fn execute(
+    ctx: &BuildCtx,
+    cursor: &mut Cursor,
+    step_ref: &StepRef,
+    instruction: &Instruction,
+) -> Result<(), StepError> {
     match &instruction.op {
         Op::Run(run) => run::run(ctx, cursor, step_ref, instruction, run).await,
         Op::Copy(copy) => copy::copy(ctx, cursor, step_ref, instruction, copy, false).await,
@@ -35,7 +40,11 @@ pub fn expand(cursor: &Cursor, word: &str) -> Result<String, StepError> {
 
 /// Mounts an overlay of `lowers` with a fresh upper dir in a scratch dir of the store, runs `work`
 /// on its rootfs (blocking), unmounts, and returns the upper dir as the step's diff.
-pub async fn on_overlay<F>(ctx: &BuildCtx, lowers: Vec<PathBuf>, work: F) -> Result<Executed, StepError>
+pub async fn on_overlay<F>(
+    ctx: &BuildCtx,
+    lowers: Vec<PathBuf>,
+    work: F,
+) -> Result<Executed, StepError>
 where
     F: FnOnce(&Path) -> Result<bool, StepError> + Send + 'static,
 {
@@ -49,7 +58,11 @@ where
     })
     .await
     .map_err(|e| StepError::Invalid(e.to_string()))??;
-    Ok(Executed { scratch, upper, layer })
+    Ok(Executed {
+        scratch,
+        upper,
+        layer,
+    })
 }
 
 /// The absolute path a relative one means under the stage's WORKDIR.

@@ -21,7 +21,10 @@ use crate::frontend::instruction::{Mount, MountType, Sharing};
 use crate::snapshot::overlay::Overlay;
 
 /// What a mount keeps alive while the container runs: a lock, an overlay, a scratch dir.
-#[expect(dead_code, reason = "held only so that dropping them releases the mount")]
+#[expect(
+    dead_code,
+    reason = "held only so that dropping them releases the mount"
+)]
 enum Hold {
     View(Overlay, tempfile::TempDir),
     Lock(Flock<File>),
@@ -42,7 +45,10 @@ pub struct PreparedMounts {
 impl PreparedMounts {
     /// The mounts as they enter the cache key and history (secret contents never do).
     pub fn describe(&self) -> String {
-        self.descriptions.iter().map(|d| format!(" --mount={d}")).collect()
+        self.descriptions
+            .iter()
+            .map(|d| format!(" --mount={d}"))
+            .collect()
     }
 }
 
@@ -58,7 +64,8 @@ impl Drop for PreparedMounts {
 fn parse_octal(what: &str, s: Option<&str>, default: u32) -> Result<u32, StepError> {
     match s {
         None => Ok(default),
-        Some(s) => u32::from_str_radix(s, 8).map_err(|_| StepError::Invalid(format!("--mount {what}={s:?} is not an octal mode"))),
+        Some(s) => u32::from_str_radix(s, 8)
+            .map_err(|_| StepError::Invalid(format!("--mount {what}={s:?} is not an octal mode"))),
     }
 }
 
@@ -71,7 +78,11 @@ fn parse_id(what: &str, s: Option<&str>) -> Result<u32, StepError> {
     }
 }
 
-pub async fn prepare_mounts(ctx: &BuildCtx, cursor: &Cursor, mounts: &[Mount]) -> Result<PreparedMounts, StepError> {
+pub async fn prepare_mounts(
+    ctx: &BuildCtx,
+    cursor: &Cursor,
+    mounts: &[Mount],
+) -> Result<PreparedMounts, StepError> {
     let mut out = PreparedMounts::default();
     for m in mounts {
         let target = match &m.target {
@@ -80,7 +91,9 @@ pub async fn prepare_mounts(ctx: &BuildCtx, cursor: &Cursor, mounts: &[Mount]) -
         };
         match m.kind {
             MountType::Tmpfs => {
-                let target = target.ok_or_else(|| StepError::Invalid("--mount=type=tmpfs needs a target".into()))?;
+                let target = target.ok_or_else(|| {
+                    StepError::Invalid("--mount=type=tmpfs needs a target".into())
+                })?;
                 let size_bytes = m.size.as_deref().map(parse_size).transpose()?;
                 out.descriptions.push(format!("type=tmpfs,target={target}"));
                 out.mounts.push(ExtraMount::Tmpfs { target, size_bytes });
@@ -90,7 +103,8 @@ pub async fn prepare_mounts(ctx: &BuildCtx, cursor: &Cursor, mounts: &[Mount]) -
             MountType::Bind => bind_mount(ctx, cursor, m, target, &mut out).await?,
             MountType::Ssh => {
                 return Err(StepError::Invalid(
-                    "--mount=type=ssh is not supported yet: stagecraft has no SSH agent forwarding".into(),
+                    "--mount=type=ssh is not supported yet: stagecraft has no SSH agent forwarding"
+                        .into(),
                 ));
             }
         }
@@ -111,8 +125,15 @@ fn parse_size(s: &str) -> Result<u64, StepError> {
         .map_err(|_| StepError::Invalid(format!("invalid tmpfs size {s:?}")))
 }
 
-async fn cache_mount(ctx: &BuildCtx, cursor: &Cursor, m: &Mount, target: Option<String>, out: &mut PreparedMounts) -> Result<(), StepError> {
-    let target = target.ok_or_else(|| StepError::Invalid("--mount=type=cache needs a target".into()))?;
+async fn cache_mount(
+    ctx: &BuildCtx,
+    cursor: &Cursor,
+    m: &Mount,
+    target: Option<String>,
+    out: &mut PreparedMounts,
+) -> Result<(), StepError> {
+    let target =
+        target.ok_or_else(|| StepError::Invalid("--mount=type=cache needs a target".into()))?;
     let id = match &m.id {
         Some(id) => expand(cursor, id)?,
         None => target.clone(),
@@ -126,23 +147,29 @@ async fn cache_mount(ctx: &BuildCtx, cursor: &Cursor, m: &Mount, target: Option<
     fs::create_dir_all(&base).map_err(StepError::io(format!("cache mount {id}")))?;
     if !dir.is_dir() {
         fs::create_dir_all(&dir).map_err(StepError::io(format!("cache mount {id}")))?;
-        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).map_err(StepError::io(format!("cache mount {id}")))?;
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(StepError::io(format!("cache mount {id}")))?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
+            .map_err(StepError::io(format!("cache mount {id}")))?;
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .map_err(StepError::io(format!("cache mount {id}")))?;
     }
     let lock_path = base.join(format!("{name}.lock"));
     let source = match m.sharing {
         Sharing::Shared => dir,
         Sharing::Locked => {
-            let file = File::create(&lock_path).map_err(StepError::io(format!("cache mount {id} lock")))?;
-            let lock = tokio::task::spawn_blocking(move || Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| e))
-                .await
-                .map_err(|e| StepError::Invalid(e.to_string()))?
-                .map_err(|e| StepError::Invalid(format!("locking cache mount {id}: {e}")))?;
+            let file = File::create(&lock_path)
+                .map_err(StepError::io(format!("cache mount {id} lock")))?;
+            let lock = tokio::task::spawn_blocking(move || {
+                Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| e)
+            })
+            .await
+            .map_err(|e| StepError::Invalid(e.to_string()))?
+            .map_err(|e| StepError::Invalid(format!("locking cache mount {id}: {e}")))?;
             out.holds.push(Hold::Lock(lock));
             dir
         }
         Sharing::Private => {
-            let file = File::create(&lock_path).map_err(StepError::io(format!("cache mount {id} lock")))?;
+            let file = File::create(&lock_path)
+                .map_err(StepError::io(format!("cache mount {id} lock")))?;
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 Ok(lock) => {
                     out.holds.push(Hold::Lock(lock));
@@ -152,15 +179,18 @@ async fn cache_mount(ctx: &BuildCtx, cursor: &Cursor, m: &Mount, target: Option<
                 Err(_) => {
                     let tmp = ctx.store.tmp_dir("cache-private-")?;
                     let path = tmp.path().to_path_buf();
-                    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(StepError::io("private cache"))?;
-                    std::os::unix::fs::chown(&path, Some(uid), Some(gid)).map_err(StepError::io("private cache"))?;
+                    fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+                        .map_err(StepError::io("private cache"))?;
+                    std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                        .map_err(StepError::io("private cache"))?;
                     out.holds.push(Hold::Dir(tmp));
                     path
                 }
             }
         }
     };
-    out.descriptions.push(format!("type=cache,id={id},target={target}"));
+    out.descriptions
+        .push(format!("type=cache,id={id},target={target}"));
     out.mounts.push(ExtraMount::Bind {
         source,
         target,
@@ -169,11 +199,20 @@ async fn cache_mount(ctx: &BuildCtx, cursor: &Cursor, m: &Mount, target: Option<
     Ok(())
 }
 
-fn secret_mount(ctx: &BuildCtx, m: &Mount, target: Option<String>, out: &mut PreparedMounts) -> Result<(), StepError> {
+fn secret_mount(
+    ctx: &BuildCtx,
+    m: &Mount,
+    target: Option<String>,
+    out: &mut PreparedMounts,
+) -> Result<(), StepError> {
     let id = m
         .id
         .clone()
-        .or_else(|| target.as_ref().and_then(|t| t.rsplit('/').next().map(str::to_string)))
+        .or_else(|| {
+            target
+                .as_ref()
+                .and_then(|t| t.rsplit('/').next().map(str::to_string))
+        })
         .ok_or_else(|| StepError::Invalid("--mount=type=secret needs an id or a target".into()))?;
     let contents = ctx
         .opts
@@ -181,21 +220,28 @@ fn secret_mount(ctx: &BuildCtx, m: &Mount, target: Option<String>, out: &mut Pre
         .iter()
         .find(|s| s.id == id)
         .map(|s| match &s.source {
-            SecretSource::File(path) => fs::read(path).map_err(StepError::io(format!("secret {id}: {}", path.display()))),
-            SecretSource::Env(var) => std::env::var(var)
-                .map(String::into_bytes)
-                .map_err(|_| StepError::Invalid(format!("secret {id}: environment variable {var} is not set"))),
+            SecretSource::File(path) => {
+                fs::read(path).map_err(StepError::io(format!("secret {id}: {}", path.display())))
+            }
+            SecretSource::Env(var) => std::env::var(var).map(String::into_bytes).map_err(|_| {
+                StepError::Invalid(format!(
+                    "secret {id}: environment variable {var} is not set"
+                ))
+            }),
         })
         .transpose()?;
     let Some(contents) = contents else {
         if m.required {
-            return Err(StepError::Invalid(format!("secret {id} is required: pass --secret id={id},src=PATH")));
+            return Err(StepError::Invalid(format!(
+                "secret {id} is required: pass --secret id={id},src=PATH"
+            )));
         }
         return Ok(());
     };
     out.descriptions.push(format!("type=secret,id={id}"));
     if let Some(var) = &m.env {
-        out.secret_env.push(format!("{var}={}", String::from_utf8_lossy(&contents)));
+        out.secret_env
+            .push(format!("{var}={}", String::from_utf8_lossy(&contents)));
         if target.is_none() {
             return Ok(());
         }
@@ -211,8 +257,15 @@ fn secret_mount(ctx: &BuildCtx, m: &Mount, target: Option<String>, out: &mut Pre
     Ok(())
 }
 
-async fn bind_mount(ctx: &BuildCtx, cursor: &Cursor, m: &Mount, target: Option<String>, out: &mut PreparedMounts) -> Result<(), StepError> {
-    let target = target.ok_or_else(|| StepError::Invalid("--mount=type=bind needs a target".into()))?;
+async fn bind_mount(
+    ctx: &BuildCtx,
+    cursor: &Cursor,
+    m: &Mount,
+    target: Option<String>,
+    out: &mut PreparedMounts,
+) -> Result<(), StepError> {
+    let target =
+        target.ok_or_else(|| StepError::Invalid("--mount=type=bind needs a target".into()))?;
     let source = match &m.source {
         Some(s) => expand(cursor, s)?,
         None => "/".into(),
@@ -220,9 +273,12 @@ async fn bind_mount(ctx: &BuildCtx, cursor: &Cursor, m: &Mount, target: Option<S
     let from = m.from.as_deref().map(|f| expand(cursor, f)).transpose()?;
     let (lowers, key): (Vec<PathBuf>, String) = match from {
         None => {
-            let sel = ctx.context.select(&[source.clone()])?;
+            let sel = ctx.context.select(std::slice::from_ref(&source))?;
             let d = {
-                let mut cache = ctx.stat_cache.lock().map_err(|_| StepError::Invalid("stat cache poisoned".into()))?;
+                let mut cache = ctx
+                    .stat_cache
+                    .lock()
+                    .map_err(|_| StepError::Invalid("stat cache poisoned".into()))?;
                 digest::digest(&ctx.context, &sel, &mut cache)?
             };
             (vec![ctx.context.root.clone()], d.digest)
@@ -246,9 +302,12 @@ async fn bind_mount(ctx: &BuildCtx, cursor: &Cursor, m: &Mount, target: Option<S
     // A view over an overlay: `rw` writes land in its throwaway upper dir, never in the source.
     let scratch = ctx.store.tmp_dir("bind-")?;
     let overlay = Overlay::mount(&lowers, scratch.path())?;
-    let path = resolve_in_root(overlay.rootfs(), &source, true).map_err(StepError::io(format!("bind source {source}")))?;
+    let path = resolve_in_root(overlay.rootfs(), &source, true)
+        .map_err(StepError::io(format!("bind source {source}")))?;
     if !path.exists() {
-        return Err(StepError::Invalid(format!("bind mount source {source:?} does not exist")));
+        return Err(StepError::Invalid(format!(
+            "bind mount source {source:?} does not exist"
+        )));
     }
     out.from_keys.push(key);
     out.descriptions.push(format!(

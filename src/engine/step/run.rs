@@ -8,7 +8,7 @@ use serde_json::json;
 use super::super::build::BuildCtx;
 use super::super::cache::StepInputs;
 use super::super::error::StepError;
-use super::super::event::{Event, Stream, StepRef};
+use super::super::event::{Event, StepRef, Stream};
 use super::super::fsutil::resolve_in_root;
 use super::super::stage::{Cursor, Executed, fs_step};
 use super::mounts::prepare_mounts;
@@ -29,11 +29,16 @@ fn command(cursor: &Cursor, run: &Run) -> Command {
     }
 }
 
-pub async fn run(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instruction: &Instruction, run: &Run) -> Result<(), StepError> {
-    let runtime = ctx
-        .runtime
-        .clone()
-        .ok_or_else(|| StepError::Invalid("no OCI runtime: install runc or pass --runtime".into()))?;
+pub async fn run(
+    ctx: &BuildCtx,
+    cursor: &mut Cursor,
+    step_ref: &StepRef,
+    instruction: &Instruction,
+    run: &Run,
+) -> Result<(), StepError> {
+    let runtime = ctx.runtime.clone().ok_or_else(|| {
+        StepError::Invalid("no OCI runtime: install runc or pass --runtime".into())
+    })?;
     let command = command(cursor, run);
     let argv = command.argv();
     let network = match run.network {
@@ -64,7 +69,10 @@ pub async fn run(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instru
     let inputs = StepInputs {
         parent: cursor.key.clone(),
         instruction: instruction_text,
-        args: args.into_iter().filter(|(k, _)| !ctx.plan.args.proxy_env().contains_key(k)).collect(),
+        args: args
+            .into_iter()
+            .filter(|(k, _)| !ctx.plan.args.proxy_env().contains_key(k))
+            .collect(),
         env: key_env,
         from: mounts.from_keys.clone(),
         ..StepInputs::default()
@@ -75,45 +83,68 @@ pub async fn run(ctx: &BuildCtx, cursor: &mut Cursor, step_ref: &StepRef, instru
     let workdir = cursor.state.workdir.clone();
     let user = cursor.state.user.clone();
     let bundle_parent = ctx.store.root().join("tmp");
-    fs_step(ctx, cursor, step_ref, inputs, created_by, instruction.span.line, |lowers| async move {
-        let scratch = ctx.store.tmp_dir("run-")?;
-        let dir = scratch.path().to_path_buf();
-        let wd = workdir.clone();
-        let overlay = tokio::task::spawn_blocking(move || {
-            let overlay = Overlay::mount(&lowers, &dir)?;
-            if !wd.is_empty() {
-                let path = resolve_in_root(overlay.rootfs(), &wd, true).map_err(StepError::io(format!("WORKDIR {wd}")))?;
-                std::fs::create_dir_all(path).map_err(StepError::io(format!("creating WORKDIR {wd}")))?;
-            }
-            Ok::<_, StepError>(overlay)
-        })
-        .await
-        .map_err(|e| StepError::Invalid(e.to_string()))??;
-        let mut spec = RunSpec::new(overlay.rootfs().to_path_buf(), command, runtime, bundle_parent);
-        spec.env = process_env;
-        spec.cwd = workdir;
-        spec.user = user;
-        spec.network = network;
-        spec.mounts = mounts.mounts.clone();
-        let exit = run_logged(ctx, step_ref, &spec).await;
-        drop(mounts);
-        let upper = tokio::task::spawn_blocking(move || overlay.unmount())
+    fs_step(
+        ctx,
+        cursor,
+        step_ref,
+        inputs,
+        created_by,
+        instruction.span.line,
+        |lowers| async move {
+            let scratch = ctx.store.tmp_dir("run-")?;
+            let dir = scratch.path().to_path_buf();
+            let wd = workdir.clone();
+            let overlay = tokio::task::spawn_blocking(move || {
+                let overlay = Overlay::mount(&lowers, &dir)?;
+                if !wd.is_empty() {
+                    let path = resolve_in_root(overlay.rootfs(), &wd, true)
+                        .map_err(StepError::io(format!("WORKDIR {wd}")))?;
+                    std::fs::create_dir_all(path)
+                        .map_err(StepError::io(format!("creating WORKDIR {wd}")))?;
+                }
+                Ok::<_, StepError>(overlay)
+            })
             .await
             .map_err(|e| StepError::Invalid(e.to_string()))??;
-        let exit = exit?;
-        if !exit.success() {
-            return Err(StepError::Exit {
-                code: exit.code,
-                tail: exit.tail.into_iter().map(|l| l.text).collect(),
-            });
-        }
-        Ok(Executed { scratch, upper, layer: true })
-    })
+            let mut spec = RunSpec::new(
+                overlay.rootfs().to_path_buf(),
+                command,
+                runtime,
+                bundle_parent,
+            );
+            spec.env = process_env;
+            spec.cwd = workdir;
+            spec.user = user;
+            spec.network = network;
+            spec.mounts = mounts.mounts.clone();
+            let exit = run_logged(ctx, step_ref, &spec).await;
+            drop(mounts);
+            let upper = tokio::task::spawn_blocking(move || overlay.unmount())
+                .await
+                .map_err(|e| StepError::Invalid(e.to_string()))??;
+            let exit = exit?;
+            if !exit.success() {
+                return Err(StepError::Exit {
+                    code: exit.code,
+                    tail: exit.tail.into_iter().map(|l| l.text).collect(),
+                });
+            }
+            Ok(Executed {
+                scratch,
+                upper,
+                layer: true,
+            })
+        },
+    )
     .await
 }
 
 /// Runs the container, forwarding its output as `step_log` events.
-async fn run_logged(ctx: &BuildCtx, step_ref: &StepRef, spec: &RunSpec) -> Result<exec::Exit, StepError> {
+async fn run_logged(
+    ctx: &BuildCtx,
+    step_ref: &StepRef,
+    spec: &RunSpec,
+) -> Result<exec::Exit, StepError> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<LogLine>();
     let sink = ctx.sink.clone();
     let step = step_ref.clone();
