@@ -258,6 +258,13 @@ fn processes_running(argv: &[&str]) -> usize {
         .count()
 }
 
+/// Polls until a process with this command line exists (the exec follows the start a little later).
+async fn wait_until_running(argv: &[&str]) {
+    while processes_running(argv) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[test]
 fn cancel_kills_the_container() {
     with_each_runtime(|case| {
@@ -269,9 +276,7 @@ fn cancel_kills_the_container() {
             let control = async {
                 assert_eq!(rx.recv().await.unwrap().text, "started");
                 // `started` comes just before the shell execs sleep: wait for the exec.
-                while processes_running(&["sleep", &marker]) == 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
+                wait_until_running(&["sleep", &marker]).await;
                 cancel.cancel();
             };
             let (result, ()) = tokio::join!(exec::run(&spec, tx, cancel.clone()), control);
@@ -280,6 +285,75 @@ fn cancel_kills_the_container() {
                 processes_running(&["sleep", &marker]),
                 0,
                 "{:?} left the process running",
+                case.runtime
+            );
+        })
+    });
+}
+
+#[test]
+fn a_cancel_that_comes_before_the_container_exists_still_kills_it() {
+    with_each_runtime(|case| {
+        Box::pin(async move {
+            let marker = format!("{}", 800_000 + std::process::id() % 99_999);
+            let spec = case.spec(&format!("exec sleep {marker}"));
+            let cancel = CancellationToken::new();
+            cancel.cancel();
+            let (tx, _rx) = mpsc::unbounded_channel();
+            let result = exec::run(&spec, tx, cancel).await;
+            assert!(matches!(result, Err(ExecError::Cancelled)), "{result:?}");
+            assert_eq!(
+                processes_running(&["sleep", &marker]),
+                0,
+                "{:?}",
+                case.runtime
+            );
+        })
+    });
+}
+
+/// A pid no process has now (so the "owner" of a container named after it is gone).
+fn dead_pid() -> u32 {
+    (4_000_000..)
+        .find(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        .unwrap()
+}
+
+#[test]
+fn containers_of_dead_stagecraft_processes_are_removed() {
+    with_each_runtime(|case| {
+        Box::pin(async move {
+            let marker = format!("{}", 700_000 + std::process::id() % 99_999);
+            let mut spec = case.spec(&format!("exec sleep {marker}"));
+            spec.network = Network::None;
+            let bundle = case.tmp.join("orphan");
+            fs::create_dir_all(&bundle).unwrap();
+            let user = exec::resolve_user(&spec.rootfs, "").unwrap();
+            let config = exec::runtime_config(&spec, &user, &bundle, false).unwrap();
+            config.save(bundle.join("config.json")).unwrap();
+            let id = format!("stagecraft-{}-{marker}-0", dead_pid());
+            let status = std::process::Command::new(&case.runtime.path)
+                .arg("--root")
+                .arg(case.runtime.state_root())
+                .args(["run", "--detach", "--bundle"])
+                .arg(&bundle)
+                .arg(&id)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                // Detached, the container keeps the runtime's stdio: no pipes to wait on.
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success());
+            wait_until_running(&["sleep", &marker]).await;
+
+            let removed = case.runtime.remove_stale_containers();
+            assert!(removed.contains(&id), "{removed:?}");
+            assert!(!case.runtime.state_root().join(&id).exists());
+            assert_eq!(
+                processes_running(&["sleep", &marker]),
+                0,
+                "{:?}",
                 case.runtime
             );
         })

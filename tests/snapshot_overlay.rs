@@ -157,3 +157,25 @@ fn the_private_namespace_hides_the_unified_cgroup_and_its_mounts_from_the_host()
         "a mount leaked to the host"
     );
 }
+
+#[test]
+fn read_only_views_stack_lowers_and_refuse_writes() {
+    run_isolated(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = layer(tmp.path(), "base", &[("a", "base"), ("b", "base")]);
+        let top = layer(tmp.path(), "top", &[("a", "top")]);
+        let view = Overlay::mount_readonly(&[&base, &top], &tmp.path().join("view")).unwrap();
+        assert_eq!(fs::read_to_string(view.rootfs().join("a")).unwrap(), "top");
+        assert_eq!(fs::read_to_string(view.rootfs().join("b")).unwrap(), "base");
+        let err = fs::write(view.rootfs().join("c"), "x").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EROFS));
+        let single = Overlay::mount_readonly(&[&base], &tmp.path().join("single")).unwrap();
+        assert_eq!(
+            fs::read_to_string(single.rootfs().join("a")).unwrap(),
+            "base"
+        );
+        drop((view, single));
+        assert!(!is_mounted_at_or_below(tmp.path()).unwrap());
+    })
+    .unwrap();
+}

@@ -89,6 +89,33 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Kills and deletes containers that a stagecraft process which no longer exists left
+    /// behind (killed before it could clean up); returns their ids. Call at build start.
+    pub fn remove_stale_containers(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.state_root()) else {
+            return Vec::new();
+        };
+        let stale: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|id| {
+                owner_pid(id).is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists())
+            })
+            .collect();
+        for id in &stale {
+            self.kill_and_delete(id);
+        }
+        stale
+    }
+}
+
+/// The pid of the stagecraft process that named container `id` (see [`unique_container_id`]).
+fn owner_pid(id: &str) -> Option<u32> {
+    id.strip_prefix(ID_PREFIX)?.split('-').next()?.parse().ok()
+}
+
+const ID_PREFIX: &str = "stagecraft-";
+
 /// A container id no other run of any stagecraft process uses at the same time.
 pub(super) fn unique_container_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -97,7 +124,7 @@ pub(super) fn unique_container_id() -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!(
-        "stagecraft-{}-{}-{nanos:08x}",
+        "{ID_PREFIX}{}-{}-{nanos:08x}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
@@ -114,4 +141,17 @@ fn is_executable(path: &Path) -> bool {
     path.metadata()
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_ids_are_unique_and_name_their_owner() {
+        let (a, b) = (unique_container_id(), unique_container_id());
+        assert_ne!(a, b);
+        assert_eq!(owner_pid(&a), Some(std::process::id()));
+        assert_eq!(owner_pid("someone-else"), None);
+    }
 }

@@ -73,25 +73,13 @@ impl Overlay {
                 count: lowers.len(),
             });
         }
-        for lower in lowers {
-            if !lower.as_ref().is_dir() {
-                return Err(OverlayError::LowerMissing {
-                    path: lower.as_ref().to_path_buf(),
-                });
-            }
-        }
+        let mut stack = checked_stack(lowers)?;
         let upper = scratch.join("upper");
         let work = scratch.join("work");
         let rootfs = scratch.join("rootfs");
         for dir in [scratch, &upper, &work, &rootfs] {
             make_dir(dir, 0o755)?;
         }
-        // overlayfs stacks its first lower dir on top; the store lists the base first.
-        let mut stack: Vec<PathBuf> = lowers
-            .iter()
-            .rev()
-            .map(|p| p.as_ref().to_path_buf())
-            .collect();
         if stack.is_empty() {
             let empty = scratch.join("empty");
             make_dir(&empty, 0o755)?;
@@ -105,12 +93,52 @@ impl Overlay {
         })
     }
 
+    /// Mounts `scratch/rootfs` as a read-only overlay of `lowers` (no upper dir): a view of a
+    /// stage or image for `RUN --mount=type=bind,from=…`, diffs and `shell --image`.
+    pub fn mount_readonly<P: AsRef<Path>>(
+        lowers: &[P],
+        scratch: &Path,
+    ) -> Result<Self, OverlayError> {
+        super::namespace::ensure_private()?;
+        if lowers.len() > MAX_LOWER_DIRS {
+            return Err(OverlayError::TooManyLowers {
+                count: lowers.len(),
+            });
+        }
+        let rootfs = scratch.join("rootfs");
+        let empty = scratch.join("empty");
+        for dir in [scratch, &rootfs, &empty] {
+            make_dir(dir, 0o755)?;
+        }
+        // Without an upper dir overlayfs wants two layers; an empty one changes nothing.
+        let mut stack = checked_stack(lowers)?;
+        stack.push(empty);
+        let ctx = FsContext::open("overlay").map_err(mount_err(&rootfs, "fsopen"))?;
+        for lower in &stack {
+            ctx.set_string("lowerdir+", lower.as_os_str())
+                .map_err(mount_err(
+                    &rootfs,
+                    &format!("lowerdir+={}", lower.display()),
+                ))?;
+        }
+        ctx.create_and_mount()
+            .map_err(mount_err(&rootfs, "create"))?
+            .attach(&rootfs)
+            .map_err(mount_err(&rootfs, "move_mount"))?;
+        Ok(Self {
+            upper: PathBuf::new(),
+            rootfs,
+            mounted: true,
+        })
+    }
+
     /// The merged view: the container's root filesystem.
     pub fn rootfs(&self) -> &Path {
         &self.rootfs
     }
 
-    /// The upper dir; after [`Overlay::unmount`] it is the step's layer diff.
+    /// The upper dir; after [`Overlay::unmount`] it is the step's layer diff. Empty for a
+    /// read-only overlay.
     pub fn upper(&self) -> &Path {
         &self.upper
     }
@@ -136,6 +164,32 @@ impl Drop for Overlay {
             // Nothing useful to do with an error while dropping: the namespace dies with us.
             let _ = umount2(&self.rootfs, MntFlags::MNT_DETACH);
         }
+    }
+}
+
+/// The lower dirs top-most first, as overlayfs stacks them; the store lists the base first.
+fn checked_stack<P: AsRef<Path>>(lowers: &[P]) -> Result<Vec<PathBuf>, OverlayError> {
+    lowers
+        .iter()
+        .rev()
+        .map(|lower| {
+            let lower = lower.as_ref();
+            if lower.is_dir() {
+                Ok(lower.to_path_buf())
+            } else {
+                Err(OverlayError::LowerMissing { path: lower.into() })
+            }
+        })
+        .collect()
+}
+
+fn mount_err(target: &Path, option: &str) -> impl FnOnce(io::Error) -> OverlayError {
+    let target = target.to_path_buf();
+    let option = option.to_string();
+    move |source| OverlayError::Mount {
+        target,
+        option,
+        source,
     }
 }
 
