@@ -347,8 +347,8 @@ fn containers_of_dead_stagecraft_processes_are_removed() {
             assert!(status.success());
             wait_until_running(&["sleep", &marker]).await;
 
-            let removed = case.runtime.remove_stale_containers();
-            assert!(removed.contains(&id), "{removed:?}");
+            // A concurrent `exec::run` (other tests) may get to it first: it cleans up too.
+            case.runtime.remove_stale_containers();
             assert!(!case.runtime.state_root().join(&id).exists());
             assert_eq!(
                 processes_running(&["sleep", &marker]),

@@ -26,6 +26,8 @@ pub enum TtyIo {
 /// (left the TUI's alternate screen and raw mode) before calling.
 pub async fn run_interactive(spec: &RunSpec, io: TtyIo) -> Result<Exit, ExecError> {
     let user = resolve_user(&spec.rootfs, &spec.user)?;
+    // A killed stagecraft cannot clean up after itself; the next run does (cheap when none).
+    spec.runtime.remove_stale_containers();
     let id = unique_container_id();
     let bundle = Bundle::create(spec, &id, &user, true)?;
     let mut command = tokio::process::Command::from(spec.runtime.command());

@@ -29,6 +29,8 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<Exit, ExecError> {
     let user = resolve_user(&spec.rootfs, &spec.user)?;
+    // A killed stagecraft cannot clean up after itself; the next run does (cheap when none).
+    spec.runtime.remove_stale_containers();
     let id = unique_container_id();
     let bundle = Bundle::create(spec, &id, &user, false)?;
     let mut command = tokio::process::Command::from(spec.runtime.command());
