@@ -5,7 +5,9 @@
 # directory. Goal: <= 1.2x the tar pipeline uncompressed.
 #
 # Env: STAGECRAFT (binary, default target/release/stagecraft), BENCH_WORK (default
-# /var/tmp/stagecraft-layer-bench), SIZE_MB (default 1024), RUNS (default 5).
+# /var/tmp/stagecraft-layer-bench), STORE (default $BENCH_WORK/store; put it on tmpfs, e.g.
+# /dev/shm/sc-store, to take the disk out of the comparison: the tar pipeline writes nothing),
+# SIZE_MB (default 1024), RUNS (default 5), GZIP=0 to skip the gzip commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "${STAGECRAFT:-target/release/stagecraft}")
@@ -13,6 +15,7 @@ WORK=${BENCH_WORK:-/var/tmp/stagecraft-layer-bench}
 SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-5}
 DATA=$WORK/data-$SIZE_MB
+STORE=${STORE:-$WORK/store}
 mkdir -p "$WORK"
 
 if [ ! -d "$DATA" ]; then
@@ -43,20 +46,30 @@ PY
 fi
 echo "data: $(du -sh "$DATA" | cut -f1) in $(find "$DATA" -type f | wc -l) files; binary: $BIN"
 
+cmds=(
+  -n "tar | sha256sum" "tar -cf - -C $DATA . | sha256sum"
+  -n "stagecraft none" "$BIN --root $STORE image import rootfs:$DATA --compression none"
+  -n "stagecraft zstd" "$BIN --root $STORE image import rootfs:$DATA --compression zstd"
+)
+if [ "${GZIP:-1}" != 0 ]; then
+  cmds+=(
+    -n "stagecraft gzip" "$BIN --root $STORE image import rootfs:$DATA --compression gzip"
+    -n "tar | gzip | sha256sum" "tar -cf - -C $DATA . | gzip | sha256sum"
+  )
+fi
 hyperfine --warmup 1 --runs "$RUNS" \
-  --prepare "rm -rf $WORK/store; sync" \
+  --prepare "rm -rf $STORE; sync" \
   --export-markdown "$WORK/results.md" --export-json "$WORK/results.json" \
-  -n "tar | sha256sum" "tar -cf - -C $DATA . | sha256sum" \
-  -n "stagecraft none" "$BIN --root $WORK/store image import rootfs:$DATA --compression none" \
-  -n "stagecraft gzip" "$BIN --root $WORK/store image import rootfs:$DATA --compression gzip" \
-  -n "stagecraft zstd" "$BIN --root $WORK/store image import rootfs:$DATA --compression zstd" \
-  -n "tar | gzip | sha256sum" "tar -cf - -C $DATA . | gzip | sha256sum"
+  "${cmds[@]}"
 
 python3 - "$WORK/results.json" <<'PY'
 import json, sys
-r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
-base = r["tar | sha256sum"]
+res = json.load(open(sys.argv[1]))["results"]
+r = {x["command"]: x["mean"] for x in res}
+cpu = {x["command"]: x["user"] + x["system"] for x in res}
+base, base_cpu = r["tar | sha256sum"], cpu["tar | sha256sum"]
 for name, mean in r.items():
-    print(f"{name:24} {mean:8.2f} s  {mean / base:5.2f}x tar|sha256sum")
-print(f"stagecraft gzip vs tar|gzip|sha256sum: {r['stagecraft gzip'] / r['tar | gzip | sha256sum']:.2f}x")
+    print(f"{name:24} {mean:8.2f} s wall {mean / base:5.2f}x   {cpu[name]:7.2f} s cpu {cpu[name] / base_cpu:5.2f}x   (vs tar | sha256sum)")
+if "stagecraft gzip" in r:
+    print(f"stagecraft gzip vs tar | gzip | sha256sum: {r['stagecraft gzip'] / r['tar | gzip | sha256sum']:.2f}x wall")
 PY

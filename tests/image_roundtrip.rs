@@ -243,4 +243,23 @@ fn docker_archive_made_by_skopeo_imports_and_exports() {
         umoci_tree(&format!("{}:from-skopeo", out.display()), work),
         want
     );
+    for (kind, file) in [
+        ("oci-archive", "re.oci.tar"),
+        ("docker-archive", "re.docker.tar"),
+    ] {
+        let path = work.join(file);
+        run(stagecraft(&store)
+            .args(["image", "export", "busybox:from-skopeo", "-o"])
+            .arg(format!("type={kind},dest={}", path.display())));
+        let copied = work.join(format!("copied-{kind}"));
+        run(Command::new("skopeo")
+            .arg("copy")
+            .arg(format!("{kind}:{}", path.display()))
+            .arg(format!("oci:{}:x", copied.display())));
+        assert_eq!(
+            umoci_tree(&format!("{}:x", copied.display()), work),
+            want,
+            "{kind}"
+        );
+    }
 }

@@ -312,3 +312,63 @@ fn from_resolves_store_tags_before_the_registry() {
     let missing = format!("127.0.0.1:{}/lib/none:1", reg.port);
     assert!(rt.block_on(resolve_base(&fresh, &missing, &opts)).is_err());
 }
+
+#[test]
+fn docker_archive_import_round_trips_through_the_registry() {
+    if !common::have("skopeo") || !common::have("umoci") {
+        panic!("skopeo and umoci are required (apt-get install skopeo umoci)");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let reg = start_registry(work);
+    let rootfs = common::busybox_rootfs(&work.join("rootfs"));
+    let seed = work.join("seed");
+    run(stagecraft(&seed)
+        .args(["image", "import"])
+        .arg(format!("rootfs:{}", rootfs.display()))
+        .args(["-t", "seed"]));
+    let layout = work.join("layout");
+    run(stagecraft(&seed)
+        .args(["image", "export", "seed", "-o"])
+        .arg(format!("type=oci,dest={}", layout.display())));
+    let archive = work.join("d.tar");
+    run(Command::new("skopeo")
+        .arg("copy")
+        .arg(format!("oci:{}:latest", layout.display()))
+        .arg(format!("docker-archive:{}:busybox:da", archive.display())));
+
+    let store = work.join("store");
+    let digest = run(stagecraft(&store)
+        .args(["image", "import"])
+        .arg(format!("docker-archive:{}", archive.display())));
+    let remote = format!("127.0.0.1:{}/da/busybox:1", reg.port);
+    run(stagecraft(&store)
+        .args(["image", "export", "busybox:da", "--tls-verify=false", "-o"])
+        .arg(format!("type=registry,name={remote}")));
+    let copied = work.join("copied");
+    run(Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false"])
+        .arg(format!("docker://{remote}"))
+        .arg(format!("oci:{}:r", copied.display())));
+    let bundle = work.join("bundle");
+    run(Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:r", copied.display()))
+        .arg(&bundle));
+    assert_eq!(
+        std::fs::read(bundle.join("rootfs/bin/busybox")).unwrap(),
+        std::fs::read(rootfs.join("bin/busybox")).unwrap()
+    );
+    assert!(
+        bundle
+            .join("rootfs/bin/sh")
+            .symlink_metadata()
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let pulled = run(stagecraft(&work.join("store2"))
+        .args(["image", "import"])
+        .arg(format!("docker://{remote}")));
+    assert_eq!(pulled.trim(), digest.trim());
+}

@@ -16,7 +16,13 @@ pub struct BlobWriter {
     out: HashingWriter<BufWriter<File>>,
     tmp: tempfile::TempPath,
     blobs_dir: PathBuf,
+    /// File offset up to which writeback has been started.
+    kicked: u64,
 }
+
+/// Start writeback every this many bytes so the disk works while the blob is still being
+/// produced and the final fsync has little left to do.
+const WRITEBACK_STEP: u64 = 32 << 20;
 
 impl BlobWriter {
     pub(super) fn new(tmp_dir: &std::path::Path, blobs_dir: PathBuf) -> Result<Self> {
@@ -27,6 +33,7 @@ impl BlobWriter {
             out: HashingWriter::new(BufWriter::with_capacity(1 << 20, file)),
             tmp,
             blobs_dir,
+            kicked: 0,
         })
     }
 
@@ -75,9 +82,32 @@ impl BlobWriter {
     }
 }
 
+impl BlobWriter {
+    fn start_writeback(&mut self) {
+        let buffered = self.out.get_mut().buffer().len() as u64;
+        let on_disk = self.out.count() - buffered;
+        if on_disk - self.kicked < WRITEBACK_STEP {
+            return;
+        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(self.out.get_mut().get_ref());
+        // SAFETY: a hint on an fd we own; failure only loses the overlap.
+        unsafe {
+            libc::sync_file_range(
+                fd,
+                self.kicked as libc::off64_t,
+                (on_disk - self.kicked) as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            )
+        };
+        self.kicked = on_disk;
+    }
+}
+
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out.write(buf)
+        let n = self.out.write(buf)?;
+        self.start_writeback();
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
