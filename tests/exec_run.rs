@@ -115,6 +115,20 @@ fn output_streams_line_by_line_and_exit_codes_propagate() {
             assert_eq!(exit.code, 3);
             assert_eq!(exit.tail.last().unwrap().text, "last words");
 
+            let unbroken = RunSpec {
+                command: Command::sh("head -c 150000 /dev/zero | tr '\\0' a"),
+                ..spec.clone()
+            };
+            let lengths: Vec<usize> = stdout(&run(&unbroken).await.1)
+                .iter()
+                .map(String::len)
+                .collect();
+            assert_eq!(
+                lengths,
+                [65536, 65536, 150000 - 2 * 65536],
+                "long output is cut, not buffered whole"
+            );
+
             let exec_form = RunSpec {
                 command: Command::Exec(vec!["/bin/echo".into(), "a  b".into()]),
                 ..spec

@@ -6,8 +6,12 @@
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, chown};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, chown};
 use std::path::{Component, Path, PathBuf};
+
+use nix::fcntl::AT_FDCWD;
+use nix::sys::stat::{UtimensatFlags, utimensat};
+use nix::sys::time::TimeSpec;
 
 use super::config::runtime_config;
 use super::error::ExecError;
@@ -88,21 +92,32 @@ impl Bundle {
         &self.dir
     }
 
-    /// Removes the mount points the runtime created, deepest first, if they are still empty.
+    /// Removes the mount points the runtime created, deepest first, if they are still empty,
+    /// keeping the parent dir's times as the run left them (as BuildKit does).
     pub fn remove_stubs(&self) {
         for stub in self.stubs.iter().rev() {
             let path = self.rootfs.join(stub);
             let Ok(meta) = path.symlink_metadata() else {
                 continue;
             };
+            let parent = path
+                .parent()
+                .and_then(|p| Some((p, p.symlink_metadata().ok()?)));
             // A non-empty stub now holds the step's own files: keep it.
-            let _ = if meta.is_dir() {
-                fs::remove_dir(&path)
-            } else if meta.is_file() && meta.len() == 0 {
-                fs::remove_file(&path)
+            let removed = if meta.is_dir() {
+                fs::remove_dir(&path).is_ok()
             } else {
-                Ok(())
+                meta.is_file() && meta.len() == 0 && fs::remove_file(&path).is_ok()
             };
+            if let (true, Some((parent, times))) = (removed, parent) {
+                let _ = utimensat(
+                    AT_FDCWD,
+                    parent,
+                    &TimeSpec::new(times.atime(), times.atime_nsec()),
+                    &TimeSpec::new(times.mtime(), times.mtime_nsec()),
+                    UtimensatFlags::NoFollowSymlink,
+                );
+            }
         }
     }
 }

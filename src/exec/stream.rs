@@ -3,13 +3,16 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::spec::{LogLine, Stream};
 
 /// How many of the last output lines [`super::Exit::tail`] keeps.
 pub const TAIL_LINES: usize = 20;
+
+/// Output without newlines (a binary on stdout) is cut into lines this long, bounding memory.
+pub const MAX_LINE_BYTES: u64 = 64 * 1024;
 
 /// The last lines of both streams, in the order they arrived.
 #[derive(Clone, Default)]
@@ -45,7 +48,11 @@ pub(super) async fn forward<R: AsyncRead + Unpin>(
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
+        match (&mut reader)
+            .take(MAX_LINE_BYTES)
+            .read_until(b'\n', &mut buf)
+            .await
+        {
             Ok(0) | Err(_) => break,
             Ok(_) => {
                 while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
