@@ -117,7 +117,15 @@ pub fn auth_for(registry: &str) -> RegistryAuth {
     let dir = std::env::var_os("DOCKER_CONFIG")
         .map(std::path::PathBuf::from)
         .or_else(|| dirs_next::home_dir().map(|h| h.join(".docker")));
-    let Some(cfg) = dir.and_then(|d| std::fs::read(d.join("config.json")).ok()) else {
+    match dir {
+        Some(dir) => auth_from(&dir, registry),
+        None => RegistryAuth::Anonymous,
+    }
+}
+
+/// Credentials for `registry` from `DIR/config.json` (docker CLI format), else anonymous.
+pub fn auth_from(dir: &std::path::Path, registry: &str) -> RegistryAuth {
+    let Ok(cfg) = std::fs::read(dir.join("config.json")) else {
         return RegistryAuth::Anonymous;
     };
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(&cfg) else {
@@ -422,4 +430,41 @@ pub async fn push(
 
 fn http_header<T: TryFrom<String>>(s: &str) -> Option<T> {
     T::try_from(s.to_string()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(auth: RegistryAuth) -> String {
+        match auth {
+            RegistryAuth::Anonymous => "anonymous".into(),
+            RegistryAuth::Basic(u, p) => format!("basic {u}:{p}"),
+            RegistryAuth::Bearer(t) => format!("bearer {t}"),
+        }
+    }
+
+    #[test]
+    fn docker_config_credentials() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},
+                "127.0.0.1:5000":{"registrytoken":"tok"}}}"#,
+        )
+        .expect("write config");
+        assert_eq!(creds(auth_from(dir.path(), "docker.io")), "basic user:pass");
+        assert_eq!(creds(auth_from(dir.path(), "127.0.0.1:5000")), "bearer tok");
+        assert_eq!(creds(auth_from(dir.path(), "quay.io")), "anonymous");
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        assert_eq!(
+            base64_decode("dXNlcjpwYXNz").as_deref(),
+            Some(&b"user:pass"[..])
+        );
+        assert_eq!(base64_decode("YQ==").as_deref(), Some(&b"a"[..]));
+        assert!(base64_decode("!!").is_none());
+    }
 }
