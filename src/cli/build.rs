@@ -19,6 +19,9 @@ use crate::image::transport::Destination;
 use crate::store::Compression;
 use crate::store::Store;
 use crate::ui::progress::{JsonPrinter, PlainPrinter, Printer};
+use crate::ui::tui::TuiOptions;
+
+use super::view::Display;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Progress {
@@ -86,12 +89,27 @@ pub struct BuildArgs {
     /// Pause before this step (STAGE/INDEX); repeatable
     #[arg(long = "break", value_name = "STAGE/INDEX")]
     pub breakpoints: Vec<StepRef>,
+    #[command(flatten)]
+    pub theme: super::tui::ThemeArgs,
     /// Talk plain HTTP to the registry for FROM pulls and pushes
     #[arg(long = "tls-verify", default_value = "true", action = clap::ArgAction::Set)]
     pub tls_verify: bool,
 }
 
+/// Parses `build` flags on their own, for the bare `stagecraft` command.
+#[derive(Debug, clap::Parser)]
+struct BuildOnly {
+    #[command(flatten)]
+    args: BuildArgs,
+}
+
 impl BuildArgs {
+    /// `stagecraft build .` with every default.
+    pub fn current_dir() -> Self {
+        use clap::Parser;
+        BuildOnly::parse_from(["build", "."]).args
+    }
+
     pub fn options(&self) -> Result<BuildOptions> {
         let mut opts = BuildOptions::new(self.context.clone());
         if let Some(f) = &self.file {
@@ -152,9 +170,17 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         Progress::Auto => std::io::stdout().is_terminal(),
         Progress::Plain | Progress::Json => false,
     };
-    let printer: Box<dyn Printer> = match args.progress {
-        Progress::Json => Box::new(JsonPrinter::new(std::io::stdout())),
-        _ => Box::new(PlainPrinter::new(std::io::stderr())),
+    let display = if tty {
+        Display::Tui(TuiOptions {
+            theme: args.theme.load()?,
+            ..TuiOptions::default()
+        })
+    } else {
+        let printer: Box<dyn Printer> = match args.progress {
+            Progress::Json => Box::new(JsonPrinter::new(std::io::stdout())),
+            _ => Box::new(PlainPrinter::new(std::io::stderr())),
+        };
+        Display::Printer(printer)
     };
     let event_log = match &args.event_log {
         Some(path) => Some(JsonPrinter::new(BufWriter::new(
@@ -179,13 +205,16 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         let view = tokio::spawn(super::view::show(
             rx,
             control_tx,
-            tty,
-            printer,
+            display,
             event_log,
             cancel.clone(),
         ));
         let result = engine::build(store.clone(), opts, tx, Some(control_rx), cancel).await;
-        let _ = view.await;
+        match view.await {
+            Ok(Err(e)) => eprintln!("{e}"),
+            Err(e) => eprintln!("display task failed: {e}"),
+            Ok(Ok(())) => {}
+        }
         result.map(|o| (o, store))
     });
     let (outcome, store) = outcome?;

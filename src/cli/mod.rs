@@ -61,6 +61,12 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
+        // On a terminal in a directory with a Dockerfile, bare `stagecraft` builds it in the TUI.
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::path::Path::new("Dockerfile").is_file() =>
+        {
+            build::run(&cli.global, build::BuildArgs::current_dir())
+        }
         None => {
             use clap::CommandFactory;
             Cli::command()

@@ -1,25 +1,63 @@
-//! Feeds a build's event stream to whoever shows it: printers, the event log, or the TUI.
+//! Feeds a build's event stream to whoever shows it: the TUI on a terminal, or a printer, and
+//! the `--event-log` file in every mode.
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Control, Record};
-use crate::ui::progress::Printer;
+use crate::ui::progress::{JsonPrinter, Printer};
+use crate::ui::tui::{self, TuiOptions};
 
-/// Consumes events until the build hangs up. `tty` asks for the TUI where one is available.
+pub enum Display {
+    Tui(TuiOptions),
+    Printer(Box<dyn Printer>),
+}
+
+/// Consumes events until the build hangs up. Quitting the TUI while the build runs cancels it.
 pub async fn show(
     mut rx: mpsc::UnboundedReceiver<Record>,
     control: mpsc::UnboundedSender<Control>,
-    tty: bool,
-    mut printer: Box<dyn Printer>,
-    mut event_log: Option<impl Printer>,
+    display: Display,
+    mut event_log: Option<JsonPrinter<std::io::BufWriter<std::fs::File>>>,
     cancel: CancellationToken,
-) {
-    let _ = (tty, &control, &cancel);
-    while let Some(record) = rx.recv().await {
-        if let Some(log) = event_log.as_mut() {
-            let _ = log.print(&record);
+) -> miette::Result<()> {
+    match display {
+        Display::Printer(mut printer) => {
+            while let Some(record) = rx.recv().await {
+                if let Some(log) = event_log.as_mut() {
+                    let _ = log.print(&record);
+                }
+                let _ = printer.print(&record);
+            }
+            Ok(())
         }
-        let _ = printer.print(&record);
+        Display::Tui(opts) => {
+            let (tui_tx, tui_rx) = mpsc::channel::<Record>(4096);
+            let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(64);
+            // The engine never waits on the UI: this task absorbs the stream and hands it on.
+            let forward = tokio::spawn(async move {
+                let mut tui_open = true;
+                while let Some(record) = rx.recv().await {
+                    if let Some(log) = event_log.as_mut() {
+                        let _ = log.print(&record);
+                    }
+                    if tui_open && tui_tx.send(record).await.is_err() {
+                        tui_open = false;
+                    }
+                }
+            });
+            let controls = tokio::spawn(async move {
+                while let Some(c) = ctl_rx.recv().await {
+                    let _ = control.send(c);
+                }
+            });
+            let exit = tui::run(tui_rx, Some(ctl_tx), opts).await;
+            if exit.as_ref().map(|e| e.cancelled).unwrap_or(true) {
+                cancel.cancel();
+            }
+            let _ = forward.await;
+            controls.abort();
+            exit.map(|_| ()).map_err(|e| miette::miette!("{e}"))
+        }
     }
 }

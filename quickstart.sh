@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine to the TUI on the bundled multi-stage example:
+# installs what is missing, builds stagecraft, imports a busybox base image made from Debian's
+# busybox-static (no registry needed), and opens the live build.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+for pkg in runc busybox-static skopeo umoci; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+cargo build --release --quiet
+bin=target/release/stagecraft
+
+# The example's base image, made locally from busybox-static.
+if ! "$bin" image ls 2>/dev/null | grep -q '^busybox:latest\|/busybox:latest'; then
+  rootfs=$(mktemp -d)
+  trap 'rm -rf "$rootfs"' EXIT
+  mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/home/app"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list-full); do
+    mkdir -p "$rootfs/$(dirname "$applet")"
+    [ -e "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n' > "$rootfs/etc/passwd"
+  printf 'root:x:0:\napp:x:1000:\n' > "$rootfs/etc/group"
+  chmod 1777 "$rootfs/tmp"
+  chown 1000:1000 "$rootfs/home/app"
+  "$bin" image import "rootfs:$rootfs" -t busybox:latest >/dev/null
+fi
+
+cd examples/hello
+exec "../../$bin" build -t hello:latest "$@" .
