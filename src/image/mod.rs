@@ -1,6 +1,7 @@
 //! OCI image model helpers: digests, layer tars (writer and safe applier), references,
 //! import/export transports and the registry client.
 
+pub mod config;
 pub mod digest;
 pub mod layer;
 pub mod platform;
