@@ -171,10 +171,10 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         Progress::Plain | Progress::Json => false,
     };
     let display = if tty {
-        Display::Tui(TuiOptions {
+        Display::Tui(Box::new(TuiOptions {
             theme: args.theme.load()?,
             ..TuiOptions::default()
-        })
+        }))
     } else {
         let printer: Box<dyn Printer> = match args.progress {
             Progress::Json => Box::new(JsonPrinter::new(std::io::stdout())),

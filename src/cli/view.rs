@@ -9,7 +9,7 @@ use crate::ui::progress::{JsonPrinter, Printer};
 use crate::ui::tui::{self, TuiOptions};
 
 pub enum Display {
-    Tui(TuiOptions),
+    Tui(Box<TuiOptions>),
     Printer(Box<dyn Printer>),
 }
 
@@ -51,7 +51,7 @@ pub async fn show(
                     let _ = control.send(c);
                 }
             });
-            let exit = tui::run(tui_rx, Some(ctl_tx), opts).await;
+            let exit = tui::run(tui_rx, Some(ctl_tx), *opts).await;
             if exit.as_ref().map(|e| e.cancelled).unwrap_or(true) {
                 cancel.cancel();
             }
