@@ -97,9 +97,16 @@ fn layer_tree_of_a_step() {
         key(&mut m, KeyCode::Char('k'));
         assert_eq!(m.selected_step().unwrap().step, step);
         let effects = key(&mut m, KeyCode::Char('t'));
-        assert_eq!(effects, vec![Effect::LoadLayer(step.clone())]);
+        let [Effect::LoadLayer(request)] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        // final/2 stacks on scratch: the chain is final/1's layer and its own, which it marks.
+        assert_eq!(request.step, step);
+        assert_eq!(request.base_image, None);
+        assert_eq!(request.layers.len(), 2);
+        assert!(request.changes_in_last);
         insta::assert_snapshot!(format!("layer_loading_{w}x{h}"), render(&m));
-        let tree = source.entries(&step).map(FileTree::from_entries);
+        let tree = source.entries(request).map(FileTree::from_entries);
         update(
             &mut m,
             Msg::LayerLoaded {
@@ -120,16 +127,18 @@ fn layer_tree_of_a_step() {
 fn layer_tree_without_a_store_says_so() {
     let mut m = model_after("multistage.jsonl", 120, 40);
     let effects = key(&mut m, KeyCode::Char('t'));
-    let Effect::LoadLayer(step) = &effects[0] else {
+    let Effect::LoadLayer(request) = &effects[0] else {
         panic!("{effects:?}")
     };
+    // final/3 (ENTRYPOINT) has no layer of its own: the filesystem shows, nothing is marked.
+    assert!(!request.changes_in_last);
     let tree = DirSource::default()
-        .entries(step)
+        .entries(request)
         .map(FileTree::from_entries);
     update(
         &mut m,
         Msg::LayerLoaded {
-            step: step.clone(),
+            step: request.step.clone(),
             tree,
         },
     );

@@ -213,3 +213,96 @@ fn a_broken_event_log_is_reported_with_its_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.jsonl:2"), "{err}");
 }
+
+#[test]
+fn the_layer_tree_reads_the_steps_layers_from_the_store() {
+    use stagecraft::engine::event::{Event, StepRef};
+    use stagecraft::store::{LayerOptions, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let write = |base: &std::path::Path, files: &[(&str, &str)]| {
+        for (path, text) in files {
+            let p = base.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+    };
+    let lower = dir.path().join("lower");
+    write(&lower, &[("app", "binary v1"), ("etc/motd", "hi")]);
+    let upper = dir.path().join("upper");
+    write(
+        &upper,
+        &[
+            ("usr/share/doc/app/index.html", "<h1>docs</h1>"),
+            ("etc/motd", "hello there"),
+        ],
+    );
+    let store = Store::open(&root).unwrap();
+    let first = store
+        .commit_layer(&lower, &LayerOptions::default())
+        .unwrap()
+        .info();
+    let second = store
+        .commit_layer(&upper, &LayerOptions::default())
+        .unwrap()
+        .info();
+    drop(store);
+
+    // The recorded build, with final/1 and final/2 carrying these real layers.
+    let log = std::fs::read_to_string(events("multistage.jsonl")).unwrap();
+    let mut lines = Vec::new();
+    for line in log.lines() {
+        let mut record: stagecraft::engine::event::Record = serde_json::from_str(line).unwrap();
+        match &mut record.event {
+            Event::StepFinished { step, layer, .. } if *step == StepRef::new("final", 1) => {
+                *layer = Some(first.clone())
+            }
+            Event::StepCached { step, layer } if *step == StepRef::new("final", 2) => {
+                *layer = Some(second.clone())
+            }
+            _ => {}
+        }
+        lines.push(serde_json::to_string(&record).unwrap());
+    }
+    let replay = dir.path().join("events.jsonl");
+    std::fs::write(&replay, lines.join("\n")).unwrap();
+
+    let args = format!(
+        "--root {} tui --replay {} --speed 0",
+        root.display(),
+        replay.display()
+    );
+    let t = Tmux::start("layers", &args);
+    t.wait_text("✓ built");
+    // Steps pane, up from final/3 to final/2, open its layer; then open /usr.
+    t.send(&["Tab", "k", "t"]);
+    let screen = t.wait_text("Layer · final/2");
+    let screen = if screen.contains("paths") {
+        screen
+    } else {
+        t.wait_text("paths")
+    };
+    let row = |s: &str, name: &str| {
+        s.lines()
+            .find(|l| l.contains(name))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert!(
+        row(&screen, "usr/").contains("+"),
+        "usr/ is new in final/2:\n{screen}"
+    );
+    assert!(
+        row(&screen, "etc/").contains("·"),
+        "etc/ has a change below it:\n{screen}"
+    );
+    t.send(&["g", "j", "l"]);
+    let screen = t.wait_text("motd");
+    assert!(
+        row(&screen, "motd").contains("~"),
+        "etc/motd was modified:\n{screen}"
+    );
+    t.send(&["q"]);
+    assert_clean_exit(&t);
+}

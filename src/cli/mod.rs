@@ -77,6 +77,6 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Some(Command::Build(args)) => build::run(&cli.global, *args),
         Some(Command::Image { command }) => image::run(&cli.global, command),
         Some(Command::Plan(args)) => plan::run(args),
-        Some(Command::Tui(args)) => tui::run(args),
+        Some(Command::Tui(args)) => tui::run(&cli.global, args),
     }
 }

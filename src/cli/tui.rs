@@ -3,11 +3,13 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use miette::IntoDiagnostic;
 
-use crate::ui::tui::{self, Theme, TuiOptions, replay};
+use super::Global;
+use crate::ui::tui::{self, StoreLayers, Theme, TuiOptions, replay};
 
 #[derive(Debug, clap::Args)]
 pub struct TuiArgs {
@@ -42,7 +44,7 @@ impl ThemeArgs {
     }
 }
 
-pub fn run(args: TuiArgs) -> miette::Result<ExitCode> {
+pub fn run(global: &Global, args: TuiArgs) -> miette::Result<ExitCode> {
     if !(args.speed >= 0.0 && args.speed.is_finite()) {
         miette::bail!("--speed must be a number ≥ 0, got {}", args.speed);
     }
@@ -59,9 +61,12 @@ pub fn run(args: TuiArgs) -> miette::Result<ExitCode> {
         .into_diagnostic()?;
     runtime.block_on(async move {
         let events = replay::spawn(records, args.speed, Duration::from_secs(3));
+        // The layer pane reads the store the recorded build wrote to (`--root`), when it has them.
+        let layers = Arc::new(StoreLayers::new(global.store_root()));
         let opts = TuiOptions {
             theme,
             time_scale: args.speed,
+            layers: Some(layers),
             ..TuiOptions::default()
         };
         tui::run(events, None, opts).await.into_diagnostic()

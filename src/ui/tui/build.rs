@@ -7,6 +7,7 @@ use crate::engine::event::{ConfigSummary, Event, LayerInfo, Record, StepRef, Tim
 use crate::frontend::plan::{BuildPlan, PlanStep, StageBase};
 
 use super::format;
+use super::tree::LayerRequest;
 
 /// A step's place in its life, with guard methods instead of scattered matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +242,44 @@ impl BuildState {
             (Some(start), Some(done)) => done.time.since(*start),
             (Some(start), None) => now.since(*start),
             _ => Duration::ZERO,
+        }
+    }
+
+    /// The layers that make up the filesystem after `step`: its stage's base chain, then the
+    /// stage's own layers up to the step.
+    pub fn layer_request(&self, step: &StepRef) -> LayerRequest {
+        let mut request = LayerRequest::new(step.clone());
+        if let Some(stage) = self.stage_index(&step.stage) {
+            self.collect_layers(stage, Some(step.index), &mut request, 0);
+        }
+        request.changes_in_last = self.step(step).is_some_and(|s| s.layer.is_some());
+        request
+    }
+
+    fn collect_layers(
+        &self,
+        stage: usize,
+        upto: Option<usize>,
+        request: &mut LayerRequest,
+        depth: usize,
+    ) {
+        // A malformed plan could name itself as base; the chain is never longer than the plan.
+        if depth > self.stages.len() {
+            return;
+        }
+        let s = &self.stages[stage];
+        match self.stage_index(&s.base) {
+            Some(parent) if parent != stage => {
+                self.collect_layers(parent, None, request, depth + 1)
+            }
+            _ if s.base != "scratch" && s.base != "?" => request.base_image = Some(s.base.clone()),
+            _ => {}
+        }
+        for step in &s.steps {
+            if upto.is_some_and(|u| step.step.index > u) {
+                break;
+            }
+            request.layers.extend(step.layer.clone());
         }
     }
 

@@ -170,7 +170,7 @@ fn toggle_tree(m: &mut Model) -> Vec<Effect> {
     match m.selected_step().map(|s| s.step.clone()) {
         Some(step) => {
             m.layer = Layer::Loading(step.clone());
-            vec![Effect::LoadLayer(step)]
+            vec![Effect::LoadLayer(m.build.layer_request(&step))]
         }
         None => Vec::new(),
     }

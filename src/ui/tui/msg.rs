@@ -4,7 +4,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::engine::event::{Control, Record, StepRef, Timestamp};
 
-use super::tree::{FileTree, LayerError};
+use super::tree::{FileTree, LayerError, LayerRequest};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -32,6 +32,6 @@ pub enum Msg {
 pub enum Effect {
     Quit,
     Control(Control),
-    /// Read the filesystem after `step` and answer with `Msg::LayerLoaded`.
-    LoadLayer(StepRef),
+    /// Read the filesystem after a step and answer with `Msg::LayerLoaded`.
+    LoadLayer(LayerRequest),
 }

@@ -165,18 +165,23 @@ async fn event_loop(
                             tokio::spawn(async move { tx.send(c).await });
                         }
                     }
-                    Effect::LoadLayer(step) => {
+                    Effect::LoadLayer(request) => {
                         let tx = done_tx.clone();
                         let source = opts.layers.clone();
                         tokio::task::spawn_blocking(move || {
                             let tree = match source {
-                                Some(source) => source.entries(&step).map(FileTree::from_entries),
+                                Some(source) => {
+                                    source.entries(&request).map(FileTree::from_entries)
+                                }
                                 None => Err(LayerError::Unavailable {
-                                    step: step.clone(),
+                                    step: request.step.clone(),
                                     why: "no layer store is connected to this view".into(),
                                 }),
                             };
-                            let _ = tx.send(Msg::LayerLoaded { step, tree });
+                            let _ = tx.send(Msg::LayerLoaded {
+                                step: request.step,
+                                tree,
+                            });
                         });
                     }
                 }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::engine::event::StepRef;
+use crate::engine::event::{LayerInfo, StepRef};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
@@ -33,10 +33,35 @@ pub struct Entry {
     pub change: Change,
 }
 
+/// What to read for the layer pane: the filesystem after `step`, as the stack of its base image's
+/// layers and then `layers` (oldest first: the parent stages' and this stage's, up to the step).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerRequest {
+    pub step: StepRef,
+    /// The external image at the bottom of the chain (`FROM image`), if any.
+    pub base_image: Option<String>,
+    pub layers: Vec<LayerInfo>,
+    /// The last of `layers` is the step's own: its paths get the added/modified/removed marks.
+    pub changes_in_last: bool,
+}
+
+impl LayerRequest {
+    pub fn new(step: StepRef) -> Self {
+        Self {
+            step,
+            base_image: None,
+            layers: Vec::new(),
+            changes_in_last: false,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
     #[error("layer contents of {step} are not available: {why}")]
     Unavailable { step: StepRef, why: String },
+    #[error("reading the layers of {step}: {message}")]
+    Store { step: StepRef, message: String },
     #[error("cannot read layer directory {path}")]
     Io {
         path: PathBuf,
@@ -47,10 +72,10 @@ pub enum LayerError {
 
 /// Where layer contents come from: the store once builds are real, a directory in tests.
 pub trait LayerSource: Send + Sync {
-    /// Every path of the filesystem after `step`, in any order; parents may be implied.
+    /// Every path of the filesystem after the requested step, in any order; parents may be implied.
     fn entries(
         &self,
-        step: &StepRef,
+        request: &LayerRequest,
     ) -> Result<Box<dyn Iterator<Item = Entry> + Send + '_>, LayerError>;
 }
 
@@ -354,8 +379,9 @@ impl DirSource {
 impl LayerSource for DirSource {
     fn entries(
         &self,
-        step: &StepRef,
+        request: &LayerRequest,
     ) -> Result<Box<dyn Iterator<Item = Entry> + Send + '_>, LayerError> {
+        let step = &request.step;
         let root = self.dirs.get(step).ok_or_else(|| LayerError::Unavailable {
             step: step.clone(),
             why: "no directory recorded for this step".into(),
@@ -514,7 +540,10 @@ mod tests {
         let mut source = DirSource::default();
         let step = StepRef::new("s", 1);
         source.insert(step.clone(), dir.path());
-        let mut entries: Vec<Entry> = source.entries(&step).expect("entries").collect();
+        let mut entries: Vec<Entry> = source
+            .entries(&LayerRequest::new(step))
+            .expect("entries")
+            .collect();
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         assert_eq!(
             entries[1],
@@ -526,6 +555,10 @@ mod tests {
             }
         );
         assert_eq!(entries[2], file("etc/motd", 5, Change::Added));
-        assert!(source.entries(&StepRef::new("s", 2)).is_err());
+        assert!(
+            source
+                .entries(&LayerRequest::new(StepRef::new("s", 2)))
+                .is_err()
+        );
     }
 }

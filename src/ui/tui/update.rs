@@ -34,6 +34,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::LayerLoaded { step, tree } => {
+            // Answers for a step no longer selected are dropped: the newer request is on its way.
             if matches!(&m.layer, Layer::Loading(s) if *s == step) {
                 m.layer = match tree {
                     Ok(tree) => Layer::Ready(Box::new(TreeView::new(step, tree))),
@@ -54,7 +55,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         && let Some(step) = after
     {
         m.layer = Layer::Loading(step.clone());
-        effects.push(Effect::LoadLayer(step));
+        effects.push(Effect::LoadLayer(m.build.layer_request(&step)));
     }
     effects
 }
