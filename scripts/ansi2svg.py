@@ -11,9 +11,9 @@ import html
 import re
 import sys
 
-CELL_W = 8.4
+CELL_W = 9.0
 CELL_H = 18
-FONT = 14
+FONT = 15
 PAD = 12
 
 BASE16 = [

@@ -37,7 +37,7 @@ start() {
   tm new-session -d -s s -x "$cols" -y "$rows" -e TERM=xterm-256color "$bin" "$@" \; set-option -t s status off
 }
 
-dark=(#1e1e2e #cdd6f4)
+dark=("#1e1e2e" "#cdd6f4")
 ev=tests/data/events
 
 # 1. A build in progress: builder compiling, docs done, final waiting.

@@ -193,6 +193,10 @@ fn stage_box(m: &Model, canvas: &mut Canvas, x: u16, y: u16, stage: &StageView, 
         .unwrap_or_default();
     let status = match state {
         StageState::Skipped => stage.skipped.clone().unwrap_or_default(),
+        // Once the build is over, a stage that never started will not: say so.
+        StageState::Pending | StageState::Queued if m.build.finished.is_some() => {
+            "not built".into()
+        }
         StageState::Pending => "waiting".into(),
         StageState::Queued => "queued".into(),
         StageState::Paused => format!("paused {done}/{total}"),

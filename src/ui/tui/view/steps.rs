@@ -175,10 +175,12 @@ fn details<'a>(m: &Model, step: &'a StepView) -> [Line<'a>; 2] {
             Span::styled(format!("  {}", short_digest(&layer.digest)), theme.dim),
         ]
     } else {
-        vec![Span::styled(
-            " no layer: config-only step or not finished",
-            theme.dim,
-        )]
+        let why = match step.state {
+            StepState::Running | StepState::Paused => " layer: not committed yet",
+            StepState::Pending | StepState::Queued => " layer: the step has not run",
+            _ => " no layer: this step only changes the image config",
+        };
+        vec![Span::styled(why, theme.dim)]
     };
     [Line::from(first), Line::from(second)]
 }
