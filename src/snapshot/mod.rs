@@ -3,6 +3,7 @@
 //! Every mount is made inside the private mount namespace entered by
 //! [`namespace::enter_private_mount_namespace`], so none outlives the process.
 
+mod legacy_mount;
 pub mod mount_api;
 pub mod mountinfo;
 pub mod namespace;

@@ -11,22 +11,20 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::mount::{MntFlags, umount2};
 
+use super::legacy_mount::{self, Writable};
 use super::mount_api::FsContext;
 
 /// The kernel's `OVL_MAX_STACK`.
 pub const MAX_LOWER_DIRS: usize = 500;
 
 /// Options that keep the upper dir a plain diff the layer writer understands.
-const DIFF_OPTIONS: [(&str, &str); 3] = [
+pub(super) const DIFF_OPTIONS: [(&str, &str); 3] = [
     ("redirect_dir", "off"),
     ("metacopy", "off"),
     ("index", "off"),
 ];
-
-/// `mount(2)` takes its options in one page.
-const LEGACY_OPTIONS_LIMIT: usize = 4095;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OverlayError {
@@ -85,7 +83,7 @@ impl Overlay {
             make_dir(&empty, 0o755)?;
             stack.push(empty);
         }
-        mount_overlay(&stack, &upper, &work, &rootfs)?;
+        mount_overlay(&stack, Some((&upper, &work)), &rootfs)?;
         Ok(Self {
             rootfs,
             upper,
@@ -113,18 +111,7 @@ impl Overlay {
         // Without an upper dir overlayfs wants two layers; an empty one changes nothing.
         let mut stack = checked_stack(lowers)?;
         stack.push(empty);
-        let ctx = FsContext::open("overlay").map_err(mount_err(&rootfs, "fsopen"))?;
-        for lower in &stack {
-            ctx.set_string("lowerdir+", lower.as_os_str())
-                .map_err(mount_err(
-                    &rootfs,
-                    &format!("lowerdir+={}", lower.display()),
-                ))?;
-        }
-        ctx.create_and_mount()
-            .map_err(mount_err(&rootfs, "create"))?
-            .attach(&rootfs)
-            .map_err(mount_err(&rootfs, "move_mount"))?;
+        mount_overlay(&stack, None, &rootfs)?;
         Ok(Self {
             upper: PathBuf::new(),
             rootfs,
@@ -183,7 +170,7 @@ fn checked_stack<P: AsRef<Path>>(lowers: &[P]) -> Result<Vec<PathBuf>, OverlayEr
         .collect()
 }
 
-fn mount_err(target: &Path, option: &str) -> impl FnOnce(io::Error) -> OverlayError {
+fn mount_err(target: &Path, option: &str) -> impl FnOnce(io::Error) -> OverlayError + use<> {
     let target = target.to_path_buf();
     let option = option.to_string();
     move |source| OverlayError::Mount {
@@ -205,25 +192,12 @@ fn make_dir(path: &Path, mode: u32) -> Result<(), OverlayError> {
 }
 
 /// `stack` is top-most first, as overlayfs wants it.
-fn mount_overlay(
-    stack: &[PathBuf],
-    upper: &Path,
-    work: &Path,
-    target: &Path,
-) -> Result<(), OverlayError> {
-    let err = |option: &str| {
-        let target = target.to_path_buf();
-        let option = option.to_string();
-        move |source| OverlayError::Mount {
-            target,
-            option,
-            source,
-        }
-    };
+fn mount_overlay(stack: &[PathBuf], writable: Writable, target: &Path) -> Result<(), OverlayError> {
+    let err = |option: &str| mount_err(target, option);
     let ctx = match FsContext::open("overlay") {
         Ok(ctx) => ctx,
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
-            return legacy_mount(stack, upper, work, target);
+            return legacy_mount::mount_overlay(stack, writable, target);
         }
         Err(e) => return Err(err("fsopen")(e)),
     };
@@ -231,58 +205,24 @@ fn mount_overlay(
         match ctx.set_string("lowerdir+", lower.as_os_str()) {
             // Kernels before 6.8 do not know `lowerdir+`.
             Err(e) if i == 0 && e.raw_os_error() == Some(libc::EINVAL) => {
-                return legacy_mount(stack, upper, work, target);
+                return legacy_mount::mount_overlay(stack, writable, target);
             }
             other => other.map_err(err(&format!("lowerdir+={}", lower.display())))?,
         }
     }
-    ctx.set_string("upperdir", upper.as_os_str())
-        .map_err(err("upperdir"))?;
-    ctx.set_string("workdir", work.as_os_str())
-        .map_err(err("workdir"))?;
-    for (key, value) in DIFF_OPTIONS {
-        ctx.set_string(key, OsStr::new(value)).map_err(err(key))?;
+    if let Some((upper, work)) = writable {
+        ctx.set_string("upperdir", upper.as_os_str())
+            .map_err(err("upperdir"))?;
+        ctx.set_string("workdir", work.as_os_str())
+            .map_err(err("workdir"))?;
+        for (key, value) in DIFF_OPTIONS {
+            ctx.set_string(key, OsStr::new(value)).map_err(err(key))?;
+        }
     }
     ctx.create_and_mount()
         .map_err(err("create"))?
         .attach(target)
         .map_err(err("move_mount"))
-}
-
-fn legacy_mount(
-    stack: &[PathBuf],
-    upper: &Path,
-    work: &Path,
-    target: &Path,
-) -> Result<(), OverlayError> {
-    let lowers: Vec<String> = stack.iter().map(|p| p.display().to_string()).collect();
-    let mut options = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lowers.join(":"),
-        upper.display(),
-        work.display()
-    );
-    for (key, value) in DIFF_OPTIONS {
-        options.push_str(&format!(",{key}={value}"));
-    }
-    if options.len() > LEGACY_OPTIONS_LIMIT {
-        return Err(OverlayError::OptionsTooLong {
-            target: target.to_path_buf(),
-            len: options.len(),
-        });
-    }
-    mount(
-        Some("overlay"),
-        target,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(options.as_str()),
-    )
-    .map_err(|e| OverlayError::Mount {
-        target: target.to_path_buf(),
-        option: "mount(2)".into(),
-        source: e.into(),
-    })
 }
 
 /// Removes a scratch dir left by [`Overlay::mount`] once it is unmounted and committed.
