@@ -1,6 +1,8 @@
 //! End to end: the real binary in a real terminal (tmux), driven by keys, read back with capture-pane.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod engine_support;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -305,4 +307,53 @@ fn the_layer_tree_reads_the_steps_layers_from_the_store() {
     );
     t.send(&["q"]);
     assert_clean_exit(&t);
+}
+
+#[test]
+fn a_real_busybox_build_in_the_tui_shows_stages_skips_sizes_and_cache_hits() {
+    let f = engine_support::Fixture::new();
+    f.dockerfile(
+        "FROM busybox AS base\n\
+         RUN echo base > /base.txt\n\
+         FROM base AS builder\n\
+         COPY app.sh /src/\n\
+         RUN for i in 1 2 3; do echo compiling part $i; done; cp /src/app.sh /app\n\
+         FROM busybox AS unused\n\
+         RUN echo never\n\
+         FROM busybox AS final\n\
+         COPY --from=builder /app /app\n",
+    );
+    f.write("app.sh", "#!/bin/sh\necho hello from the app\n");
+    let args = format!(
+        "--root {} build --progress=tty {}",
+        f.root().display(),
+        f.ctx.path().display()
+    );
+    for (run, cache) in [("cold", "cache 0% (0/4)"), ("warm", "cache 100% (4/4)")] {
+        let t = Tmux::start(run, &args);
+        let screen = t.wait_for("the build to finish", |s| {
+            s.contains("✓ built") || s.contains("✗ failed")
+        });
+        assert!(screen.contains("✓ built"), "{run} build failed:\n{screen}");
+        for stage in ["base", "builder", "unused", "final", "busybox"] {
+            assert!(
+                screen.contains(stage),
+                "{run}: stage {stage} missing:\n{screen}"
+            );
+        }
+        assert!(
+            screen.contains("⊘ not needed"),
+            "{run}: unused stage not skipped:\n{screen}"
+        );
+        assert!(screen.contains(cache), "{run}: expected {cache}:\n{screen}");
+        assert!(screen.contains("image "), "{run}: no image size:\n{screen}");
+        // From the target's steps two stages left to the builder, its last step (the RUN): its logs.
+        t.send(&["Tab", "h", "h", "G", "Enter"]);
+        let screen = t.wait_text("Logs · builder/2");
+        if run == "cold" {
+            assert!(screen.contains("compiling part 3"), "{screen}");
+        }
+        t.send(&["q"]);
+        assert_clean_exit(&t);
+    }
 }

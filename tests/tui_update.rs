@@ -210,3 +210,17 @@ fn resizing_keeps_the_selection_visible_in_a_large_graph() {
     assert!(node.y >= sy && node.y + 3 <= sy + inner.height, "y visible");
     assert!(sy > 0, "the graph scrolled");
 }
+
+#[test]
+fn a_log_recorded_from_a_real_build_of_the_example_folds_completely() {
+    // Recorded with `stagecraft build --progress=tty --event-log` on examples/hello.
+    let m = model_after("hello-real.jsonl", 120, 40);
+    assert_eq!(m.build.target.as_deref(), Some("4"));
+    assert_eq!(stage_state(&m, "debug-tools"), StageState::Skipped);
+    assert_eq!(m.build.steps_done(), m.build.steps_total());
+    assert!(m.build.finished.as_ref().unwrap().image.is_some());
+    assert!(m.logs.len(Filter::All) > 0);
+    let request = m.build.layer_request(&StepRef::new("4", 1));
+    assert_eq!(request.base_image.as_deref(), Some("busybox"));
+    assert!(request.changes_in_last);
+}
