@@ -72,3 +72,37 @@ fn crun_gives_the_process_a_terminal() {
         "{out}"
     );
 }
+
+#[test]
+fn without_a_terminal_stdin_and_stdout_are_passed_through() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    let runtime = Runtime::find(None).unwrap();
+    let out = run_isolated(move || {
+        let tmp = tempfile::tempdir().unwrap();
+        let lower = common::busybox_rootfs(&tmp.path().join("lower"));
+        let overlay = Overlay::mount(&[lower], &tmp.path().join("step")).unwrap();
+        let spec = RunSpec::new(
+            overlay.rootfs().into(),
+            Command::sh("test -t 0 || echo no-tty; read line; echo got $line"),
+            runtime,
+            tmp.path().join("bundles"),
+        );
+        let (mut ours, theirs) = UnixStream::pair().unwrap();
+        ours.write_all(b"hello\n").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let exit = rt
+            .block_on(exec::run_interactive(&spec, TtyIo::Fd(theirs.into())))
+            .unwrap();
+        assert_eq!(exit.code, 0);
+        ours.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut out = String::new();
+        ours.read_to_string(&mut out).unwrap();
+        out
+    })
+    .unwrap();
+    assert_eq!(out, "no-tty\ngot hello\n");
+}

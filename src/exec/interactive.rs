@@ -1,7 +1,9 @@
-//! Shells: a process with a terminal, attached to the user's (or a given) tty.
+//! Shells: a process attached to the user's terminal (or a given fd), stdin included.
 //!
-//! `terminal: true` without `--console-socket` makes runc and crun allocate the pty themselves,
-//! copy it to and from their own stdio, put that tty in raw mode and forward window-size changes.
+//! On a terminal, `terminal: true` without `--console-socket` makes runc and crun allocate the
+//! pty themselves, copy it to and from their own stdio, put that tty in raw mode and forward
+//! window-size changes. Without a terminal (`stagecraft shell x -- cmd` in a pipe) the runtime
+//! hands its stdio to the process unchanged, like `docker run -i` without `-t`.
 
 use std::os::fd::OwnedFd;
 use std::process::Stdio;
@@ -13,23 +15,34 @@ use super::runtime::unique_container_id;
 use super::spec::{Exit, RunSpec};
 use super::user::resolve_user;
 
-/// Where the interactive process's terminal I/O goes.
+/// Where the interactive process's I/O goes.
 #[derive(Debug)]
 pub enum TtyIo {
-    /// The calling process's stdin/stdout/stderr (the user's terminal).
+    /// The calling process's stdin/stdout/stderr; a terminal when stdin is one.
     Inherit,
-    /// One terminal fd (e.g. a pty's slave side) used as stdin, stdout and stderr.
+    /// One fd used as stdin, stdout and stderr: a pty's slave side (the process gets a terminal)
+    /// or a socket (it does not).
     Fd(OwnedFd),
 }
 
-/// Runs `spec` with a terminal until it exits. The caller must have restored its own terminal
+impl TtyIo {
+    fn is_terminal(&self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            Self::Inherit => std::io::stdin().is_terminal(),
+            Self::Fd(fd) => fd.is_terminal(),
+        }
+    }
+}
+
+/// Runs `spec` attached to `io` until it exits. The caller must have restored its own terminal
 /// (left the TUI's alternate screen and raw mode) before calling.
 pub async fn run_interactive(spec: &RunSpec, io: TtyIo) -> Result<Exit, ExecError> {
     let user = resolve_user(&spec.rootfs, &spec.user)?;
     // A killed stagecraft cannot clean up after itself; the next run does (cheap when none).
     spec.runtime.remove_stale_containers();
     let id = unique_container_id();
-    let bundle = Bundle::create(spec, &id, &user, true)?;
+    let bundle = Bundle::create(spec, &id, &user, io.is_terminal())?;
     let mut command = tokio::process::Command::from(spec.runtime.command());
     command
         .arg("run")

@@ -17,6 +17,9 @@ use super::user::resolve_user;
 /// arrive while the runtime is still creating the container, when `kill` cannot find it yet.
 const KILL_RETRY: Duration = Duration::from_millis(100);
 
+/// After this many attempts (5 s) the runtime process itself gets SIGKILL.
+const KILL_ATTEMPTS_BEFORE_SIGKILL: u32 = 50;
+
 /// Runs `spec` to completion, sending every output line to `log`.
 ///
 /// A non-zero exit is `Ok` with that code (the engine decides what fails). When `cancel` fires,
@@ -118,13 +121,16 @@ impl<'a> Container<'a> {
     }
 
     pub async fn kill_until_exited(&mut self, child: &mut tokio::process::Child) {
-        loop {
+        for attempt in 1.. {
             let runtime = self.runtime.clone();
             let id = self.id.to_string();
             let _ = tokio::task::spawn_blocking(move || runtime.kill_and_delete(&id)).await;
-            if let Ok(status) = tokio::time::timeout(KILL_RETRY, child.wait()).await {
-                // Killed, or the runtime died on its own: either way it is over.
-                let _ = status;
+            if attempt == KILL_ATTEMPTS_BEFORE_SIGKILL {
+                // A runtime that never creates the container must not hold the build forever.
+                let _ = child.start_kill();
+            }
+            // Killed, or the runtime died on its own: either way it is over.
+            if tokio::time::timeout(KILL_RETRY, child.wait()).await.is_ok() {
                 break;
             }
         }
