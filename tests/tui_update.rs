@@ -224,3 +224,64 @@ fn a_log_recorded_from_a_real_build_of_the_example_folds_completely() {
     assert_eq!(request.base_image.as_deref(), Some("busybox"));
     assert!(request.changes_in_last);
 }
+
+#[test]
+fn breakpoints_pause_and_continue_a_live_build() {
+    use stagecraft::engine::event::{Record, Timestamp};
+    let records = events("multistage.jsonl");
+    let cut = records
+        .iter()
+        .position(|r| matches!(&r.event, Event::StepQueued { step } if *step == StepRef::new("builder", 4)))
+        .unwrap();
+    let mut m = Model::new(Theme::default(), 120, 40);
+    m.live = true;
+    feed(&mut m, records[..=cut].to_vec());
+    m.focus = Pane::Steps;
+    tui_support::select(&mut m, &StepRef::new("builder", 4));
+    let set = key(&mut m, KeyCode::Char('b'));
+    assert_eq!(
+        set,
+        vec![Effect::Control(Control::SetBreakpoint {
+            step: StepRef::new("builder", 4)
+        })]
+    );
+    assert!(tui_support::render(&m).contains("● 4 RUN"));
+
+    let time = records[cut].time;
+    update(
+        &mut m,
+        Msg::Engine(Record {
+            time,
+            event: Event::Paused {
+                step: StepRef::new("builder", 4),
+            },
+        }),
+    );
+    assert_eq!(m.paused(), Some(&StepRef::new("builder", 4)));
+    update(
+        &mut m,
+        Msg::Tick {
+            now: Timestamp(time.0),
+        },
+    );
+    assert!(tui_support::render(&m).contains("paused at builder/4: c continue, n step"));
+    assert_eq!(
+        key(&mut m, KeyCode::Char('n')),
+        vec![Effect::Control(Control::StepOnce)]
+    );
+    assert_eq!(
+        key(&mut m, KeyCode::Char('c')),
+        vec![Effect::Control(Control::Continue)]
+    );
+    let clear = key(&mut m, KeyCode::Char('b'));
+    assert_eq!(
+        clear,
+        vec![Effect::Control(Control::ClearBreakpoint {
+            step: StepRef::new("builder", 4)
+        })]
+    );
+
+    // A replay has no engine to pause: nothing is sent.
+    m.live = false;
+    assert_eq!(key(&mut m, KeyCode::Char('b')), vec![]);
+}

@@ -60,3 +60,9 @@ pub fn render(m: &Model) -> String {
     }
     out
 }
+
+/// Selects `step` the way a user would end up there, without following the build any more.
+pub fn select(m: &mut Model, step: &stagecraft::engine::event::StepRef) {
+    m.follow_build = false;
+    stagecraft::ui::tui::update::select_step(m, step);
+}

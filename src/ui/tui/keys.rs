@@ -8,6 +8,7 @@ use super::logs::Query;
 use super::model::{Input, Layer, Model, Search};
 use super::msg::Effect;
 use super::update::{self, center_log, log_rows, scroll_logs, steps_rows, tree_rows};
+use crate::engine::event::Control;
 
 /// Movement a key asks for, whatever pane it lands in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +86,14 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
             m.input = Input::Search(String::new());
             return Vec::new();
         }
+        // While the engine holds a step, `c` and `n` drive it (as in a debugger); else `n` searches.
+        KeyCode::Char('c') if m.focus != Pane::Tree && m.live && m.paused().is_some() => {
+            return vec![Effect::Control(Control::Continue)];
+        }
+        KeyCode::Char('n') if m.live && m.paused().is_some() && m.log.search.is_none() => {
+            return vec![Effect::Control(Control::StepOnce)];
+        }
+        KeyCode::Char('b') if m.focus != Pane::Tree => return toggle_breakpoint(m),
         KeyCode::Char('n') => return next_match(m, true),
         KeyCode::Char('N') => return next_match(m, false),
         KeyCode::Char('f') => {
@@ -156,6 +165,22 @@ fn activate(m: &mut Model) -> Vec<Effect> {
         Pane::Logs => {}
     }
     Vec::new()
+}
+
+/// Breakpoints only mean something to a live build; a replay has nobody to pause.
+fn toggle_breakpoint(m: &mut Model) -> Vec<Effect> {
+    let Some(step) = m.selected_step().map(|s| s.step.clone()) else {
+        return Vec::new();
+    };
+    if !m.live {
+        return Vec::new();
+    }
+    if m.breakpoints.remove(&step) {
+        vec![Effect::Control(Control::ClearBreakpoint { step })]
+    } else {
+        m.breakpoints.insert(step.clone());
+        vec![Effect::Control(Control::SetBreakpoint { step })]
+    }
 }
 
 fn toggle_tree(m: &mut Model) -> Vec<Effect> {

@@ -1,8 +1,10 @@
 //! The one state the UI draws from. `update` changes it; views only read it.
 
+use std::collections::BTreeSet;
+
 use crate::engine::event::{StepRef, Timestamp};
 
-use super::build::{BuildState, StageView, StepView};
+use super::build::{BuildState, StageView, StepState, StepView};
 use super::graph::GraphLayout;
 use super::layout::{self, Areas, Pane};
 use super::logs::{Filter, LogStore, Query};
@@ -69,6 +71,8 @@ pub struct Model {
     pub stream_closed: bool,
     /// A control channel exists: cancelling on quit means something.
     pub live: bool,
+    /// Steps the user asked the engine to pause before (`b`).
+    pub breakpoints: BTreeSet<StepRef>,
 }
 
 impl Model {
@@ -94,6 +98,7 @@ impl Model {
             ticks: 0,
             stream_closed: false,
             live: false,
+            breakpoints: BTreeSet::new(),
         }
     }
 
@@ -150,6 +155,14 @@ impl Model {
             None => Some(len - 1),
             Some(seq) => Some(self.logs.pos_of(filter, seq).unwrap_or(0)),
         }
+    }
+
+    /// The step the engine is holding at a breakpoint, if any.
+    pub fn paused(&self) -> Option<&StepRef> {
+        self.build
+            .steps()
+            .find(|s| s.state == StepState::Paused)
+            .map(|s| &s.step)
     }
 
     pub fn panes(&self) -> [Pane; 3] {

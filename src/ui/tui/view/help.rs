@@ -25,6 +25,10 @@ const KEYS: &[(&str, &[(&str, &str)])] = &[
         "stages and steps",
         &[
             ("Enter", "stage → its steps → that step's logs"),
+            (
+                "b  c  n",
+                "breakpoint on the step, continue, one step (live build)",
+            ),
             ("click, wheel", "select, move"),
         ],
     ),

@@ -34,6 +34,11 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
         Some(_) => (" ✓ built ".to_string(), theme.done),
         None if b.started.is_none() => (" ○ waiting ".to_string(), theme.dim),
         None if m.stream_closed => (" ■ stream ended ".to_string(), theme.paused),
+        None if m.paused().is_some() => {
+            let at = m.paused().map(ToString::to_string).unwrap_or_default();
+            let keys = if m.live { ": c continue, n step" } else { "" };
+            (format!(" ‖ paused at {at}{keys} "), theme.paused)
+        }
         None => (
             format!(" {} building ", symbols::spinner(m.ticks)),
             theme.running,

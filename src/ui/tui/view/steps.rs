@@ -77,7 +77,12 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
         let (symbol, style) = symbols::step(step.state, m.ticks, theme);
         let mut spans = vec![
             Span::styled(format!(" {symbol}"), style),
-            Span::styled(format!("{:>4} ", step.step.index), theme.dim),
+            if m.breakpoints.contains(&step.step) {
+                Span::styled(" ●", theme.failed)
+            } else {
+                Span::raw("  ")
+            },
+            Span::styled(format!("{:>2} ", step.step.index), theme.dim),
         ];
         spans.extend(fit(highlight::instruction(&step.text, theme), text_w));
         let duration = step.elapsed(now).map(format::duration).unwrap_or_default();
