@@ -11,6 +11,8 @@ use stagecraft::engine::{Event, Record};
 #[path = "../common/mod.rs"]
 mod common;
 pub use common::busybox_rootfs;
+#[allow(unused_imports)]
+pub use common::have;
 
 pub struct Fixture {
     pub store: tempfile::TempDir,
