@@ -396,3 +396,28 @@ fn prune_keeps_what_tags_and_records_name() {
     // The shared lock is back: another opener can join.
     Store::open(&root).unwrap();
 }
+
+#[test]
+fn large_ids_travel_in_pax_headers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(&tmp.path().join("store")).unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), "f").unwrap();
+    // Above ustar's 7 octal digits (2097151), as user namespaces' subordinate ids often are.
+    std::os::unix::fs::lchown(src.join("f"), Some(100_000_000), Some(100_000_001)).unwrap();
+    let layer = store.commit_layer(&src, &LayerOptions::default()).unwrap();
+    let out = tmp.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    let blob = store.open_blob(layer.descriptor.digest()).unwrap();
+    apply_layer(
+        decompress(blob).unwrap(),
+        &out,
+        &ApplyOptions {
+            whiteouts: WhiteoutMode::Apply,
+        },
+    )
+    .unwrap();
+    let m = fs::metadata(out.join("f")).unwrap();
+    assert_eq!((m.uid(), m.gid()), (100_000_000, 100_000_001));
+}

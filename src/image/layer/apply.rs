@@ -204,11 +204,35 @@ impl Applier {
         );
         if let Some(exts) = entry.pax_extensions().map_err(LayerError::Tar)? {
             for ext in exts.flatten() {
-                if let Some(key) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.")
-                    && !key.starts_with(b"trusted.overlay.")
-                    && !key.starts_with(b"user.overlay.")
-                {
-                    meta.xattrs.push((key.to_vec(), ext.value_bytes().to_vec()));
+                let number = || {
+                    std::str::from_utf8(ext.value_bytes())
+                        .ok()?
+                        .split('.')
+                        .next()?
+                        .parse::<i64>()
+                        .ok()
+                };
+                match ext.key_bytes() {
+                    b"uid" => {
+                        meta.uid = number()
+                            .and_then(|n| u32::try_from(n).ok())
+                            .unwrap_or(meta.uid)
+                    }
+                    b"gid" => {
+                        meta.gid = number()
+                            .and_then(|n| u32::try_from(n).ok())
+                            .unwrap_or(meta.gid)
+                    }
+                    b"mtime" => meta.mtime = number().unwrap_or(meta.mtime),
+                    key => {
+                        if let Some(name) = key.strip_prefix(b"SCHILY.xattr.")
+                            && !name.starts_with(b"trusted.overlay.")
+                            && !name.starts_with(b"user.overlay.")
+                        {
+                            meta.xattrs
+                                .push((name.to_vec(), ext.value_bytes().to_vec()));
+                        }
+                    }
                 }
             }
         }
