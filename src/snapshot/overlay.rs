@@ -5,7 +5,7 @@
 //! `redirect_dir`, `metacopy` and `index` are off so no other overlay-private state appears there.
 
 use std::ffi::OsStr;
-use std::fs::{self, DirBuilder};
+use std::fs::DirBuilder;
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -223,12 +223,4 @@ fn mount_overlay(stack: &[PathBuf], writable: Writable, target: &Path) -> Result
         .map_err(err("create"))?
         .attach(target)
         .map_err(err("move_mount"))
-}
-
-/// Removes a scratch dir left by [`Overlay::mount`] once it is unmounted and committed.
-pub fn remove_scratch(scratch: &Path) -> io::Result<()> {
-    match fs::remove_dir_all(scratch) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
 }
