@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod build;
 pub mod image;
 pub mod plan;
+pub mod shell;
 pub mod tui;
 pub mod view;
 
@@ -53,6 +54,8 @@ pub enum Command {
         #[command(subcommand)]
         command: image::ImageCommand,
     },
+    /// Open a shell (or run CMD) in a stage or step of the last build, or in an image
+    Shell(shell::ShellArgs),
     /// Show the stage graph of a Dockerfile: stages, what feeds what, what --target skips
     Plan(plan::PlanArgs),
     /// Replay a recorded build in the terminal UI
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Some(Command::Build(args)) => build::run(&cli.global, *args),
         Some(Command::Image { command }) => image::run(&cli.global, command),
         Some(Command::Plan(args)) => plan::run(args),
+        Some(Command::Shell(args)) => shell::run(&cli.global, args),
         Some(Command::Tui(args)) => tui::run(&cli.global, args),
     }
 }

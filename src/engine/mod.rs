@@ -11,6 +11,7 @@ pub mod event;
 mod finish;
 pub mod fsutil;
 pub mod imagestate;
+pub mod lookup;
 pub mod options;
 pub mod sink;
 pub mod stage;

@@ -1,0 +1,95 @@
+//! Naming a filesystem state after a build: a stage (`builder`) or a step (`builder/3`) of the last
+//! build, or an image in the store. `shell` opens these; `diff` compares them.
+
+use oci_spec::image::{Descriptor, MediaType};
+
+use super::build::{BuildRecord, LayerDesc, load_record};
+use super::error::EngineError;
+use crate::image::digest::parse_sha256;
+use crate::store::{LayerRef, Store};
+
+/// A filesystem state: its layers (lowest first) and the image config at that point.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// How to call it in messages: `builder/3`, `final`, `busybox:latest`.
+    pub label: String,
+    pub layers: Vec<LayerRef>,
+    pub config: serde_json::Value,
+}
+
+fn layer_ref(d: &LayerDesc) -> Result<LayerRef, EngineError> {
+    let bad = || {
+        EngineError::Other(format!(
+            "build record has an invalid layer digest {}",
+            d.digest
+        ))
+    };
+    Ok(LayerRef {
+        descriptor: Descriptor::new(
+            MediaType::from(d.media_type.as_str()),
+            d.size,
+            parse_sha256(&d.digest).ok_or_else(bad)?,
+        ),
+        diff_id: parse_sha256(&d.diff_id).ok_or_else(bad)?,
+    })
+}
+
+fn from_record(record: &BuildRecord, target: &str) -> Result<Option<Resolved>, EngineError> {
+    let (stage_name, step) = match target.rsplit_once('/') {
+        Some((stage, index)) if index.parse::<usize>().is_ok() => {
+            (stage, index.parse::<usize>().ok())
+        }
+        _ => (target, None),
+    };
+    let Some(stage) = record.stages.iter().find(|s| s.label == stage_name) else {
+        return Ok(None);
+    };
+    if stage.steps.is_empty() {
+        return Err(EngineError::Other(format!(
+            "stage {stage_name} did not finish in the last build ({}): nothing to open",
+            record.error.as_deref().unwrap_or("failed")
+        )));
+    }
+    let chosen = match step {
+        Some(i) => stage.steps.iter().find(|s| s.index == i).ok_or_else(|| {
+            EngineError::Other(format!(
+                "stage {stage_name} has steps 0 to {} in the last build, not {i}",
+                stage.steps.len().saturating_sub(1)
+            ))
+        })?,
+        None => stage
+            .steps
+            .last()
+            .ok_or_else(|| EngineError::Other(format!("stage {stage_name} has no steps")))?,
+    };
+    Ok(Some(Resolved {
+        label: format!("{stage_name}/{}", chosen.index),
+        layers: chosen
+            .layers
+            .iter()
+            .map(layer_ref)
+            .collect::<Result<_, _>>()?,
+        config: chosen.config.clone(),
+    }))
+}
+
+/// Resolves TARGET: a stage or `stage/step` of the last build first, then an image name or digest.
+pub fn resolve_target(store: &Store, target: &str) -> Result<Resolved, EngineError> {
+    if let Some(record) = load_record(store, "last")?
+        && let Some(found) = from_record(&record, target)?
+    {
+        return Ok(found);
+    }
+    if let Some(image) = store.resolve(target)? {
+        let config =
+            serde_json::to_value(&image.config).map_err(|e| EngineError::Other(e.to_string()))?;
+        return Ok(Resolved {
+            label: target.to_string(),
+            layers: image.layers,
+            config,
+        });
+    }
+    Err(EngineError::Other(format!(
+        "{target:?} is neither a stage (or STAGE/STEP) of the last build nor an image in the store"
+    )))
+}
