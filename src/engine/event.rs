@@ -125,7 +125,7 @@ pub struct Totals {
     pub failed: usize,
     /// Seconds from `build_started` to `build_finished`.
     pub duration: f64,
-    /// Uncompressed size of the final image's layers in bytes.
+    /// Compressed size of the target image's layers in bytes (what a push or pull moves).
     pub image_size: u64,
 }
 
