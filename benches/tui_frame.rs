@@ -125,5 +125,44 @@ fn frame(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, frame);
+/// Opening a 1M-file layer: ingesting the entry list off the UI thread, then the first rows.
+fn ingest(c: &mut Criterion) {
+    // In tar order: a directory's files together, 1000 directories of 1000 files.
+    let entries: Vec<Entry> = (0..1_000_000)
+        .map(|i| Entry {
+            path: format!(
+                "usr/share/d{:03}/s{:02}/f{i:07}",
+                i / 31_000,
+                (i / 1000) % 31
+            ),
+            size: (i % 65_536) as u64,
+            kind: EntryKind::File,
+            change: if i % 11 == 0 {
+                Change::Added
+            } else {
+                Change::Unchanged
+            },
+        })
+        .collect();
+    let mut group = c.benchmark_group("layer_open");
+    group.sample_size(10);
+    group.bench_function("ingest_1M_entries_and_first_rows", |b| {
+        b.iter(|| {
+            let tree = FileTree::from_entries(black_box(entries.clone()));
+            TreeView::new(StepRef::new("s", 1), tree)
+        });
+    });
+    // Baseline in the same run: copying the list and hashing every path once.
+    group.bench_function("baseline_clone_and_hash_1M_paths", |b| {
+        b.iter(|| {
+            let copy = black_box(entries.clone());
+            copy.into_iter()
+                .map(|e| e.path)
+                .collect::<std::collections::HashSet<String>>()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, frame, ingest);
 criterion_main!(benches);

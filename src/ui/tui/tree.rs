@@ -101,58 +101,52 @@ pub const ROOT: u32 = 0;
 
 impl FileTree {
     pub fn from_entries(entries: impl IntoIterator<Item = Entry>) -> Self {
-        let mut nodes = vec![TreeNode {
-            name: "/".into(),
-            parent: ROOT,
-            kind: EntryKind::Dir,
-            change: Change::Unchanged,
-            size: 0,
-            changed: false,
-            children: Vec::new(),
-        }];
-        let mut lookup: HashMap<(u32, Box<str>), u32> = HashMap::new();
+        let mut builder = Builder {
+            nodes: vec![TreeNode {
+                name: "/".into(),
+                parent: ROOT,
+                kind: EntryKind::Dir,
+                change: Change::Unchanged,
+                size: 0,
+                changed: false,
+                children: Vec::new(),
+            }],
+            index: HashMap::new(),
+        };
+        // Layers list a directory's entries together: remembering the last parent directory
+        // skips walking (and hashing) every path component again.
+        let mut last_dir = String::new();
+        let mut last_dir_id = ROOT;
         for entry in entries {
-            let mut parent = ROOT;
-            let mut parts = entry
-                .path
-                .split('/')
-                .filter(|p| !p.is_empty() && *p != ".")
-                .peekable();
-            while let Some(part) = parts.next() {
-                let last = parts.peek().is_none();
-                let key = (parent, Box::<str>::from(part));
-                let id = match lookup.get(&key) {
-                    Some(id) => *id,
-                    None => {
-                        let id = nodes.len() as u32;
-                        nodes.push(TreeNode {
-                            name: key.1.clone(),
-                            parent,
-                            kind: EntryKind::Dir,
-                            change: Change::Unchanged,
-                            size: 0,
-                            changed: false,
-                            children: Vec::new(),
-                        });
-                        nodes[parent as usize].children.push(id);
-                        lookup.insert(key, id);
-                        id
-                    }
-                };
-                if last {
-                    let node = &mut nodes[id as usize];
-                    node.kind = entry.kind;
-                    node.change = entry.change;
-                    node.size = if entry.kind == EntryKind::Dir {
-                        0
-                    } else {
-                        entry.size
-                    };
-                    node.changed = entry.change != Change::Unchanged;
-                }
-                parent = id;
+            let path = entry.path.trim_matches('/').trim_start_matches("./");
+            if path.is_empty() || path == "." {
+                continue;
             }
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            let parent = if dir == last_dir {
+                last_dir_id
+            } else {
+                let id = dir
+                    .split('/')
+                    .filter(|p| !p.is_empty() && *p != ".")
+                    .fold(ROOT, |parent, part| builder.child(parent, part));
+                last_dir.clear();
+                last_dir.push_str(dir);
+                last_dir_id = id;
+                id
+            };
+            let id = builder.child(parent, name);
+            let node = &mut builder.nodes[id as usize];
+            node.kind = entry.kind;
+            node.change = entry.change;
+            node.size = if entry.kind == EntryKind::Dir {
+                0
+            } else {
+                entry.size
+            };
+            node.changed = entry.change != Change::Unchanged;
         }
+        let mut nodes = builder.nodes;
         // Parents are always created before their children, so one reverse pass sums subtrees.
         for id in (1..nodes.len()).rev() {
             let (size, changed, parent) =
@@ -183,6 +177,37 @@ impl FileTree {
         }
         parts.reverse();
         format!("/{}", parts.join("/"))
+    }
+}
+
+/// Interning of (directory, name) → node while a tree is built; dropped afterwards.
+struct Builder {
+    nodes: Vec<TreeNode>,
+    index: HashMap<u32, HashMap<Box<str>, u32>>,
+}
+
+impl Builder {
+    /// The node `name` under `parent`, created (as a directory until an entry says otherwise).
+    fn child(&mut self, parent: u32, name: &str) -> u32 {
+        if let Some(id) = self.index.get(&parent).and_then(|m| m.get(name)) {
+            return *id;
+        }
+        let id = self.nodes.len() as u32;
+        self.nodes.push(TreeNode {
+            name: name.into(),
+            parent,
+            kind: EntryKind::Dir,
+            change: Change::Unchanged,
+            size: 0,
+            changed: false,
+            children: Vec::new(),
+        });
+        self.nodes[parent as usize].children.push(id);
+        self.index
+            .entry(parent)
+            .or_default()
+            .insert(name.into(), id);
+        id
     }
 }
 
