@@ -110,10 +110,16 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
                     };
                     rootfs::import(&store, &dir, tag, &opts)?
                 }
-                Source::Oci { dir, tag: t } => oci_dir::import(&store, &dir, t.as_deref(), tag)?,
-                Source::OciArchive { file, tag: t } => {
-                    oci_archive::import(&store, &file, t.as_deref(), tag)?
+                Source::Oci { dir, tag: t } => {
+                    oci_dir::import_platform(&store, &dir, t.as_deref(), tag, platform.as_deref())?
                 }
+                Source::OciArchive { file, tag: t } => oci_archive::import_platform(
+                    &store,
+                    &file,
+                    t.as_deref(),
+                    tag,
+                    platform.as_deref(),
+                )?,
                 Source::DockerArchive { file } => docker_archive::import(&store, &file, tag)?,
                 Source::Registry { reference } => {
                     let opts = RegistryOptions {

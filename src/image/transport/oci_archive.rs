@@ -15,6 +15,17 @@ pub fn import(
     tag: Option<&str>,
     name: Option<&str>,
 ) -> Result<ResolvedImage, TransportError> {
+    import_platform(store, file, tag, name, None)
+}
+
+/// [`import`], picking `platform` (`os/arch`) from a multi-arch index.
+pub fn import_platform(
+    store: &Store,
+    file: &Path,
+    tag: Option<&str>,
+    name: Option<&str>,
+    platform: Option<&str>,
+) -> Result<ResolvedImage, TransportError> {
     let tmp = store.tmp_dir("oci-archive-")?;
     let f = File::open(file).map_err(io_err("open", file))?;
     apply_layer(
@@ -24,7 +35,7 @@ pub fn import(
             whiteouts: WhiteoutMode::Apply,
         },
     )?;
-    oci_dir::import(store, tmp.path(), tag, name)
+    oci_dir::import_platform(store, tmp.path(), tag, name, platform)
 }
 
 /// Writes `image` as an OCI layout tar at `file` (atomically: a partial file is never left).

@@ -41,6 +41,17 @@ pub fn import(
     tag: Option<&str>,
     name: Option<&str>,
 ) -> Result<ResolvedImage, TransportError> {
+    import_platform(store, dir, tag, name, None)
+}
+
+/// [`import`], picking `platform` (`os/arch`, default linux and the host's arch) from an index.
+pub fn import_platform(
+    store: &Store,
+    dir: &Path,
+    tag: Option<&str>,
+    name: Option<&str>,
+    platform: Option<&str>,
+) -> Result<ResolvedImage, TransportError> {
     let index: ImageIndex = read_json(&dir.join("index.json"))?;
     let chosen = match tag {
         Some(t) => index.manifests().iter().find(|d| ref_name(d) == Some(t)),
@@ -67,13 +78,15 @@ pub fn import(
             &desc,
         )?;
         let inner: ImageIndex = read_json(&blob_path(dir, &desc))?;
-        let arch = platform::host_arch();
+        let (os, arch) = platform
+            .and_then(platform::parse)
+            .unwrap_or((Os::Linux, platform::host_arch()));
         desc = inner
             .manifests()
             .iter()
-            .find(|m| platform::matches(m.platform().as_ref(), &Os::Linux, &arch))
+            .find(|m| platform::matches(m.platform().as_ref(), &os, &arch))
             .cloned()
-            .ok_or_else(|| invalid(dir.display(), format!("index has no linux/{arch} image")))?;
+            .ok_or_else(|| invalid(dir.display(), format!("index has no {os}/{arch} image")))?;
     }
     let manifest_path = blob_path(dir, &desc);
     let manifest: ImageManifest = read_json(&manifest_path)?;
