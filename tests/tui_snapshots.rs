@@ -177,3 +177,44 @@ fn every_theme_renders() {
         assert!(screen.contains("Stages"), "{name}");
     }
 }
+
+#[test]
+fn tiny_and_odd_terminal_sizes_never_panic() {
+    for log in [
+        "multistage.jsonl",
+        "failed.jsonl",
+        "large.jsonl",
+        "hello-real.jsonl",
+    ] {
+        for (w, h) in [
+            (1, 1),
+            (2, 2),
+            (10, 3),
+            (20, 5),
+            (40, 10),
+            (79, 23),
+            (300, 100),
+        ] {
+            let mut m = model_after(log, w, h);
+            render(&m);
+            for code in [
+                KeyCode::Char('?'),
+                KeyCode::Esc,
+                KeyCode::Tab,
+                KeyCode::Char('t'),
+                KeyCode::Tab,
+                KeyCode::Enter,
+                KeyCode::Char('/'),
+                KeyCode::Char('e'),
+                KeyCode::Enter,
+                KeyCode::Char('G'),
+                KeyCode::PageUp,
+                KeyCode::BackTab,
+                KeyCode::Char('l'),
+            ] {
+                key(&mut m, code);
+                render(&m);
+            }
+        }
+    }
+}

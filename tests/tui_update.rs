@@ -285,3 +285,34 @@ fn breakpoints_pause_and_continue_a_live_build() {
     m.live = false;
     assert_eq!(key(&mut m, KeyCode::Char('b')), vec![]);
 }
+
+#[test]
+fn a_click_on_a_step_row_selects_it_and_the_wheel_scrolls_logs() {
+    let mut m = model_after("multistage.jsonl", 120, 40);
+    let steps = layout::inner(m.areas().steps);
+    // Row 0 is the header; row 2 is the second step of the selected stage (final/1).
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: steps.x + 5,
+        row: steps.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    update(&mut m, Msg::Mouse(click));
+    assert_eq!(m.focus, Pane::Steps);
+    assert_eq!(m.selected_step().unwrap().step, StepRef::new("final", 1));
+    let logs = layout::inner(m.areas().detail);
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollUp,
+        column: logs.x + 3,
+        row: logs.y + 3,
+        modifiers: KeyModifiers::NONE,
+    };
+    update(&mut m, Msg::Mouse(wheel));
+    assert!(m.log.anchor.is_some(), "scrolled back");
+    let down = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        ..wheel
+    };
+    update(&mut m, Msg::Mouse(down));
+    assert_eq!(m.log.anchor, None, "back at the end: following again");
+}
