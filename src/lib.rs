@@ -3,6 +3,7 @@
 //! Data flows one way: `frontend` (Dockerfile → `BuildPlan`) → `engine` (runs the plan, emits events)
 //! → `store`/`image` (OCI content) → `analyze` (trees, diffs, waste) → `ui` (TUI and progress printers).
 
+pub mod analyze;
 pub mod cli;
 pub mod engine;
 pub mod exec;

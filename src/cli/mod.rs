@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod build;
+pub mod diff;
 pub mod image;
 pub mod plan;
 pub mod shell;
@@ -56,6 +57,8 @@ pub enum Command {
     },
     /// Open a shell (or run CMD) in a stage or step of the last build, or in an image
     Shell(shell::ShellArgs),
+    /// Compare two stages, steps or images: added, removed and modified paths, sizes, text diffs
+    Diff(diff::DiffArgs),
     /// Show the stage graph of a Dockerfile: stages, what feeds what, what --target skips
     Plan(plan::PlanArgs),
     /// Replay a recorded build in the terminal UI
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Build(args)) => build::run(&cli.global, *args),
+        Some(Command::Diff(args)) => diff::run(&cli.global, args),
         Some(Command::Image { command }) => image::run(&cli.global, command),
         Some(Command::Plan(args)) => plan::run(args),
         Some(Command::Shell(args)) => shell::run(&cli.global, args),

@@ -4,7 +4,7 @@ mod json;
 mod plain;
 
 pub use json::JsonPrinter;
-pub use plain::PlainPrinter;
+pub use plain::{PlainPrinter, human_bytes};
 
 use crate::engine::Record;
 
