@@ -16,10 +16,15 @@ impl Tmux {
     /// Runs `stagecraft ARGS` in a 120×40 terminal; when it exits, the shell reports the exit
     /// code and whether the terminal is back in cooked mode, then idles so the pane stays readable.
     fn start(name: &str, args: &str) -> Self {
+        Self::start_env(name, "", args)
+    }
+
+    /// Like `start`, with `env` (`NAME=value ...`) set for stagecraft.
+    fn start_env(name: &str, env: &str, args: &str) -> Self {
         let socket = format!("stagecraft-test-{}-{name}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_stagecraft");
         let script = format!(
-            "{bin} {args}; echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e '-*icanon' -e '-*echo'; echo END; exec sleep 600"
+            "{env} {bin} {args}; echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e '-*icanon' -e '-*echo'; echo END; exec sleep 600"
         );
         let t = Self { socket };
         let out = t.tmux(&[
@@ -356,4 +361,44 @@ fn a_real_busybox_build_in_the_tui_shows_stages_skips_sizes_and_cache_hits() {
         t.send(&["q"]);
         assert_clean_exit(&t);
     }
+}
+
+#[test]
+fn user_themes_come_from_xdg_config_and_no_color_turns_colour_off() {
+    let config = tempfile::tempdir().unwrap();
+    let themes = config.path().join("stagecraft/themes");
+    std::fs::create_dir_all(&themes).unwrap();
+    std::fs::write(
+        themes.join("mine.toml"),
+        "name = \"mine\"\n[palette]\nfailed = \"#123456\"\n",
+    )
+    .unwrap();
+    let args = format!(
+        "tui --replay {} --speed 0 --theme mine",
+        events("failed.jsonl")
+    );
+    let env = format!("XDG_CONFIG_HOME={}", config.path().display());
+    let t = Tmux::start_env("theme", &env, &args);
+    t.wait_text("✗ failed");
+    let coloured =
+        String::from_utf8_lossy(&t.tmux(&["capture-pane", "-e", "-p", "-t", "t"]).stdout)
+            .into_owned();
+    assert!(
+        coloured.contains("38;2;18;52;86"),
+        "the user theme's colour for failures is not on screen"
+    );
+    t.send(&["q"]);
+    assert_clean_exit(&t);
+
+    let t = Tmux::start_env("nocolor", &format!("{env} NO_COLOR=1"), &args);
+    t.wait_text("✗ failed");
+    let plain = String::from_utf8_lossy(&t.tmux(&["capture-pane", "-e", "-p", "-t", "t"]).stdout)
+        .into_owned();
+    assert!(!plain.contains("38;"), "NO_COLOR still shows colours");
+    assert!(
+        plain.contains("\u{1b}[1m") || plain.contains(";1m"),
+        "no bold either: state must still show"
+    );
+    t.send(&["q"]);
+    assert_clean_exit(&t);
 }
