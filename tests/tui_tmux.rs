@@ -358,6 +358,24 @@ fn a_real_busybox_build_in_the_tui_shows_stages_skips_sizes_and_cache_hits() {
         if run == "cold" {
             assert!(screen.contains("compiling part 3"), "{screen}");
         }
+        // Its layer, read from the build's store: busybox plus what the RUN added.
+        t.send(&["t"]);
+        let screen = t.wait_text("paths ·");
+        assert!(screen.contains("Layer · builder/2"), "{screen}");
+        // The layer pane is the right half of the screen: look only there.
+        let right: Vec<String> = screen
+            .lines()
+            .map(|l| l.chars().skip(60).collect())
+            .collect();
+        let app = right
+            .iter()
+            .find(|l| l.split_whitespace().any(|w| w == "app"))
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            app.contains('+'),
+            "/app added by the RUN is not marked:\n{screen}"
+        );
         t.send(&["q"]);
         assert_clean_exit(&t);
     }

@@ -19,7 +19,7 @@ use crate::image::transport::Destination;
 use crate::store::Compression;
 use crate::store::Store;
 use crate::ui::progress::{JsonPrinter, PlainPrinter, Printer};
-use crate::ui::tui::TuiOptions;
+use crate::ui::tui::{StoreLayers, TuiOptions};
 
 use super::view::Display;
 
@@ -173,6 +173,8 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
     let display = if tty {
         Display::Tui(Box::new(TuiOptions {
             theme: args.theme.load()?,
+            // `t` in the TUI reads the selected step's layers from this build's store.
+            layers: Some(Arc::new(StoreLayers::new(global.store_root()))),
             ..TuiOptions::default()
         }))
     } else {
