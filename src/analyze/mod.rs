@@ -3,8 +3,10 @@
 
 pub mod diff;
 pub mod error;
+pub mod provenance;
 pub mod tree;
 
 pub use diff::{Aspect, Change, ChangeKind, DirSummary, TreeDiff, diff};
 pub use error::AnalyzeError;
+pub use provenance::{FileProvenance, Hop, provenance};
 pub use tree::{Entry, FileTree, Kind, display_path};

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod build;
 pub mod diff;
+pub mod explain;
 pub mod image;
 pub mod plan;
 pub mod shell;
@@ -50,6 +51,8 @@ impl Global {
 pub enum Command {
     /// Build an image from a Dockerfile, showing the build live
     Build(Box<build::BuildArgs>),
+    /// Explain the last build: where every file of the image came from (--provenance)
+    Explain(explain::ExplainArgs),
     /// Manage images in the store: import, ls, rm, history, export
     Image {
         #[command(subcommand)]
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         }
         Some(Command::Build(args)) => build::run(&cli.global, *args),
         Some(Command::Diff(args)) => diff::run(&cli.global, args),
+        Some(Command::Explain(args)) => explain::run(&cli.global, args),
         Some(Command::Image { command }) => image::run(&cli.global, command),
         Some(Command::Plan(args)) => plan::run(args),
         Some(Command::Shell(args)) => shell::run(&cli.global, args),

@@ -17,7 +17,8 @@ pub struct Resolved {
     pub config: serde_json::Value,
 }
 
-fn layer_ref(d: &LayerDesc) -> Result<LayerRef, EngineError> {
+/// A recorded layer descriptor as the store's `LayerRef`.
+pub fn layer_ref(d: &LayerDesc) -> Result<LayerRef, EngineError> {
     let bad = || {
         EngineError::Other(format!(
             "build record has an invalid layer digest {}",
