@@ -44,6 +44,7 @@ const KEYS: &[(&str, &[(&str, &str)])] = &[
         &[
             ("Enter l / h", "expand / collapse"),
             ("s  c", "sort by size or name, only changes"),
+            ("marks", "+ added  ~ modified  - removed  · changed below"),
         ],
     ),
 ];

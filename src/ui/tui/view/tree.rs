@@ -61,7 +61,12 @@ fn rows(m: &Model, view: &TreeView, buf: &mut Buffer, inner: Rect) {
             format!(" {} paths · {}", view.tree.len(), format::size(root.size)),
             theme.text,
         ),
-        Span::styled("  + added  ~ modified  - removed", theme.dim),
+        Span::styled(" │ ", theme.dim),
+        // Deep paths lose their ancestors to indentation: the header names the selection in full.
+        match view.selected_node() {
+            Some(id) => Span::styled(view.tree.path(id), theme.accent),
+            None => Span::styled("+ added  ~ modified  - removed", theme.dim),
+        },
     ]);
     header.render(Rect { height: 1, ..inner }, buf);
     let visible = usize::from(inner.height.saturating_sub(1));
