@@ -64,7 +64,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .into_diagnostic()
 }
 
-fn human(bytes: u64) -> String {
+pub(crate) fn human(bytes: u64) -> String {
     let units = ["B", "kB", "MB", "GB", "TB"];
     let mut v = bytes as f64;
     let mut i = 0;

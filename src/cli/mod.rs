@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod build;
+pub mod cache;
 pub mod diff;
 pub mod explain;
 pub mod image;
 pub mod plan;
 pub mod shell;
+pub mod store;
 pub mod tui;
 pub mod view;
 
@@ -58,6 +60,16 @@ pub enum Command {
         #[command(subcommand)]
         command: image::ImageCommand,
     },
+    /// The build cache: du, ls, prune
+    Cache {
+        #[command(subcommand)]
+        command: cache::CacheCommand,
+    },
+    /// The store itself: check (and repair) its consistency
+    Store {
+        #[command(subcommand)]
+        command: store::StoreCommand,
+    },
     /// Open a shell (or run CMD) in a stage or step of the last build, or in an image
     Shell(shell::ShellArgs),
     /// Compare two stages, steps or images: added, removed and modified paths, sizes, text diffs
@@ -84,6 +96,8 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Build(args)) => build::run(&cli.global, *args),
+        Some(Command::Cache { command }) => cache::run(&cli.global, command),
+        Some(Command::Store { command }) => store::run(&cli.global, command),
         Some(Command::Diff(args)) => diff::run(&cli.global, args),
         Some(Command::Explain(args)) => explain::run(&cli.global, args),
         Some(Command::Image { command }) => image::run(&cli.global, command),

@@ -471,12 +471,15 @@ where
 fn cached_layer(ctx: &BuildCtx, key: &str) -> Option<Option<(LayerRef, LayerInfo)>> {
     let record: CacheRecord = ctx.store.get_json(RecordKind::Cache, key).ok().flatten()?;
     let Some(l) = record.layer else {
+        let _ = ctx.store.touch_json(RecordKind::Cache, key);
         return Some(None);
     };
     let digest = parse_sha256(&l.digest)?;
     if !ctx.store.has_blob(&digest) {
         return None;
     }
+    // The record's mtime is its last use: `cache ls` shows it, `cache prune` goes by it.
+    let _ = ctx.store.touch_json(RecordKind::Cache, key);
     let diff_id = parse_sha256(&l.diff_id)?;
     let media_type = MediaType::from(l.media_type.as_str());
     let layer_ref = LayerRef {

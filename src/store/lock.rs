@@ -83,6 +83,14 @@ impl FileLock {
     }
 }
 
+impl FileLock {
+    /// Turns this shared lock exclusive, waiting until every other opener has closed the store.
+    pub fn upgrade(&self) -> io::Result<Upgraded<'_>> {
+        flock(&self._file, libc::LOCK_EX)?;
+        Ok(Upgraded { lock: self })
+    }
+}
+
 /// An exclusive hold on a shared [`FileLock`]; shared again when dropped.
 #[derive(Debug)]
 pub struct Upgraded<'a> {

@@ -6,8 +6,10 @@
 //! `index.json` are serialized with an exclusive flock on `index.lock`.
 
 mod blob;
+mod check;
 mod commit;
 mod error;
+mod gc;
 mod images;
 mod lock;
 mod prune;
@@ -22,8 +24,10 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::{Descriptor, Digest, MediaType};
 
 pub use blob::BlobWriter;
+pub use check::{CheckReport, Problem};
 pub use commit::{CommittedLayer, Compression, LayerOptions};
 pub use error::{Result, StoreError};
+pub use gc::{CacheEntry, DiskUsage, GcOptions, GcReport};
 pub use images::{LayerRef, ResolvedImage};
 pub use lock::{FileLock, LockMode};
 pub use prune::PruneReport;

@@ -19,7 +19,7 @@ pub struct PruneReport {
 }
 
 /// Every `sha256:<hex>` written anywhere in `text`.
-fn digests_in(text: &str, out: &mut Vec<Digest>) {
+pub(crate) fn digests_in(text: &str, out: &mut Vec<Digest>) {
     let mut rest = text;
     while let Some(i) = rest.find("sha256:") {
         let candidate = rest.get(i..i + 71).unwrap_or("");
@@ -57,6 +57,13 @@ impl Store {
                 }
             }
         }
+        let (keep_blobs, keep_snapshots) = self.reachable(work);
+        self.sweep(&keep_blobs, &keep_snapshots)
+    }
+
+    /// Blobs reachable from `work` (manifests and indexes are followed to their children) and
+    /// the snapshots of every reachable image's layer chain.
+    pub(crate) fn reachable(&self, mut work: Vec<Digest>) -> (HashSet<String>, HashSet<String>) {
         let mut keep_blobs: HashSet<String> = HashSet::new();
         let mut keep_snapshots: HashSet<String> = HashSet::new();
         while let Some(d) = work.pop() {
@@ -91,6 +98,15 @@ impl Store {
                 }
             }
         }
+        (keep_blobs, keep_snapshots)
+    }
+
+    /// Removes every blob and snapshot not named in the keep sets.
+    pub(crate) fn sweep(
+        &self,
+        keep_blobs: &HashSet<String>,
+        keep_snapshots: &HashSet<String>,
+    ) -> Result<PruneReport> {
         let mut report = PruneReport::default();
         let blobs = self.root.join("blobs/sha256");
         for entry in fs::read_dir(&blobs)

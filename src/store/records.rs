@@ -84,4 +84,14 @@ impl Store {
         keys.sort();
         Ok(keys)
     }
+
+    /// Marks a record as just used (its mtime is its last use, for `cache ls` and pruning).
+    pub fn touch_json(&self, kind: RecordKind, key: &str) -> Result<()> {
+        let path = self.record_path(kind, key)?;
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+            .map_err(io_err("touch", path))
+    }
 }

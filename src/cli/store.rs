@@ -1,0 +1,48 @@
+//! `stagecraft store check [--repair]`: verify blobs, snapshots, records and tags.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use miette::Result;
+
+use super::Global;
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Verify every blob against its digest, every snapshot's completeness, every cache
+    /// record's blob and every tag; exit 1 when something is broken
+    Check {
+        /// Remove what is broken (the next build redoes it); waits until no other stagecraft
+        /// process has the store open
+        #[arg(long)]
+        repair: bool,
+    },
+}
+
+pub fn run(global: &Global, cmd: StoreCommand) -> Result<ExitCode> {
+    let store = Store::open(&global.store_root())?;
+    let StoreCommand::Check { repair } = cmd;
+    let report = store.check(repair)?;
+    for p in &report.problems {
+        println!("{}{p}", if repair { "removed " } else { "broken " });
+    }
+    println!(
+        "checked {} blobs, {} snapshots, {} records, {} tags: {} problems{}",
+        report.blobs,
+        report.snapshots,
+        report.records,
+        report.tags,
+        report.problems.len(),
+        if repair && !report.problems.is_empty() {
+            " (repaired)"
+        } else {
+            ""
+        }
+    );
+    Ok(if report.problems.is_empty() || repair {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
