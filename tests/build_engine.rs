@@ -352,3 +352,56 @@ fn heredocs_secrets_cache_mounts_and_add_archives() {
         "2"
     );
 }
+
+/// A tiny HTTP server on 127.0.0.1 serving one body, for ADD <url>.
+fn serve_once(body: &'static [u8]) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/files/tool.txt", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(body).unwrap();
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn add_url_bind_mounts_and_network_none() {
+    let f = Fixture::new();
+    let (url, server) = serve_once(b"downloaded\n");
+    let sum = "sha256:1ef1a8adcfc87bd32e1e0d6b6f9f1ba4ab6e7e28c0a2b1c0b2c9d7b3f5d7c4a1";
+    f.dockerfile(&format!(
+        "FROM busybox AS tools\nRUN echo from-tools > /tool\n\nFROM busybox\nADD {url} /opt/\nRUN --mount=type=bind,from=tools,source=/tool,target=/mnt/tool cp /mnt/tool /copied\nRUN --network=none ip -o link | cut -d: -f2 | tr -d ' ' > /links\n"
+    ));
+    let b = f.build(&["-t", "test/add:1"]);
+    assert!(b.ok(), "{}", b.stderr());
+    let (_dir, rootfs) = f.unpack("test/add:1");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("opt/tool.txt")).unwrap(),
+        "downloaded\n"
+    );
+    assert_eq!(
+        fs::read_to_string(rootfs.join("copied")).unwrap(),
+        "from-tools\n"
+    );
+    assert_eq!(fs::read_to_string(rootfs.join("links")).unwrap(), "lo\n");
+    assert!(
+        !rootfs.join("mnt/tool").exists(),
+        "bind mounts leave nothing in the layer"
+    );
+    // A wrong --checksum fails the step and names both digests.
+    f.dockerfile(&format!("FROM busybox\nADD --checksum={sum} {url} /opt/\n"));
+    let b = f.build(&["--no-cache"]);
+    assert!(!b.ok());
+    assert!(b.stderr().contains("checksum mismatch"), "{}", b.stderr());
+    server.join().unwrap();
+}

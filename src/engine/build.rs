@@ -227,12 +227,12 @@ pub async fn build(
     });
     // The listener holds an event sender (for `paused`); it must end with the build so consumers
     // see the stream close.
-    let listener = control.map(|control| {
-        tokio::spawn(super::control::listen(
+    let _listener = control.map(|control| {
+        AbortOnDrop(tokio::spawn(super::control::listen(
             control,
             ctx.breakpoints.clone(),
             cancel.clone(),
-        ))
+        )))
     });
 
     let mut tasks = Vec::new();
@@ -242,28 +242,36 @@ pub async fn build(
         }
         let ctx = ctx.clone();
         let index = stage.index;
-        tasks.push(tokio::spawn(async move {
-            let result = run_stage(&ctx, index).await.map(Arc::new);
-            let _ = tx.send(Some(result.clone()));
-            (index, result)
-        }));
+        tasks.push((
+            index,
+            tokio::spawn(async move {
+                let result = run_stage(&ctx, index).await.map(Arc::new);
+                let _ = tx.send(Some(result.clone()));
+                result
+            }),
+        ));
     }
     let mut results: BTreeMap<usize, Result<Arc<StageOutput>, String>> = BTreeMap::new();
-    for task in tasks {
-        match task.await {
-            Ok((index, result)) => {
-                results.insert(index, result);
-            }
-            Err(e) => return Err(EngineError::Other(format!("stage task failed: {e}"))),
-        }
-    }
-    if let Some(listener) = listener {
-        listener.abort();
+    for (index, task) in tasks {
+        // A panicking stage fails that stage only; its dependents see it ended without a result.
+        let result = task
+            .await
+            .unwrap_or_else(|e| Err(format!("internal error in stage {index}: {e}")));
+        results.insert(index, result);
     }
     if let Ok(cache) = ctx.stat_cache.lock() {
         let _ = cache.save(&stat_path);
     }
     super::finish::finish(&ctx, build_id, results, started).await
+}
+
+/// Aborts a task when dropped, whichever way the build returns.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn new_build_id() -> String {

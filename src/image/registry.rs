@@ -73,8 +73,13 @@ fn is_loopback(registry: &str) -> bool {
     host == "localhost" || host == "127.0.0.1" || host == "[::1]"
 }
 
-fn client(registry: &str, opts: &RegistryOptions) -> Client {
+/// Every HTTP client here (registries, `ADD <url>`) uses rustls with ring; install it once.
+pub fn ensure_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn client(registry: &str, opts: &RegistryOptions) -> Client {
+    ensure_tls_provider();
     let protocol = if opts.insecure || is_loopback(registry) {
         ClientProtocol::HttpsExcept(vec![registry.to_string()])
     } else {

@@ -305,6 +305,9 @@ async fn fetch_urls(
     checksum: Option<&str>,
 ) -> Result<Vec<Download>, StepError> {
     let mut out = Vec::new();
+    if !urls.is_empty() {
+        crate::image::registry::ensure_tls_provider();
+    }
     for url in urls {
         let response = reqwest::get(url.as_str())
             .await
