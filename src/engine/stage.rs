@@ -182,11 +182,8 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
                 step::from::resolve_image(ctx, &stage.base_ref, stage.platform.as_deref())
                     .await
                     .map_err(|e| e.to_string())?;
-            let store = ctx.store.clone();
-            let layers = image.layers.clone();
-            cursor.snapshots = tokio::task::spawn_blocking(move || store.snapshot(&layers))
+            cursor.snapshots = step::from::snapshots(ctx, &image.layers)
                 .await
-                .map_err(|e| e.to_string())?
                 .map_err(|e| format!("extracting {}: {e}", stage.base_ref))?;
             cursor.layers = image.layers.clone();
             cursor.state = ImageState::from_config(&image.config);
@@ -372,11 +369,7 @@ where
             let info = layer.as_ref().map(|(_, info)| info.clone());
             if let Some((layer_ref, _)) = layer {
                 cursor.layers.push(layer_ref);
-                let store = ctx.store.clone();
-                let layers = cursor.layers.clone();
-                cursor.snapshots = tokio::task::spawn_blocking(move || store.snapshot(&layers))
-                    .await
-                    .map_err(|e| StepError::Invalid(e.to_string()))??;
+                cursor.snapshots = step::from::snapshots(ctx, &cursor.layers).await?;
             }
             ctx.sink.emit(Event::StepCached {
                 step: step_ref.clone(),

@@ -18,7 +18,7 @@ use super::super::error::StepError;
 use super::super::event::StepRef;
 use super::super::fsutil::resolve_in_root;
 use super::super::stage::{Cursor, fs_step};
-use super::from::resolve_image;
+use super::from::source_lowers;
 use super::{absolute, expand, on_overlay};
 use crate::exec::resolve_user;
 use crate::frontend::Instruction;
@@ -267,21 +267,7 @@ async fn source_view(
             _heredocs: heredoc_dir,
         });
     };
-    let (lowers, key) = match find_stage(ctx, from) {
-        Some(index) => {
-            let out = ctx.stage_output(index).await.map_err(StepError::Invalid)?;
-            (out.snapshots.clone(), out.key.clone())
-        }
-        None => {
-            let (image, _) = resolve_image(ctx, from, None).await?;
-            let store = ctx.store.clone();
-            let layers = image.layers.clone();
-            let snaps = tokio::task::spawn_blocking(move || store.snapshot(&layers))
-                .await
-                .map_err(|e| StepError::Invalid(e.to_string()))??;
-            (snaps, image.digest().to_string())
-        }
-    };
+    let (lowers, key) = source_lowers(ctx, from).await?;
     let scratch = ctx.store.tmp_dir("from-")?;
     let overlay = Overlay::mount(&lowers, scratch.path())?;
     Ok(SourceView {

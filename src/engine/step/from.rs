@@ -1,10 +1,12 @@
 //! Base images for FROM and `--from`: the store's tags first, then the registry.
 
+use std::path::PathBuf;
+
 use super::super::build::BuildCtx;
 use super::super::error::StepError;
 use crate::image::registry::RegistryOptions;
 use crate::image::resolve::{Origin, resolve_base};
-use crate::store::ResolvedImage;
+use crate::store::{LayerRef, ResolvedImage};
 
 /// Resolves an image reference; also says whether it had to be pulled.
 pub async fn resolve_image(
@@ -19,4 +21,35 @@ pub async fn resolve_image(
     };
     let (image, origin) = resolve_base(&ctx.store, reference, &opts).await?;
     Ok((image, origin == Origin::Registry))
+}
+
+/// The extracted snapshot dirs of a layer chain (lowest first), extracting off the async threads.
+pub async fn snapshots(ctx: &BuildCtx, layers: &[LayerRef]) -> Result<Vec<PathBuf>, StepError> {
+    let store = ctx.store.clone();
+    let layers = layers.to_vec();
+    tokio::task::spawn_blocking(move || store.snapshot(&layers))
+        .await
+        .map_err(|e| StepError::Invalid(e.to_string()))?
+        .map_err(StepError::from)
+}
+
+/// What `--from` (COPY, or a RUN bind mount) names: a stage of this build (waited for) or an
+/// image. Returns its snapshot dirs and the key the reading step's cache key takes from it.
+pub async fn source_lowers(
+    ctx: &BuildCtx,
+    from: &str,
+) -> Result<(Vec<PathBuf>, String), StepError> {
+    match super::copy::find_stage(ctx, from) {
+        Some(index) => {
+            let out = ctx.stage_output(index).await.map_err(StepError::Invalid)?;
+            Ok((out.snapshots.clone(), out.key.clone()))
+        }
+        None => {
+            let (image, _) = resolve_image(ctx, from, None).await?;
+            Ok((
+                snapshots(ctx, &image.layers).await?,
+                image.digest().to_string(),
+            ))
+        }
+    }
 }

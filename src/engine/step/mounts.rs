@@ -15,7 +15,7 @@ use super::super::fsutil::resolve_in_root;
 use super::super::options::SecretSource;
 use super::super::stage::Cursor;
 use super::expand;
-use super::from::resolve_image;
+use super::from::source_lowers;
 use crate::exec::ExtraMount;
 use crate::frontend::instruction::{Mount, MountType, Sharing};
 use crate::snapshot::overlay::Overlay;
@@ -283,21 +283,7 @@ async fn bind_mount(
             };
             (vec![ctx.context.root.clone()], d.digest)
         }
-        Some(from) => match super::copy::find_stage(ctx, &from) {
-            Some(index) => {
-                let stage = ctx.stage_output(index).await.map_err(StepError::Invalid)?;
-                (stage.snapshots.clone(), stage.key.clone())
-            }
-            None => {
-                let (image, _) = resolve_image(ctx, &from, None).await?;
-                let store = ctx.store.clone();
-                let layers = image.layers.clone();
-                let snaps = tokio::task::spawn_blocking(move || store.snapshot(&layers))
-                    .await
-                    .map_err(|e| StepError::Invalid(e.to_string()))??;
-                (snaps, image.digest().to_string())
-            }
-        },
+        Some(from) => source_lowers(ctx, &from).await?,
     };
     // A view over an overlay: `rw` writes land in its throwaway upper dir, never in the source.
     let scratch = ctx.store.tmp_dir("bind-")?;
