@@ -213,3 +213,39 @@ fn store_check_finds_and_repairs_corruption_then_a_rebuild_works() {
     assert!(again.cached("deps/1"));
     assert_clean(&f);
 }
+
+#[test]
+fn prune_waits_while_another_process_has_the_store_open() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let f = fixture();
+    assert!(f.build(&[]).ok());
+    let records = cache_records(&f).len();
+    assert!(records > 0);
+    // This process holds the store open as a running build does.
+    let open = stagecraft::store::Store::open(f.root()).unwrap();
+    let mut prune = Command::new(engine_support::bin())
+        .arg("--root")
+        .arg(f.root())
+        .args(["cache", "prune", "--all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(prune.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("waiting"), "{line}");
+    assert_eq!(
+        cache_records(&f).len(),
+        records,
+        "nothing removed while in use"
+    );
+    assert!(f.root().join("builds/last.json").is_file());
+    drop(open);
+    let out = prune.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(cache_records(&f).is_empty());
+    assert_clean(&f);
+}
