@@ -89,6 +89,9 @@ pub struct BuildArgs {
     /// Pause before this step (STAGE/INDEX); repeatable
     #[arg(long = "break", value_name = "STAGE/INDEX")]
     pub breakpoints: Vec<StepRef>,
+    /// When a step fails: `shell` opens a shell in the state before it (the failing command printed)
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub on_failure: Option<super::on_failure::OnFailure>,
     #[command(flatten)]
     pub theme: super::tui::ThemeArgs,
     /// Talk plain HTTP to the registry for FROM pulls and pushes
@@ -219,6 +222,10 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         }
         result.map(|o| (o, store))
     });
+    if outcome.is_err() && args.on_failure == Some(super::on_failure::OnFailure::Shell) {
+        let store = Store::open(&global.store_root())?;
+        super::on_failure::open_failure_shell(&store, args.runtime.as_deref())?;
+    }
     let (outcome, store) = outcome?;
     if let Some(digest) = &outcome.record.image {
         for dest in &args.output {

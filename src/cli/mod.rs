@@ -10,6 +10,7 @@ pub mod cache;
 pub mod diff;
 pub mod explain;
 pub mod image;
+pub mod on_failure;
 pub mod plan;
 pub mod shell;
 pub mod store;

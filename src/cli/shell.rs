@@ -56,18 +56,36 @@ fn view(store: &Store, target: &Resolved) -> Result<(Overlay, tempfile::TempDir)
 pub fn run(global: &Global, args: ShellArgs) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
     let target = resolve_target(&store, &args.target)?;
-    let runtime = Runtime::find(args.runtime.as_deref()).map_err(|e| miette!("{e}"))?;
-    let (target_view, _target_scratch) = view(&store, &target)?;
     let tools = match &args.image {
         Some(image) => Some(resolve_target(&store, image)?),
         None => None,
     };
-    let tools_view = match &tools {
-        Some(t) => Some(view(&store, t)?),
+    open(
+        &store,
+        &target,
+        tools.as_ref(),
+        args.runtime.as_deref(),
+        &args.command,
+    )
+}
+
+/// Runs `command` (default `/bin/sh`) in `target` over a throwaway overlay, or in `tools` with
+/// the target at /target; returns the process's exit code.
+pub fn open(
+    store: &Store,
+    target: &Resolved,
+    tools: Option<&Resolved>,
+    runtime: Option<&std::path::Path>,
+    command: &[String],
+) -> Result<ExitCode> {
+    let runtime = Runtime::find(runtime).map_err(|e| miette!("{e}"))?;
+    let (target_view, _target_scratch) = view(store, target)?;
+    let tools_view = match tools {
+        Some(t) => Some(view(store, t)?),
         None => None,
     };
     // The process sees the target's config, or the tools image's with the target at /target.
-    let (rootfs, config, mounts) = match (&tools_view, &tools) {
+    let (rootfs, config, mounts) = match (&tools_view, tools) {
         (Some((overlay, _)), Some(t)) => (
             overlay.rootfs().to_path_buf(),
             &t.config,
@@ -83,10 +101,10 @@ pub fn run(global: &Global, args: ShellArgs) -> Result<ExitCode> {
             Vec::new(),
         ),
     };
-    let argv = if args.command.is_empty() {
+    let argv = if command.is_empty() {
         vec!["/bin/sh".to_string()]
     } else {
-        args.command.clone()
+        command.to_vec()
     };
     let mut spec = RunSpec::new(
         rootfs,

@@ -4,7 +4,7 @@
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{Control, Record};
+use crate::engine::{Control, Event, Record};
 use crate::ui::progress::{JsonPrinter, Printer};
 use crate::ui::tui::{self, TuiOptions};
 
@@ -23,11 +23,16 @@ pub async fn show(
 ) -> miette::Result<()> {
     match display {
         Display::Printer(mut printer) => {
+            let mut pauses: Option<std::sync::mpsc::Sender<()>> = None;
             while let Some(record) = rx.recv().await {
                 if let Some(log) = event_log.as_mut() {
                     let _ = log.print(&record);
                 }
                 let _ = printer.print(&record);
+                if matches!(record.event, Event::Paused { .. }) {
+                    let answer = pauses.get_or_insert_with(|| stdin_answers(control.clone()));
+                    let _ = answer.send(());
+                }
             }
             Ok(())
         }
@@ -60,4 +65,32 @@ pub async fn show(
             exit.map(|_| ()).map_err(|e| miette::miette!("{e}"))
         }
     }
+}
+
+/// Printers have no keys: a line on stdin answers each `paused` event. Enter continues, `n` runs
+/// one step, `q` cancels; once stdin is at its end every pause continues at once.
+fn stdin_answers(control: mpsc::UnboundedSender<Control>) -> std::sync::mpsc::Sender<()> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    // A plain thread: a blocking read must not hold a runtime worker, and it may outlive the build.
+    std::thread::spawn(move || {
+        let mut at_end = false;
+        while rx.recv().is_ok() {
+            let mut line = String::new();
+            if !at_end {
+                eprintln!(
+                    "stagecraft: paused: Enter continues, n + Enter runs one step, q + Enter cancels"
+                );
+                at_end = matches!(std::io::stdin().read_line(&mut line), Ok(0) | Err(_));
+            }
+            let answer = match line.trim() {
+                "n" => Control::StepOnce,
+                "q" => Control::Cancel,
+                _ => Control::Continue,
+            };
+            if control.send(answer).is_err() {
+                break;
+            }
+        }
+    });
+    tx
 }

@@ -40,6 +40,8 @@ pub struct BuildCtx {
     pub stat_cache: Mutex<StatCache>,
     pub outputs: Vec<watch::Receiver<StageResult>>,
     pub breakpoints: Breakpoints,
+    /// Per stage index: the state before the step that failed (for failure shells).
+    pub failed_steps: Mutex<BTreeMap<usize, StepRecord>>,
 }
 
 impl BuildCtx {
@@ -91,6 +93,9 @@ pub struct StageRecord {
     /// Manifest digest of the stage's image (every built stage gets one).
     pub image: Option<String>,
     pub steps: Vec<StepRecord>,
+    /// When a step of this stage failed: that step, with the layers and config before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_step: Option<StepRecord>,
 }
 
 /// One step's result: the layers of the stage after it (so `shell builder/3` can rebuild the view).
@@ -224,6 +229,7 @@ pub async fn build(
         runtime,
         cancel: cancel.clone(),
         breakpoints,
+        failed_steps: Mutex::new(BTreeMap::new()),
     });
     // The listener holds an event sender (for `paused`); it must end with the build so consumers
     // see the stream close.

@@ -81,6 +81,7 @@ pub async fn finish(
                     label,
                     image: Some(written.digest().to_string()),
                     steps: out.steps.clone(),
+                    failed_step: None,
                 });
             }
             Err(message) => {
@@ -93,6 +94,11 @@ pub async fn finish(
                     label,
                     image: None,
                     steps: Vec::new(),
+                    failed_step: ctx
+                        .failed_steps
+                        .lock()
+                        .ok()
+                        .and_then(|mut f| f.remove(index)),
                 });
             }
         }

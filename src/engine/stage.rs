@@ -112,6 +112,21 @@ pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Stri
                 _ => None,
             };
             let message = e.message();
+            if let (Ok(mut failed), Some(planned)) = (ctx.failed_steps.lock(), stage.steps.get(i)) {
+                failed.insert(
+                    index,
+                    StepRecord {
+                        index: i,
+                        text: planned.text.clone(),
+                        line: planned.line,
+                        cache_key: cursor.key.clone(),
+                        cached: false,
+                        diff_id: None,
+                        layers: cursor.layers.iter().map(LayerDesc::from_ref).collect(),
+                        config: cursor.state.to_json(&diff_id_strings(&cursor.layers), ""),
+                    },
+                );
+            }
             ctx.sink.emit(Event::StepFailed {
                 step: step_ref.clone(),
                 exit_code,

@@ -1,0 +1,57 @@
+//! `build --on-failure shell` on a real failing build: a shell in the state before the failing
+//! step, with the stage's env, the failing command printed, and the build still failing.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod engine_support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use engine_support::{Fixture, bin};
+
+#[test]
+fn failure_shell_opens_in_the_state_before_the_failing_step() {
+    let f = Fixture::new();
+    f.dockerfile(concat!(
+        "FROM busybox AS app\n",
+        "ENV GREETING=hello\n",
+        "WORKDIR /work\n",
+        "RUN echo made > made.txt\n",
+        "RUN echo partial > partial.txt && exit 7\n",
+    ));
+    let mut child = Command::new(bin())
+        .arg("--root")
+        .arg(f.root())
+        .args(["build", "--progress=plain", "--on-failure", "shell"])
+        .arg(f.ctx.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Not a terminal: the shell reads these commands from stdin.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"pwd; cat made.txt; echo $GREETING; ls partial.txt 2>&1 || echo no-partial\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the build still fails: {stderr}");
+    assert!(
+        stdout.contains("/work\nmade\nhello\n"),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(stdout.contains("no-partial"), "{stdout}");
+    assert!(stderr.contains("step app/4 (line 5) failed"), "{stderr}");
+    assert!(
+        stderr.contains("\n  echo partial > partial.txt && exit 7\n"),
+        "{stderr}"
+    );
+    // The record keeps the failed step for later tools.
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(f.root().join("builds/last.json")).unwrap()).unwrap();
+    assert_eq!(record["stages"][0]["failed_step"]["index"], 4);
+}
