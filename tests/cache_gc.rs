@@ -249,3 +249,37 @@ fn prune_waits_while_another_process_has_the_store_open() {
     assert!(cache_records(&f).is_empty());
     assert_clean(&f);
 }
+
+#[test]
+fn until_filter_goes_by_last_use_of_records_and_cache_mounts() {
+    let f = fixture();
+    assert!(f.build(&[]).ok());
+    let mounts = f.root().join("cache/mounts");
+    let mount = fs::read_dir(&mounts)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let records = cache_records(&f);
+    // Used just now: an hour's filter keeps everything.
+    run(&f, &["cache", "prune", "--filter", "until=1h"]);
+    assert!(mount.is_dir());
+    assert_eq!(cache_records(&f).len(), records.len());
+    // Make everything look a day old; a cached rebuild uses (touches) it all again.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(86400);
+    for p in records.iter().chain([&mount]) {
+        fs::File::open(p).unwrap().set_modified(old).unwrap();
+    }
+    f.write("main.go", "package main // 2\n");
+    assert!(f.build(&[]).ok());
+    let rebuilt = cache_records(&f);
+    run(&f, &["cache", "prune", "--filter", "until=1h"]);
+    // The deps stage was a hit (touched), as was its RUN's cache mount; stage 2's records of
+    // the old main.go were not used and go.
+    assert!(mount.is_dir(), "a build that has the mount's step uses it");
+    let left = cache_records(&f);
+    assert!(left.len() < rebuilt.len(), "{left:?}");
+    assert!(left.len() >= 3, "deps/0..2 stay: {left:?}");
+    assert!(f.build(&[]).ok());
+}

@@ -148,7 +148,7 @@ impl Store {
         }
     }
 
-    /// Cache mount dirs (`cache/mounts/<hex>`), oldest change first.
+    /// Cache mount dirs (`cache/mounts/<hex>`), least recently used (mtime, set on use) first.
     fn mount_dirs(&self) -> Vec<(String, SystemTime)> {
         let base = self.root.join("cache/mounts");
         let mut out: Vec<(String, SystemTime)> = fs::read_dir(&base)

@@ -152,6 +152,8 @@ async fn cache_mount(
         std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
             .map_err(StepError::io(format!("cache mount {id}")))?;
     }
+    // The dir's mtime is the mount's last use, which `cache prune --filter until=` goes by.
+    let _ = File::open(&dir).and_then(|d| d.set_modified(std::time::SystemTime::now()));
     let lock_path = base.join(format!("{name}.lock"));
     let source = match m.sharing {
         Sharing::Shared => dir,
