@@ -1,12 +1,20 @@
 //! Reading what builds produced: merged file trees of layer chains, diffs between them, and the
 //! provenance of every file of an image. Used by `diff`, `explain` and the TUI.
 
+pub mod ci;
 pub mod diff;
 pub mod error;
+pub mod hints;
+pub mod layers;
 pub mod provenance;
+pub mod report;
+pub mod secrets;
+pub mod stack;
 pub mod tree;
+pub mod waste;
 
 pub use diff::{Aspect, Change, ChangeKind, DirSummary, TreeDiff, diff};
 pub use error::AnalyzeError;
 pub use provenance::{FileProvenance, Hop, provenance};
+pub use report::{Report, explain};
 pub use tree::{Entry, FileTree, Kind, display_path};

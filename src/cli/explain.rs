@@ -1,4 +1,6 @@
-//! `stagecraft explain --provenance`: where every file of the last build's image came from.
+//! `stagecraft explain [IMAGE | --last]`: what an image's layers hold, what they waste and what
+//! they leak (see `explain_report`), with a CI mode (`explain_ci`); `--provenance`: where every
+//! file of the last build's image came from.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -20,9 +22,13 @@ pub enum Format {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
+    /// An image of the store, or a stage (`builder`) or step (`builder/3`) of the last build
+    /// (default: the last build's image)
+    #[arg(conflicts_with = "last")]
+    pub image: Option<String>,
     /// For every file of the image: the stage, step, instruction and Dockerfile line that put it
     /// there, following COPY --from back to the step that created it
-    #[arg(long, required = true)]
+    #[arg(long, conflicts_with = "image")]
     pub provenance: bool,
     /// Explain the last build (the default; builds are recorded in the store)
     #[arg(long)]
@@ -35,9 +41,21 @@ pub struct ExplainArgs {
     pub limit: usize,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Rows of each list (largest files, deleted files, duplicates…); 0: all
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[command(flatten)]
+    pub ci: super::explain_ci::CiArgs,
 }
 
 pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
+    if args.provenance {
+        return run_provenance(global, args);
+    }
+    super::explain_report::run(global, args)
+}
+
+fn run_provenance(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
     let record = load_record(&store, "last")?
         .ok_or_else(|| miette!("no build recorded in {} yet", store.root().display()))?;

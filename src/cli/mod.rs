@@ -9,6 +9,8 @@ pub mod build;
 pub mod cache;
 pub mod diff;
 pub mod explain;
+pub mod explain_ci;
+pub mod explain_report;
 pub mod image;
 pub mod on_failure;
 pub mod plan;
@@ -54,7 +56,7 @@ impl Global {
 pub enum Command {
     /// Build an image from a Dockerfile, showing the build live
     Build(Box<build::BuildArgs>),
-    /// Explain the last build: where every file of the image came from (--provenance)
+    /// Explain an image: layer sizes, wasted bytes, efficiency, secrets, hints; --ci gates on them
     Explain(explain::ExplainArgs),
     /// Manage images in the store: import, ls, rm, history, export
     Image {

@@ -1,0 +1,251 @@
+//! An index of each layer tar of an image: every entry with its size and content digest, read
+//! straight from the compressed blobs (no snapshot needed), layers read in parallel. Secrets are
+//! looked for while the bytes pass, so no file is read twice.
+
+use std::io::Read;
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use super::error::{AnalyzeError, io_err};
+use super::secrets::{self, SecretMatch};
+use crate::image::layer::{OPAQUE_WHITEOUT, WHITEOUT_PREFIX, decompress};
+use crate::store::{LayerRef, Store};
+
+/// Files up to this size are held in memory and scanned for secrets; larger ones are only hashed.
+const SCAN_LIMIT: u64 = 8 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    /// A tar hard link: no bytes of its own.
+    HardLink,
+    /// Devices and fifos.
+    Other,
+    /// `.wh.NAME`: `path` is the deleted NAME.
+    Whiteout,
+    /// `.wh..wh..opq`: `path` is the directory whose lower contents are hidden.
+    Opaque,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerEntry {
+    /// Relative to the root, no leading or trailing `/`.
+    pub path: String,
+    pub kind: EntryKind,
+    /// The tar header's size: bytes of a regular file, 0 for everything else.
+    pub size: u64,
+    /// `sha256:` of a regular file's content.
+    pub digest: Option<String>,
+}
+
+/// A secret found in one file of one layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerSecret {
+    pub path: String,
+    #[serde(flatten)]
+    pub found: SecretMatch,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerIndex {
+    pub index: usize,
+    pub digest: String,
+    pub compressed_size: u64,
+    /// The config history entry of this layer (empty_layer entries skipped).
+    pub created_by: String,
+    /// Sum of the regular files' sizes (dive's layer size).
+    pub size: u64,
+    #[serde(skip)]
+    pub entries: Vec<LayerEntry>,
+    #[serde(skip)]
+    pub secrets: Vec<LayerSecret>,
+}
+
+/// The `created_by` of each layer, from an image config's history (entries marked empty_layer
+/// have no layer).
+pub fn layer_history(config: &serde_json::Value, layers: usize) -> Vec<String> {
+    let mut out: Vec<String> = config
+        .get("history")
+        .and_then(|h| h.as_array())
+        .into_iter()
+        .flatten()
+        .filter(|h| {
+            !h.get("empty_layer")
+                .and_then(|e| e.as_bool())
+                .unwrap_or(false)
+        })
+        .map(|h| {
+            h.get("created_by")
+                .and_then(|c| c.as_str())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    out.resize(layers, String::new());
+    out
+}
+
+/// Indexes every layer of a chain, in parallel, lowest first.
+pub fn index_layers(
+    store: &Store,
+    layers: &[LayerRef],
+    config: &serde_json::Value,
+) -> Result<Vec<LayerIndex>, AnalyzeError> {
+    let history = layer_history(config, layers.len());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<LayerIndex, AnalyzeError>>> =
+        (0..layers.len()).map(|_| None).collect();
+    let slots = std::sync::Mutex::new(&mut results);
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(layers.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(layer) = layers.get(i) else { break };
+                    let r = index_layer(store, layer, i, &history[i]);
+                    if let Ok(mut slots) = slots.lock() {
+                        slots[i] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(AnalyzeError::Record("a layer indexer died".into()))))
+        .collect()
+}
+
+/// Strips `./`, `/` and trailing `/` so tar names compare equal however they were written.
+fn clean(path: &str) -> String {
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn index_layer(
+    store: &Store,
+    layer: &LayerRef,
+    index: usize,
+    created_by: &str,
+) -> Result<LayerIndex, AnalyzeError> {
+    let digest = layer.descriptor.digest();
+    let blob_path = store.blob_path(digest);
+    let file = store.open_blob(digest)?;
+    let reader = decompress(file).map_err(io_err("decompress", &blob_path))?;
+    let mut archive = tar::Archive::new(reader);
+    let mut entries = Vec::new();
+    let mut found = Vec::new();
+    let mut size = 0;
+    for item in archive
+        .entries()
+        .map_err(io_err("read layer tar", &blob_path))?
+    {
+        let mut item = item.map_err(io_err("read layer tar", &blob_path))?;
+        let raw = item.path().map_err(io_err("read layer tar", &blob_path))?;
+        let path = clean(&raw.to_string_lossy());
+        if path.is_empty() {
+            continue;
+        }
+        let (dir, name) = match path.rsplit_once('/') {
+            Some((d, n)) => (d.to_string(), n.to_string()),
+            None => (String::new(), path.clone()),
+        };
+        let joined = |n: &str| {
+            if dir.is_empty() {
+                n.to_string()
+            } else {
+                format!("{dir}/{n}")
+            }
+        };
+        if name == OPAQUE_WHITEOUT {
+            entries.push(entry(dir.clone(), EntryKind::Opaque, 0, None));
+            continue;
+        }
+        if let Some(deleted) = name.strip_prefix(WHITEOUT_PREFIX) {
+            entries.push(entry(joined(deleted), EntryKind::Whiteout, 0, None));
+            continue;
+        }
+        let kind = match item.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => EntryKind::Symlink,
+            tar::EntryType::Link => EntryKind::HardLink,
+            _ => EntryKind::Other,
+        };
+        if kind != EntryKind::File {
+            entries.push(entry(path, kind, 0, None));
+            continue;
+        }
+        let len = item.size();
+        size += len;
+        let digest = if len <= SCAN_LIMIT {
+            let mut bytes = Vec::with_capacity(len as usize);
+            item.read_to_end(&mut bytes)
+                .map_err(io_err("read layer tar", &blob_path))?;
+            for m in secrets::scan(&path, &bytes) {
+                found.push(LayerSecret {
+                    path: path.clone(),
+                    found: m,
+                });
+            }
+            hex::encode(Sha256::digest(&bytes))
+        } else {
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = item
+                    .read(&mut buf)
+                    .map_err(io_err("read layer tar", &blob_path))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+            }
+            hex::encode(hasher.finalize())
+        };
+        entries.push(entry(path, kind, len, Some(format!("sha256:{digest}"))));
+    }
+    Ok(LayerIndex {
+        index,
+        digest: digest.to_string(),
+        compressed_size: layer.descriptor.size(),
+        created_by: created_by.to_string(),
+        size,
+        entries,
+        secrets: found,
+    })
+}
+
+fn entry(path: String, kind: EntryKind, size: u64, digest: Option<String>) -> LayerEntry {
+    LayerEntry {
+        path,
+        kind,
+        size,
+        digest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_tar_names_and_pairs_history() {
+        assert_eq!(clean("./usr//bin/"), "usr/bin");
+        assert_eq!(clean("/etc/x"), "etc/x");
+        assert_eq!(clean("./"), "");
+        let config = serde_json::json!({"history": [
+            {"created_by": "base"},
+            {"created_by": "ENV A=1", "empty_layer": true},
+            {"created_by": "RUN x"}
+        ]});
+        assert_eq!(layer_history(&config, 3), ["base", "RUN x", ""]);
+    }
+}

@@ -1,0 +1,117 @@
+//! `explain`'s findings about one image, put together from its layer index.
+
+use serde::Serialize;
+
+use super::error::AnalyzeError;
+use super::hints::{Hint, hints};
+use super::layers::{EntryKind, LayerIndex, index_layers};
+use super::secrets::SecretMatch;
+use super::stack::{Shadowed, Stack};
+use super::waste::{Duplicate, Efficiency, duplicates, efficiency};
+use crate::store::{LayerRef, Store};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FinalFile {
+    pub path: String,
+    pub size: u64,
+    /// The layer that wrote it last.
+    pub layer: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Secret {
+    pub layer: usize,
+    pub created_by: String,
+    pub path: String,
+    #[serde(flatten)]
+    pub found: SecretMatch,
+    /// False when a later layer deleted or overwrote the file: it is still in this layer's tar.
+    pub in_final_image: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub image: String,
+    pub layers: Vec<LayerIndex>,
+    #[serde(flatten)]
+    pub efficiency: Efficiency,
+    /// Regular files of the final filesystem, largest first.
+    pub largest_files: Vec<FinalFile>,
+    /// Regular files a later layer deleted or overwrote, largest first.
+    pub shadowed_files: Vec<Shadowed>,
+    pub duplicates: Vec<Duplicate>,
+    pub secrets: Vec<Secret>,
+    pub hints: Vec<Hint>,
+}
+
+/// Reads every layer of `layers` and works out the report; lists are cut to `top` rows
+/// (0: no cut). Totals always cover everything.
+pub fn explain(
+    store: &Store,
+    image: &str,
+    layers: &[LayerRef],
+    config: &serde_json::Value,
+    top: usize,
+) -> Result<Report, AnalyzeError> {
+    let index = index_layers(store, layers, config)?;
+    Ok(report(image, index, top))
+}
+
+fn cut<T>(mut v: Vec<T>, top: usize) -> Vec<T> {
+    if top > 0 {
+        v.truncate(top);
+    }
+    v
+}
+
+pub fn report(image: &str, layers: Vec<LayerIndex>, top: usize) -> Report {
+    let stack = Stack::of(&layers);
+    let mut efficiency = efficiency(&layers);
+    efficiency.inefficiencies = cut(std::mem::take(&mut efficiency.inefficiencies), top);
+    let mut largest: Vec<FinalFile> = stack
+        .live
+        .iter()
+        .filter(|(_, l)| l.kind == EntryKind::File)
+        .map(|(p, l)| FinalFile {
+            path: format!("/{p}"),
+            size: l.size,
+            layer: l.layer,
+        })
+        .collect();
+    largest.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+    let mut shadowed: Vec<Shadowed> = stack
+        .shadowed
+        .iter()
+        .map(|s| Shadowed {
+            path: format!("/{}", s.path),
+            ..s.clone()
+        })
+        .collect();
+    shadowed.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+    let mut secrets = Vec::new();
+    for l in &layers {
+        for s in &l.secrets {
+            let in_final_image = stack
+                .live
+                .get(&s.path)
+                .is_some_and(|live| live.layer == l.index);
+            secrets.push(Secret {
+                layer: l.index,
+                created_by: l.created_by.clone(),
+                path: format!("/{}", s.path),
+                found: s.found.clone(),
+                in_final_image,
+            });
+        }
+    }
+    Report {
+        image: image.to_string(),
+        hints: hints(&layers, &stack),
+        duplicates: cut(duplicates(&layers), top),
+        largest_files: cut(largest, top),
+        shadowed_files: cut(shadowed, top),
+        efficiency,
+        secrets,
+        layers,
+    }
+}

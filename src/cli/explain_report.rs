@@ -1,0 +1,206 @@
+//! `stagecraft explain [IMAGE | --last]`: layer sizes, dive's efficiency and wasted bytes, the
+//! largest files, files deleted or overwritten later, duplicates, secrets and hints.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use miette::{IntoDiagnostic, Result, miette};
+use serde::Serialize;
+
+use super::Global;
+use super::explain::{ExplainArgs, Format};
+use super::explain_ci::{failed, render as render_ci};
+use crate::analyze::ci::RuleResult;
+use crate::analyze::{Report, explain};
+use crate::engine::load_record;
+use crate::engine::lookup::resolve_target;
+use crate::store::Store;
+use crate::ui::progress::human_bytes;
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ci: Option<&'a [RuleResult]>,
+}
+
+pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
+    let store = Store::open(&global.store_root())?;
+    let target = match &args.image {
+        Some(name) => name.clone(),
+        None => load_record(&store, "last")?
+            .ok_or_else(|| miette!("no build recorded in {} yet", store.root().display()))?
+            .image
+            .ok_or_else(|| miette!("the last build failed: it made no image"))?,
+    };
+    let resolved = resolve_target(&store, &target)?;
+    let report = explain(
+        &store,
+        &resolved.label,
+        &resolved.layers,
+        &resolved.config,
+        args.top,
+    )?;
+    let ci = if args.ci.ci {
+        Some(args.ci.evaluate(&report)?)
+    } else {
+        None
+    };
+    let out = match args.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&JsonOut {
+                report: &report,
+                ci: ci.as_deref(),
+            })
+            .into_diagnostic()?;
+            s.push('\n');
+            s
+        }
+        Format::Text => {
+            let mut s = render(&report);
+            if let Some(results) = &ci {
+                let _ = writeln!(s, "\nCI rules:");
+                s.push_str(&render_ci(results));
+            }
+            s
+        }
+    };
+    print!("{out}");
+    Ok(match ci {
+        Some(results) if failed(&results) => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn short(created_by: &str, max: usize) -> String {
+    let text = crate::analyze::hints::user_text(created_by);
+    if text.chars().count() <= max {
+        return text;
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{cut}…")
+}
+
+pub fn render(r: &Report) -> String {
+    let e = &r.efficiency;
+    let mut out = String::new();
+    let compressed: u64 = r.layers.iter().map(|l| l.compressed_size).sum();
+    let _ = writeln!(
+        out,
+        "{}: {} layers, {} of files ({} compressed)",
+        r.image,
+        r.layers.len(),
+        human_bytes(e.size),
+        human_bytes(compressed)
+    );
+    let _ = writeln!(
+        out,
+        "efficiency {:.2}%, wasted {}, {:.1}% of the {} added above the base layer",
+        e.score * 100.0,
+        human_bytes(e.wasted_bytes),
+        e.user_wasted_percent * 100.0,
+        human_bytes(e.user_size)
+    );
+    let _ = writeln!(out, "\nLayers:");
+    let _ = writeln!(
+        out,
+        "  {:>3}  {:>9}  {:>10}  CREATED BY",
+        "#", "SIZE", "COMPRESSED"
+    );
+    for l in &r.layers {
+        let _ = writeln!(
+            out,
+            "  {:>3}  {:>9}  {:>10}  {}",
+            l.index,
+            human_bytes(l.size),
+            human_bytes(l.compressed_size),
+            short(&l.created_by, 70)
+        );
+    }
+    if !r.secrets.is_empty() {
+        let _ = writeln!(out, "\nSecrets ({}):", r.secrets.len());
+        for s in &r.secrets {
+            let gone = if s.in_final_image {
+                ""
+            } else {
+                " (deleted later, still in the layer)"
+            };
+            let _ = writeln!(
+                out,
+                "  ! {} in {}: {}  layer {} `{}`{gone}",
+                s.found.kind,
+                s.path,
+                s.found.excerpt,
+                s.layer,
+                short(&s.created_by, 50)
+            );
+        }
+    }
+    if !r.hints.is_empty() {
+        let _ = writeln!(out, "\nHints (bytes to save):");
+        for h in &r.hints {
+            let _ = writeln!(out, "  {:>9}  {}", human_bytes(h.bytes), h.message);
+        }
+    }
+    if !r.largest_files.is_empty() {
+        let _ = writeln!(out, "\nLargest files:");
+        for f in &r.largest_files {
+            let _ = writeln!(
+                out,
+                "  {:>9}  {}  (layer {})",
+                human_bytes(f.size),
+                f.path,
+                f.layer
+            );
+        }
+    }
+    if !r.shadowed_files.is_empty() {
+        let _ = writeln!(out, "\nDeleted or overwritten by a later layer:");
+        for s in &r.shadowed_files {
+            let how = match s.how {
+                crate::analyze::stack::How::Deleted => "deleted",
+                crate::analyze::stack::How::Overwritten => "overwritten",
+            };
+            let _ = writeln!(
+                out,
+                "  {:>9}  {}  added in layer {}, {how} in layer {}",
+                human_bytes(s.size),
+                s.path,
+                s.layer,
+                s.by_layer
+            );
+        }
+    }
+    if !r.duplicates.is_empty() {
+        let _ = writeln!(out, "\nDuplicated content:");
+        for d in &r.duplicates {
+            let copies: Vec<String> = d
+                .copies
+                .iter()
+                .map(|c| format!("{} (layer {})", c.path, c.layer))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:>9}  {}× {}: {}",
+                human_bytes(d.wasted_bytes),
+                d.copies.len(),
+                human_bytes(d.size),
+                copies.join(", ")
+            );
+        }
+    }
+    if e.inefficiencies.iter().any(|i| i.cumulative_size > 0) {
+        let _ = writeln!(out, "\nInefficient paths (dive: in several layers):");
+        for i in e.inefficiencies.iter().filter(|i| i.cumulative_size > 0) {
+            let _ = writeln!(
+                out,
+                "  {:>9}  {}×  {}",
+                human_bytes(i.cumulative_size),
+                i.count,
+                i.path
+            );
+        }
+    }
+    out
+}
