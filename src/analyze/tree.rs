@@ -85,9 +85,37 @@ impl Entry {
             return Ok(false);
         }
         match self.kind {
-            Kind::File => Ok(self.same_inode(other) || self.digest()? == other.digest()?),
+            Kind::File if self.same_inode(other) => Ok(true),
+            // Digests already known (provenance hashes candidates once): compare those.
+            Kind::File if self.digest.get().is_some() && other.digest.get().is_some() => {
+                Ok(self.digest()? == other.digest()?)
+            }
+            Kind::File => same_bytes(&self.source, &other.source),
             Kind::Symlink => Ok(self.link == other.link),
             _ => Ok(true),
+        }
+    }
+}
+
+/// Byte-for-byte comparison that stops at the first difference (cheaper than two hashes).
+fn same_bytes(a: &Path, b: &Path) -> Result<bool, AnalyzeError> {
+    use std::io::Read;
+    let mut fa = std::fs::File::open(a).map_err(io_err("open", a))?;
+    let mut fb = std::fs::File::open(b).map_err(io_err("open", b))?;
+    let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    loop {
+        let n = fa.read(&mut ba).map_err(io_err("read", a))?;
+        if n == 0 {
+            return Ok(fb.read(&mut bb[..1]).map_err(io_err("read", b))? == 0);
+        }
+        match fb.read_exact(&mut bb[..n]) {
+            Ok(()) => {}
+            // B is shorter than A after all (sizes are checked first): different.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
+            Err(e) => return Err(io_err("read", b)(e)),
+        }
+        if ba[..n] != bb[..n] {
+            return Ok(false);
         }
     }
 }
@@ -257,6 +285,34 @@ mod tests {
             0,
         )
         .expect("mknod whiteout (needs root)");
+    }
+
+    #[test]
+    fn same_size_files_compare_by_bytes() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        for (d, x, y) in [(&a, "abcd", "same"), (&b, "abce", "same")] {
+            fs::create_dir_all(d).expect("mkdir");
+            fs::write(d.join("x"), x).expect("write");
+            fs::write(d.join("y"), y).expect("write");
+        }
+        let (ta, tb) = (
+            FileTree::from_dirs(&[a]).expect("a"),
+            FileTree::from_dirs(&[b]).expect("b"),
+        );
+        let (xa, xb) = (
+            ta.get(Path::new("x")).expect("x"),
+            tb.get(Path::new("x")).expect("x"),
+        );
+        assert!(!xa.same_content(xb).expect("compare"));
+        let (ya, yb) = (
+            ta.get(Path::new("y")).expect("y"),
+            tb.get(Path::new("y")).expect("y"),
+        );
+        assert!(ya.same_content(yb).expect("compare"));
+        // With digests known, they decide.
+        assert_ne!(xa.digest().expect("digest"), xb.digest().expect("digest"));
+        assert!(!xa.same_content(xb).expect("compare"));
     }
 
     #[test]
