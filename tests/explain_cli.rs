@@ -260,3 +260,37 @@ fn ci_mode_applies_dive_rules_flags_and_dive_ci_file() {
         "{text}"
     );
 }
+
+#[test]
+fn last_build_tells_each_stage_share_that_reached_the_image() {
+    let f = Fixture::new();
+    f.dockerfile(concat!(
+        "FROM busybox AS builder\n",
+        "RUN mkdir /out && head -c 1000 /dev/zero > /out/a && head -c 5000 /dev/urandom > /junk\n",
+        "FROM busybox\n",
+        "COPY --from=builder /out/a /a\n",
+    ));
+    let b = f.build(&[]);
+    assert!(b.ok(), "build: {}", b.stderr());
+    let out = explain_in(&f, f.ctx.path(), &["--last", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json_of(&out);
+    let base = base_size();
+    // builder holds the base, /out/a and /junk; the image has the base and /out/a's content.
+    assert_eq!(
+        rows(&r["stages"], &["stage", "size", "shipped_bytes"]),
+        [
+            json!(["builder", base + 6000, base + 1000]),
+            json!(["1", base + 1000, base + 1000]),
+        ]
+    );
+    let text = String::from_utf8_lossy(&explain_in(&f, f.ctx.path(), &[]).stdout).into_owned();
+    assert!(
+        text.contains("Stages (share of each that reached the image):"),
+        "{text}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod provenance;
 pub mod report;
 pub mod secrets;
 pub mod stack;
+pub mod stages;
 pub mod tree;
 pub mod waste;
 

@@ -7,6 +7,7 @@ use super::hints::{Hint, hints};
 use super::layers::{EntryKind, LayerIndex, index_layers};
 use super::secrets::SecretMatch;
 use super::stack::{Shadowed, Stack};
+use super::stages::StageShare;
 use super::waste::{Duplicate, Efficiency, duplicates, efficiency};
 use crate::store::{LayerRef, Store};
 
@@ -42,6 +43,9 @@ pub struct Report {
     pub duplicates: Vec<Duplicate>,
     pub secrets: Vec<Secret>,
     pub hints: Vec<Hint>,
+    /// For the last build: every stage's size and the share of it that reached the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<StageShare>>,
 }
 
 /// Reads every layer of `layers` and works out the report; lists are cut to `top` rows
@@ -113,5 +117,6 @@ pub fn report(image: &str, layers: Vec<LayerIndex>, top: usize) -> Report {
         efficiency,
         secrets,
         layers,
+        stages: None,
     }
 }

@@ -11,6 +11,7 @@ use super::Global;
 use super::explain::{ExplainArgs, Format};
 use super::explain_ci::{failed, render as render_ci};
 use crate::analyze::ci::RuleResult;
+use crate::analyze::stages::stage_shares;
 use crate::analyze::{Report, explain};
 use crate::engine::load_record;
 use crate::engine::lookup::resolve_target;
@@ -27,21 +28,31 @@ struct JsonOut<'a> {
 
 pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
-    let target = match &args.image {
-        Some(name) => name.clone(),
-        None => load_record(&store, "last")?
-            .ok_or_else(|| miette!("no build recorded in {} yet", store.root().display()))?
-            .image
+    let record = match &args.image {
+        Some(_) => None,
+        None => Some(
+            load_record(&store, "last")?
+                .ok_or_else(|| miette!("no build recorded in {} yet", store.root().display()))?,
+        ),
+    };
+    let target = match (&args.image, &record) {
+        (Some(name), _) => name.clone(),
+        (None, r) => r
+            .as_ref()
+            .and_then(|r| r.image.clone())
             .ok_or_else(|| miette!("the last build failed: it made no image"))?,
     };
     let resolved = resolve_target(&store, &target)?;
-    let report = explain(
+    let mut report = explain(
         &store,
         &resolved.label,
         &resolved.layers,
         &resolved.config,
         args.top,
     )?;
+    if let Some(r) = &record {
+        report.stages = Some(stage_shares(&store, r, &report.layers)?);
+    }
     let ci = if args.ci.ci {
         Some(args.ci.evaluate(&report)?)
     } else {
@@ -117,6 +128,19 @@ pub fn render(r: &Report) -> String {
             human_bytes(l.compressed_size),
             short(&l.created_by, 70)
         );
+    }
+    if let Some(stages) = &r.stages {
+        let _ = writeln!(out, "\nStages (share of each that reached the image):");
+        for s in stages {
+            let _ = writeln!(
+                out,
+                "  {:<16} {:>9}  {:>5.1}% shipped ({})",
+                s.stage,
+                human_bytes(s.size),
+                s.share * 100.0,
+                human_bytes(s.shipped_bytes)
+            );
+        }
     }
     if !r.secrets.is_empty() {
         let _ = writeln!(out, "\nSecrets ({}):", r.secrets.len());
