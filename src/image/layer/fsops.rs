@@ -52,16 +52,26 @@ pub fn open_in_root(root: RawFd, path: &Path, flags: libc::c_int) -> io::Result<
         mode: 0,
         resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
     };
-    // SAFETY: valid C string, a properly laid out open_how and its size.
-    let fd = retry(|| unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root,
-            c.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    })?;
+    // The kernel answers EAGAIN when a rename or mount anywhere on the system raced with an
+    // in-root resolution and asks the caller to try again; a bounded number of times keeps a
+    // hostile renamer from spinning us forever.
+    let mut attempts = 0;
+    let fd = loop {
+        // SAFETY: valid C string, a properly laid out open_how and its size.
+        let result = retry(|| unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                root,
+                c.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        });
+        match result {
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && attempts < 256 => attempts += 1,
+            other => break other?,
+        }
+    };
     // SAFETY: the kernel returned a new fd we now own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
