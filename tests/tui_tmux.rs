@@ -423,3 +423,70 @@ fn user_themes_come_from_xdg_config_and_no_color_turns_colour_off() {
     t.send(&["q"]);
     assert_clean_exit(&t);
 }
+
+#[test]
+fn s_opens_a_shell_after_a_step_and_the_tui_comes_back() {
+    let f = engine_support::Fixture::new();
+    f.dockerfile(
+        "FROM busybox\n\
+         ENV GREETING=hi\n\
+         RUN echo made-by-run > /made.txt\n",
+    );
+    let args = format!(
+        "--root {} build --progress=tty {}",
+        f.root().display(),
+        f.ctx.path().display()
+    );
+    let t = Tmux::start("shell", &args);
+    let screen = t.wait_for("the build to finish", |s| {
+        s.contains("✓ built") || s.contains("✗ failed")
+    });
+    assert!(screen.contains("✓ built"), "build failed:\n{screen}");
+    // The last step is selected; `s` opens a shell in the filesystem after it.
+    t.send(&["Tab", "G", "s"]);
+    t.wait_text("changes are thrown away");
+    t.send(&["cat /made.txt; echo \"g=$GREETING\"", "Enter"]);
+    let screen = t.wait_text("g=hi");
+    assert!(screen.contains("made-by-run"), "{screen}");
+    t.send(&["exit 3", "Enter"]);
+    let screen = t.wait_text("exited with 3");
+    assert!(screen.contains("✓ built"), "the TUI is not back:\n{screen}");
+    t.send(&["q"]);
+    assert_clean_exit(&t);
+}
+
+#[test]
+fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
+    let f = engine_support::Fixture::new();
+    f.dockerfile(
+        "FROM busybox\n\
+         RUN echo before > /before.txt\n\
+         RUN test -e /nope && echo never\n",
+    );
+    let args = format!(
+        "--root {} build --progress=tty {}",
+        f.root().display(),
+        f.ctx.path().display()
+    );
+    let t = Tmux::start("failshell", &args);
+    let screen = t.wait_text("✗ failed");
+    assert!(screen.contains("s shell before failure"), "{screen}");
+    // What the failed step left behind is gone; say so.
+    t.send(&["S"]);
+    t.wait_text("not available");
+    t.send(&["s"]);
+    let screen = t.wait_text("changes are thrown away");
+    assert!(
+        screen.contains("test -e /nope && echo never"),
+        "the failing command is not printed:\n{screen}"
+    );
+    t.send(&["cat /before.txt", "Enter"]);
+    t.wait_for("the earlier step's file", |s| {
+        s.lines().any(|l| l.trim() == "before")
+    });
+    t.send(&["exit", "Enter"]);
+    t.wait_text("exited with 0");
+    t.send(&["q"]);
+    let screen = t.wait_text("END");
+    assert!(screen.contains("exit="), "{screen}");
+}

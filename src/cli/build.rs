@@ -178,6 +178,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
             theme: args.theme.load()?,
             // `t` in the TUI reads the selected step's layers from this build's store.
             layers: Some(Arc::new(StoreLayers::new(global.store_root()))),
+            store_root: Some(global.store_root()),
             ..TuiOptions::default()
         }))
     } else {

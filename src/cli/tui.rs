@@ -67,6 +67,7 @@ pub fn run(global: &Global, args: TuiArgs) -> miette::Result<ExitCode> {
             theme,
             time_scale: args.speed,
             layers: Some(layers),
+            store_root: Some(global.store_root()),
             ..TuiOptions::default()
         };
         tui::run(events, None, opts).await.into_diagnostic()

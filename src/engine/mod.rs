@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod imagestate;
 pub mod lookup;
 pub mod options;
+pub mod shell;
 pub mod sink;
 pub mod stage;
 pub mod step;

@@ -2,11 +2,13 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::build::StepState;
 use super::graph::NodeKind;
 use super::layout::Pane;
 use super::logs::Query;
 use super::model::{Input, Layer, Model, Search};
 use super::msg::Effect;
+use super::shell;
 use super::update::{self, center_log, log_rows, scroll_logs, steps_rows, tree_rows};
 use crate::engine::event::Control;
 
@@ -29,6 +31,7 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if ctrl && key.code == KeyCode::Char('c') {
         return update::quit(m);
     }
+    m.notice = None;
     if let Input::Search(text) = &mut m.input {
         match key.code {
             KeyCode::Enter => {
@@ -121,6 +124,8 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
             }
             return Vec::new();
         }
+        KeyCode::Char('s') => return open_shell(m),
+        KeyCode::Char('S') => return shell_after_failure(m),
         KeyCode::Enter | KeyCode::Char(' ') => return activate(m),
         KeyCode::Up | KeyCode::Char('k') => Move::Up(1),
         KeyCode::Down | KeyCode::Char('j') => Move::Down(1),
@@ -181,6 +186,46 @@ fn toggle_breakpoint(m: &mut Model) -> Vec<Effect> {
         m.breakpoints.insert(step.clone());
         vec![Effect::Control(Control::SetBreakpoint { step })]
     }
+}
+
+/// `s`: on a step, the filesystem after it (before it, if it failed); on a stage, after its last
+/// finished step.
+fn open_shell(m: &mut Model) -> Vec<Effect> {
+    let step = if m.focus == Pane::Graph {
+        m.selected_stage().and_then(|s| {
+            s.steps
+                .iter()
+                .rev()
+                .find(|s| s.state.is_finished())
+                .map(|s| s.step.clone())
+        })
+    } else {
+        m.selected_step().map(|s| s.step.clone())
+    };
+    let Some(step) = step else {
+        m.notice = Some("nothing has finished in this stage yet: no filesystem to open".into());
+        return Vec::new();
+    };
+    match shell::request(&m.build, &step) {
+        Ok(request) => vec![Effect::Shell(Box::new(request))],
+        Err(why) => {
+            m.notice = Some(why);
+            Vec::new()
+        }
+    }
+}
+
+/// `S` on a failed step: its leftovers would be the most telling state, but the engine throws a
+/// failed step's upper dir away, so say so rather than open something else.
+fn shell_after_failure(m: &mut Model) -> Vec<Effect> {
+    m.notice = Some(match m.selected_step() {
+        Some(s) if s.state == StepState::Failed => format!(
+            "the state {} left behind is not available (the engine discards a failed step's upper dir); s opens the state before it",
+            s.step
+        ),
+        _ => "S opens what a failed step left behind; select a failed step".into(),
+    });
+    Vec::new()
 }
 
 fn toggle_tree(m: &mut Model) -> Vec<Effect> {

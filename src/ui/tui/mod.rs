@@ -15,6 +15,7 @@ mod mouse;
 pub mod msg;
 pub mod replay;
 mod runtime;
+pub mod shell;
 pub mod store_source;
 pub mod terminal;
 pub mod theme;

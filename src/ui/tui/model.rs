@@ -73,6 +73,8 @@ pub struct Model {
     pub live: bool,
     /// Steps the user asked the engine to pause before (`b`).
     pub breakpoints: BTreeSet<StepRef>,
+    /// A one-off message for the status bar (why `s` did nothing, how a shell ended); the next key clears it.
+    pub notice: Option<String>,
 }
 
 impl Model {
@@ -99,6 +101,7 @@ impl Model {
             stream_closed: false,
             live: false,
             breakpoints: BTreeSet::new(),
+            notice: None,
         }
     }
 

@@ -4,6 +4,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::engine::event::{Control, Record, StepRef, Timestamp};
 
+use super::shell::ShellRequest;
 use super::tree::{FileTree, LayerError, LayerRequest};
 
 #[derive(Debug)]
@@ -34,4 +35,6 @@ pub enum Effect {
     Control(Control),
     /// Read the filesystem after a step and answer with `Msg::LayerLoaded`.
     LoadLayer(LayerRequest),
+    /// Suspend the UI, open a shell in a step's filesystem, come back when it exits.
+    Shell(Box<ShellRequest>),
 }

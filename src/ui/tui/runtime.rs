@@ -1,6 +1,7 @@
 //! The async loop: terminal input, engine records, ticks and finished background work meet in one
 //! `select!`, go through `update`, and the frame is redrawn. The engine is never waited on.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,9 +11,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::engine::event::{Control, Record, Timestamp};
+use crate::engine::shell as engine_shell;
+use crate::store::Store;
 
 use super::model::Model;
 use super::msg::{Effect, Msg};
+use super::shell::{self, ShellRequest};
 use super::terminal::{self, Term};
 use super::theme::Theme;
 use super::tree::{FileTree, LayerError, LayerSource};
@@ -25,6 +29,8 @@ pub struct TuiOptions {
     /// Where the layer tree reads layer contents from; `None` until a store is connected.
     pub layers: Option<Arc<dyn LayerSource>>,
     pub tick: Duration,
+    /// The store `s` opens shells from; `None` turns shells off.
+    pub store_root: Option<PathBuf>,
 }
 
 impl Default for TuiOptions {
@@ -34,6 +40,7 @@ impl Default for TuiOptions {
             time_scale: 1.0,
             layers: None,
             tick: Duration::from_millis(100),
+            store_root: None,
         }
     }
 }
@@ -150,6 +157,7 @@ async fn event_loop(
             Some(msg) = done_rx.recv() => batch.push(msg),
             _ = ticker.tick() => batch.push(Msg::Tick { now: clock.now() }),
         }
+        let mut shell = None;
         for msg in batch {
             for effect in update::update(&mut model, msg) {
                 match effect {
@@ -165,6 +173,7 @@ async fn event_loop(
                             tokio::spawn(async move { tx.send(c).await });
                         }
                     }
+                    Effect::Shell(request) => shell = Some(request),
                     Effect::LoadLayer(request) => {
                         let tx = done_tx.clone();
                         let source = opts.layers.clone();
@@ -186,6 +195,47 @@ async fn event_loop(
                     }
                 }
             }
+        }
+        if let Some(request) = shell {
+            // crossterm's input thread would race the shell for stdin: stop it, start anew after.
+            drop(input);
+            terminal::leave().map_err(TuiError::Terminal)?;
+            let notice = open_shell(opts.store_root.as_deref(), &request).await;
+            terminal::resume(term).map_err(TuiError::Terminal)?;
+            input = EventStream::new();
+            model.notice = Some(notice);
+        }
+    }
+}
+
+/// Runs the shell on the bare terminal; says how it went, for the status bar.
+async fn open_shell(store_root: Option<&Path>, request: &ShellRequest) -> String {
+    let Some(root) = store_root else {
+        return "no store is connected to this view: no shell".into();
+    };
+    let result = async {
+        let store = Store::open(root).map_err(|e| e.to_string())?;
+        let target = shell::resolve(&store, request)?;
+        for line in &request.banner {
+            println!("{line}");
+        }
+        println!(
+            "stagecraft: shell in {} (changes are thrown away on exit; exit returns to the build)",
+            target.label
+        );
+        engine_shell::open(&store, &target, None, &[], None)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    match result {
+        Ok(code) => format!("shell in {} exited with {code}", request.label),
+        Err(e) => {
+            // Leave the error on screen long enough to read: the UI would paint over it at once.
+            eprintln!("stagecraft: {e}\n(press Enter to return to the build)");
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            format!("shell failed: {e}")
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Once;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -33,6 +33,21 @@ pub fn enter() -> io::Result<Term> {
     terminal.hide_cursor()?;
     terminal.clear()?;
     Ok(terminal)
+}
+
+/// Takes the terminal back after a shell: raw mode, alternate screen, and a full redraw.
+pub fn resume(term: &mut Term) -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(
+        stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        Clear(ClearType::All)
+    )?;
+    // A fresh terminal has an empty last frame, so the next draw paints every cell. (`clear`
+    // would ask the terminal where its cursor is, and that answer can get lost after a shell.)
+    *term = Terminal::new(CrosstermBackend::new(stdout()))?;
+    term.hide_cursor()
 }
 
 /// Safe to call more than once and when `enter` failed halfway.

@@ -29,6 +29,11 @@ const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "b  c  n",
                 "breakpoint on the step, continue, one step (live build)",
             ),
+            (
+                "s",
+                "shell after the step (failed: before it), stage: its last",
+            ),
+            ("S", "shell in what a failed step left (not kept)"),
             ("click, wheel", "select, move"),
         ],
     ),

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::symbols;
+use crate::ui::tui::build::StepState;
 use crate::ui::tui::format;
 use crate::ui::tui::model::{Input, Model};
 
@@ -90,13 +91,33 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     let left = Line::from(left).patch_style(bar);
     let used = left.width() as u16;
     left.render(area, buf);
-    let hints: &[(&str, &str)] = &[
-        ("?", "help"),
-        ("Tab", "pane"),
-        ("/", "search"),
-        ("t", "layer"),
-        ("q", "quit"),
-    ];
+    if let Some(notice) = &m.notice {
+        Line::from(Span::styled(format!("{notice} "), theme.accent))
+            .patch_style(bar)
+            .right_aligned()
+            .render(area, buf);
+        return;
+    }
+    let failed = m
+        .selected_step()
+        .is_some_and(|s| s.state == StepState::Failed);
+    let hints: &[(&str, &str)] = if failed {
+        &[
+            ("s", "shell before failure"),
+            ("S", "after"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    } else {
+        &[
+            ("?", "help"),
+            ("Tab", "pane"),
+            ("/", "search"),
+            ("s", "shell"),
+            ("t", "layer"),
+            ("q", "quit"),
+        ]
+    };
     let mut spans = Vec::new();
     let mut width = 0u16;
     for (key, what) in hints {
