@@ -6,7 +6,7 @@ mod logs;
 mod status;
 mod steps;
 mod symbols;
-mod tree;
+pub mod tree;
 
 use ratatui::Frame;
 use ratatui::style::{Modifier, Style};

@@ -10,6 +10,7 @@ use super::pane;
 use crate::ui::tui::format;
 use crate::ui::tui::layout::{self, Pane};
 use crate::ui::tui::model::{Layer, Model};
+use crate::ui::tui::theme::Theme;
 use crate::ui::tui::tree::{Change, EntryKind, Row, Sort, TreeView};
 
 pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
@@ -41,7 +42,7 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     pane(m, Pane::Tree, title, right).render(area, buf);
     let inner = layout::inner(area);
     match &m.layer {
-        Layer::Ready(view) => rows(m, view, buf, inner),
+        Layer::Ready(view) => rows(&m.theme, view, buf, inner),
         Layer::Loading(step) => {
             Line::styled(format!(" reading the filesystem after {step} …"), theme.dim)
                 .render(inner, buf)
@@ -53,8 +54,9 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     }
 }
 
-fn rows(m: &Model, view: &TreeView, buf: &mut Buffer, inner: Rect) {
-    let theme = &m.theme;
+/// The tree's rows inside `inner` (a header line, then the rows from `view.scroll`): shared with
+/// `inspect`, which draws the same trees for image layers.
+pub fn rows(theme: &Theme, view: &TreeView, buf: &mut Buffer, inner: Rect) {
     let root = view.tree.node(crate::ui::tui::tree::ROOT);
     let header = Line::from(vec![
         Span::styled(
