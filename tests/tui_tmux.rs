@@ -461,7 +461,7 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
     f.dockerfile(
         "FROM busybox\n\
          RUN echo before > /before.txt\n\
-         RUN test -e /nope && echo never\n",
+         RUN touch /left-behind && test -e /nope && echo never\n",
     );
     let args = format!(
         "--root {} build --progress=tty {}",
@@ -471,16 +471,24 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
     let t = Tmux::start("failshell", &args);
     let screen = t.wait_text("✗ failed");
     assert!(screen.contains("s shell before failure"), "{screen}");
-    // What the failed step left behind is gone; say so.
+    // `S`: what the failed RUN wrote before failing is there.
     t.send(&["S"]);
-    t.wait_text("not available");
+    t.wait_text("changes are thrown away");
+    t.send(&["ls /left-behind && echo found-it", "Enter"]);
+    t.wait_text("found-it");
+    t.send(&["exit", "Enter"]);
+    t.wait_text("exited with 0");
     t.send(&["s"]);
     let screen = t.wait_text("changes are thrown away");
     assert!(
         screen.contains("test -e /nope && echo never"),
         "the failing command is not printed:\n{screen}"
     );
-    t.send(&["cat /before.txt", "Enter"]);
+    t.send(&[
+        "cat /before.txt; ls /left-behind || echo not-before",
+        "Enter",
+    ]);
+    t.wait_text("not-before");
     t.wait_for("the earlier step's file", |s| {
         s.lines().any(|l| l.trim() == "before")
     });

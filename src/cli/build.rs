@@ -89,7 +89,8 @@ pub struct BuildArgs {
     /// Pause before this step (STAGE/INDEX); repeatable
     #[arg(long = "break", value_name = "STAGE/INDEX")]
     pub breakpoints: Vec<StepRef>,
-    /// When a step fails: `shell` opens a shell in the state before it (the failing command printed)
+    /// When a step fails: `shell` opens a shell in the state before it (the failing command
+    /// printed); `shell-left` in the state the failing RUN left behind
     #[arg(long, value_enum, value_name = "ACTION")]
     pub on_failure: Option<super::on_failure::OnFailure>,
     #[command(flatten)]
@@ -223,9 +224,9 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         }
         result.map(|o| (o, store))
     });
-    if outcome.is_err() && args.on_failure == Some(super::on_failure::OnFailure::Shell) {
+    if let (Err(_), Some(mode)) = (&outcome, args.on_failure) {
         let store = Store::open(&global.store_root())?;
-        super::on_failure::open_failure_shell(&store, args.runtime.as_deref())?;
+        super::on_failure::open_failure_shell(&store, mode, args.runtime.as_deref())?;
     }
     let (outcome, store) = outcome?;
     if let Some(digest) = &outcome.record.image {

@@ -14,6 +14,8 @@ use crate::store::Store;
 pub enum OnFailure {
     /// Open a shell in the state before the failing step
     Shell,
+    /// Open a shell in the state the failing RUN left behind (what it wrote before failing)
+    ShellLeft,
 }
 
 /// The failed stage of a record: the target's if it failed, else the first one.
@@ -44,6 +46,7 @@ fn command_of(text: &str) -> String {
 /// Opens the failure shell for the last build; the shell's exit code is not the build's.
 pub fn open_failure_shell(
     store: &Store,
+    mode: OnFailure,
     runtime: Option<&std::path::Path>,
 ) -> Result<Option<ExitCode>> {
     let Some(record) = load_record(store, "last")? else {
@@ -55,6 +58,14 @@ pub fn open_failure_shell(
     let Some(step) = &stage.failed_step else {
         return Ok(None);
     };
+    if mode == OnFailure::ShellLeft {
+        let state = crate::engine::shell::failed_state(store, Some(&stage.label))?;
+        eprintln!(
+            "stagecraft: step {}/{} (line {}) failed: {}\nstagecraft: shell in the state it left behind",
+            stage.label, step.index, step.line, step.text
+        );
+        return super::shell::open_left(store, &state, None, runtime, &[]).map(Some);
+    }
     let target = Resolved {
         label: format!("{}/{} (before the failing step)", stage.label, step.index),
         layers: step

@@ -1,10 +1,11 @@
 //! `stagecraft shell TARGET [-- CMD...]`: a shell (or CMD) in a stage, a step or an image, over a
-//! throwaway overlay: nothing done inside changes the cache.
+//! throwaway overlay: nothing done inside changes the cache. `--failed` opens what a failed RUN
+//! left behind.
 
 use std::process::ExitCode;
 
 use clap::Args;
-use miette::{IntoDiagnostic, Result};
+use miette::{IntoDiagnostic, Result, miette};
 
 use super::Global;
 use crate::engine::lookup::{Resolved, resolve_target};
@@ -21,6 +22,10 @@ pub struct ShellArgs {
     /// OCI runtime binary (default: runc, or crun, on PATH)
     #[arg(long, value_name = "PATH")]
     pub runtime: Option<std::path::PathBuf>,
+    /// Open the state the failed step of TARGET's stage left behind (TARGET: `builder` or
+    /// `builder/3`, the failed step): its lowers plus what the failing RUN wrote before it failed
+    #[arg(long)]
+    pub failed: bool,
     /// Command to run instead of /bin/sh
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -28,11 +33,14 @@ pub struct ShellArgs {
 
 pub fn run(global: &Global, args: ShellArgs) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
-    let target = resolve_target(&store, &args.target)?;
     let tools = match &args.image {
         Some(image) => Some(resolve_target(&store, image)?),
         None => None,
     };
+    if args.failed {
+        return open_failed(&store, &args.target, tools.as_ref(), &args);
+    }
+    let target = resolve_target(&store, &args.target)?;
     open(
         &store,
         &target,
@@ -40,6 +48,57 @@ pub fn run(global: &Global, args: ShellArgs) -> Result<ExitCode> {
         args.runtime.as_deref(),
         &args.command,
     )
+}
+
+/// `--failed`: TARGET is a stage, or `stage/index` naming its failed step.
+fn open_failed(
+    store: &Store,
+    target: &str,
+    tools: Option<&Resolved>,
+    args: &ShellArgs,
+) -> Result<ExitCode> {
+    let (stage, index) = match target.rsplit_once('/') {
+        Some((stage, i)) if i.parse::<usize>().is_ok() => (stage, i.parse::<usize>().ok()),
+        _ => (target, None),
+    };
+    let state = shell::failed_state(store, Some(stage))?;
+    if let Some(i) = index.filter(|i| *i != state.step.index) {
+        return Err(miette!(
+            "step {stage}/{i} did not fail in the last build; {stage}/{} did ({})",
+            state.step.index,
+            state.step.text
+        ));
+    }
+    open_left(store, &state, tools, args.runtime.as_deref(), &args.command)
+}
+
+/// Runs `command` in the state a failed step left behind (see [`shell::failed_state`]).
+pub fn open_left(
+    store: &Store,
+    state: &shell::FailedState,
+    tools: Option<&Resolved>,
+    runtime: Option<&std::path::Path>,
+    command: &[String],
+) -> Result<ExitCode> {
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!(
+            "stagecraft: shell in {} (changes are thrown away on exit)",
+            state.below.label
+        );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    let code = rt.block_on(shell::open_over(
+        store,
+        &state.below,
+        Some(&state.left),
+        tools,
+        command,
+        runtime,
+    ))?;
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
 
 /// Runs `command` (default `/bin/sh`) in `target` over a throwaway overlay, or in `tools` with

@@ -4,6 +4,7 @@
 //! - every blob hashes to its name;
 //! - every snapshot is a complete one (they appear by one rename of a finished `<chain>/fs`, so a
 //!   snapshot dir without `fs` is debris);
+//! - every failed step's leftovers (`failed/`) are complete and well named;
 //! - every step-cache record parses and its layer blob is present;
 //! - every other record parses;
 //! - every tag in `index.json` resolves to a manifest whose config and layers are present.
@@ -69,6 +70,7 @@ impl Store {
         // A corrupt blob counts as missing for what refers to it: repair removes both.
         let present = |d: &Digest| self.has_blob(d) && !bad.contains(d.digest());
         self.check_snapshots(&mut report)?;
+        self.check_failed(&mut report)?;
         self.check_records(&mut report, &present)?;
         self.check_tags(&mut report, &present)?;
         if repair {
@@ -134,6 +136,26 @@ impl Store {
                 report
                     .problems
                     .push(problem(path, "incomplete snapshot (no fs directory)"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Failed steps' leftovers (`failed/<name>/fs`): complete by construction, like snapshots.
+    /// One no record names (a build killed before its record) is not a problem: gc sweeps it.
+    fn check_failed(&self, report: &mut CheckReport) -> Result<()> {
+        for name in self.failed_snapshots()? {
+            let path = self.root.join("failed").join(&name);
+            report.snapshots += 1;
+            if !super::failed::valid_failed_name(&name) {
+                report
+                    .problems
+                    .push(problem(path, "not a failed-snapshot name"));
+            } else if !path.join("fs").is_dir() {
+                report.problems.push(problem(
+                    path,
+                    "incomplete failed snapshot (no fs directory)",
+                ));
             }
         }
         Ok(())

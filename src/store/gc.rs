@@ -18,6 +18,7 @@ use super::prune::digests_in;
 use super::{RecordKind, Store, chain_ids};
 use crate::engine::BuildRecord;
 use crate::engine::cache::CacheRecord;
+use crate::engine::shell::failed_snapshot_name;
 use crate::image::digest::parse_sha256;
 
 #[derive(Debug, Clone, Default)]
@@ -109,7 +110,7 @@ impl Store {
             .sum();
         Ok(DiskUsage {
             blobs: dir_size(&self.root.join("blobs")),
-            snapshots: dir_size(&self.root.join("snapshots")),
+            snapshots: dir_size(&self.root.join("snapshots")) + dir_size(&self.root.join("failed")),
             mounts: dir_size(&self.root.join("cache/mounts")),
             records,
         })
@@ -247,6 +248,7 @@ impl Store {
         }
 
         let mut swept = self.sweep_unreferenced(&kept_entries, &kept_builds)?;
+        swept.snapshots_removed += self.sweep_failed(&self.last_failed_names())?;
         if let Some(limit) = opts.keep_storage {
             let mut mounts = self.mount_dirs();
             loop {
@@ -279,6 +281,21 @@ impl Store {
         Ok(report)
     }
 
+    /// The failed snapshots the last build record names (what a failure shell can still open).
+    fn last_failed_names(&self) -> HashSet<String> {
+        let Ok(Some(record)) = self.get_json::<BuildRecord>(RecordKind::Build, "last") else {
+            return HashSet::new();
+        };
+        record
+            .stages
+            .iter()
+            .filter_map(|s| {
+                let step = s.failed_step.as_ref()?;
+                Some(failed_snapshot_name(&s.label, step.index, &step.cache_key))
+            })
+            .collect()
+    }
+
     /// Removes blobs and snapshots that no tag, kept cache record or kept build record uses.
     fn sweep_unreferenced(
         &self,
@@ -301,7 +318,11 @@ impl Store {
             // Keep the snapshot of every step of the build, so `shell` and rebuilds need no
             // extraction.
             if let Ok(record) = serde_json::from_str::<BuildRecord>(&text) {
-                for step in record.stages.iter().flat_map(|s| &s.steps) {
+                let steps = record
+                    .stages
+                    .iter()
+                    .flat_map(|s| s.steps.iter().chain(&s.failed_step));
+                for step in steps {
                     let ids: Vec<Digest> = step
                         .layers
                         .iter()

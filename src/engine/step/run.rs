@@ -10,6 +10,7 @@ use super::super::cache::StepInputs;
 use super::super::error::StepError;
 use super::super::event::{Event, StepRef, Stream};
 use super::super::fsutil::resolve_in_root;
+use super::super::shell::failed_snapshot_name;
 use super::super::stage::{Cursor, Executed, fs_step};
 use super::mounts::prepare_mounts;
 use crate::exec::{self, Command, LogLine, Network, RunSpec};
@@ -83,6 +84,7 @@ pub async fn run(
     let workdir = cursor.state.workdir.clone();
     let user = cursor.state.user.clone();
     let bundle_parent = ctx.store.root().join("tmp");
+    let failed_name = failed_snapshot_name(&step_ref.stage, step_ref.index, &cursor.key);
     fs_step(
         ctx,
         cursor,
@@ -124,6 +126,9 @@ pub async fn run(
                 .map_err(|e| StepError::Invalid(e.to_string()))??;
             let exit = exit?;
             if !exit.success() {
+                // What the command left is the most telling state for a failure shell (`S`).
+                // Best effort: not keeping it must not change why the build failed.
+                let _ = ctx.store.keep_failed(&failed_name, &upper);
                 return Err(StepError::Exit {
                     code: exit.code,
                     tail: exit.tail.into_iter().map(|l| l.text).collect(),

@@ -2,7 +2,6 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::build::StepState;
 use super::graph::NodeKind;
 use super::layout::Pane;
 use super::logs::Query;
@@ -215,17 +214,19 @@ fn open_shell(m: &mut Model) -> Vec<Effect> {
     }
 }
 
-/// `S` on a failed step: its leftovers would be the most telling state, but the engine throws a
-/// failed step's upper dir away, so say so rather than open something else.
+/// `S` on a failed step: a shell in what its RUN left behind (the engine keeps that upper dir).
 fn shell_after_failure(m: &mut Model) -> Vec<Effect> {
-    m.notice = Some(match m.selected_step() {
-        Some(s) if s.state == StepState::Failed => format!(
-            "the state {} left behind is not available (the engine discards a failed step's upper dir); s opens the state before it",
-            s.step
-        ),
-        _ => "S opens what a failed step left behind; select a failed step".into(),
-    });
-    Vec::new()
+    let Some(step) = m.selected_step().map(|s| s.step.clone()) else {
+        m.notice = Some("S opens what a failed step left behind; select a failed step".into());
+        return Vec::new();
+    };
+    match shell::request_left(&m.build, &step) {
+        Ok(request) => vec![Effect::Shell(Box::new(request))],
+        Err(why) => {
+            m.notice = Some(why);
+            Vec::new()
+        }
+    }
 }
 
 fn toggle_tree(m: &mut Model) -> Vec<Effect> {

@@ -215,7 +215,7 @@ async fn open_shell(store_root: Option<&Path>, request: &ShellRequest) -> String
     };
     let result = async {
         let store = Store::open(root).map_err(|e| e.to_string())?;
-        let target = shell::resolve(&store, request)?;
+        let shell::ShellTarget { target, top } = shell::resolve_shell(&store, request)?;
         for line in &request.banner {
             println!("{line}");
         }
@@ -223,7 +223,7 @@ async fn open_shell(store_root: Option<&Path>, request: &ShellRequest) -> String
             "stagecraft: shell in {} (changes are thrown away on exit; exit returns to the build)",
             target.label
         );
-        engine_shell::open(&store, &target, None, &[], None)
+        engine_shell::open_over(&store, &target, top.as_deref(), None, &[], None)
             .await
             .map_err(|e| e.to_string())
     }

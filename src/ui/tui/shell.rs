@@ -1,6 +1,9 @@
-//! `s` in the TUI: a shell in the filesystem after a step (or before a failed one). The model says
+//! `s` in the TUI: a shell in the filesystem after a step (or before a failed one); `S`: in what a
+//! failed RUN left behind (the engine keeps its upper dir under `failed/`). The model says
 //! which state ([`ShellRequest`]); [`resolve`] turns it into layers and an image config, from the
 //! build record when it is this build's, else from what the events said.
+
+use std::path::PathBuf;
 
 use oci_spec::image::{Descriptor, MediaType};
 
@@ -9,6 +12,7 @@ use super::tree::LayerRequest;
 use crate::engine::build::load_record;
 use crate::engine::event::{ConfigSummary, StepRef};
 use crate::engine::lookup::{Resolved, resolve_target};
+use crate::engine::shell::failed_snapshot_name;
 use crate::image::digest::parse_sha256;
 use crate::store::{LayerRef, Store};
 
@@ -24,6 +28,14 @@ pub struct ShellRequest {
     /// Printed before the shell starts (the failing command, ready to re-run).
     pub banner: Vec<String>,
     pub label: String,
+    /// `S`: the failed snapshot (what the failed RUN left behind) stacked over `after`'s state.
+    pub left: Option<String>,
+}
+
+/// A resolved shell: the state's layers and config, and a failed step's leftovers over them.
+pub struct ShellTarget {
+    pub target: Resolved,
+    pub top: Option<PathBuf>,
 }
 
 /// What `s` on `step` opens: its state when it finished, the state before it when it failed.
@@ -63,7 +75,40 @@ pub fn request(build: &BuildState, step: &StepRef) -> Result<ShellRequest, Strin
         build_id: build.build_id.clone(),
         banner,
         label,
+        left: None,
     })
+}
+
+/// What `S` on a failed step opens: the state before it with what its RUN wrote on top.
+pub fn request_left(build: &BuildState, step: &StepRef) -> Result<ShellRequest, String> {
+    let view = build
+        .step(step)
+        .ok_or_else(|| format!("no step {step} in this build"))?;
+    if view.state != StepState::Failed {
+        return Err("S opens what a failed step left behind; select a failed step".into());
+    }
+    let stage = build.stage_index(&step.stage).map(|i| &build.stages[i]);
+    // The failed step ran on the state its predecessor's key names (the engine's name for it).
+    let parent_key = stage
+        .and_then(|s| {
+            s.steps
+                .iter()
+                .rev()
+                .find(|p| p.step.index < step.index)
+                .and_then(|p| p.cache_key.clone())
+        })
+        .ok_or_else(|| format!("the state before {step} is not known: nothing to open"))?;
+    let mut req = request(build, step)?;
+    req.banner = vec![
+        format!(
+            "stagecraft: shell in the state the failed step {step} (line {}) left behind",
+            view.line
+        ),
+        format!("it ran:  {}", runnable(&view.text)),
+    ];
+    req.label = format!("left by {step}");
+    req.left = Some(failed_snapshot_name(&step.stage, step.index, &parent_key));
+    Ok(req)
 }
 
 /// `RUN cmd` → `cmd`, what a person types at the prompt.
@@ -80,6 +125,27 @@ fn runnable(text: &str) -> String {
         }
         _ => t.to_string(),
     }
+}
+
+/// The state to open, with a failed step's leftovers when `S` asked for them.
+pub fn resolve_shell(store: &Store, req: &ShellRequest) -> Result<ShellTarget, String> {
+    let top = match &req.left {
+        Some(name) => {
+            let dir = store.failed_dir(name);
+            if !dir.is_dir() {
+                return Err(format!(
+                    "{} kept nothing: only a RUN that ran and failed leaves its state behind",
+                    req.label
+                ));
+            }
+            Some(dir)
+        }
+        None => None,
+    };
+    Ok(ShellTarget {
+        target: resolve(store, req)?,
+        top,
+    })
 }
 
 /// The layers and config to open: this build's record when it has the step, else the events.

@@ -33,7 +33,7 @@ const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "s",
                 "shell after the step (failed: before it), stage: its last",
             ),
-            ("S", "shell in what a failed step left (not kept)"),
+            ("S", "shell in what a failed RUN left behind"),
             ("click, wheel", "select, move"),
         ],
     ),

@@ -1,0 +1,95 @@
+//! `stagecraft shell STAGE --failed`: the state a failed RUN left behind, kept by the engine under
+//! `failed/`, opened over a throwaway upper; `store check` knows it, `cache prune` sweeps it once
+//! the last build no longer names it.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod engine_support;
+
+use engine_support::Fixture;
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn failed_entries(f: &Fixture) -> usize {
+    std::fs::read_dir(f.root().join("failed"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn failed_shell_opens_what_the_failing_run_left_behind() {
+    let f = Fixture::new();
+    f.dockerfile(
+        "FROM busybox AS app\nWORKDIR /w\nRUN echo made > made\nRUN touch /left-behind && echo partial > part && false\n",
+    );
+    let b = f.build(&[]);
+    assert!(!b.ok(), "the build must fail");
+    // The leftovers over the state before the step, with the stage's workdir.
+    let out = f.cmd(&[
+        "shell",
+        "app",
+        "--failed",
+        "--",
+        "sh",
+        "-c",
+        "ls /left-behind && pwd && cat made part",
+    ]);
+    assert_eq!(stdout(&out), "/left-behind\n/w\nmade\npartial\n");
+    // The step's own address works too; another step's is refused and says which one failed.
+    let out = f.cmd(&["shell", "app/3", "--failed", "--", "cat", "/w/part"]);
+    assert_eq!(stdout(&out), "partial\n");
+    let out = f.cmd(&["shell", "app/2", "--failed", "--", "true"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("app/3 did"), "{err}");
+    // Writes go to a throwaway upper: the kept state does not change.
+    let out = f.cmd(&[
+        "shell",
+        "app",
+        "--failed",
+        "--",
+        "sh",
+        "-c",
+        "rm /left-behind; echo x > /w/part",
+    ]);
+    stdout(&out);
+    let out = f.cmd(&["shell", "app", "--failed", "--", "cat", "/w/part"]);
+    assert_eq!(stdout(&out), "partial\n");
+    // Without --failed the stage has no finished state to open.
+    let out = f.cmd(&["shell", "app", "--", "true"]);
+    assert!(!out.status.success());
+
+    let check = f.cmd(&["store", "check"]);
+    let text = stdout(&check);
+    assert!(text.contains("0 problems"), "{text}");
+    assert_eq!(failed_entries(&f), 1);
+    // The last build still names it: prune keeps it.
+    stdout(&f.cmd(&["cache", "prune"]));
+    assert_eq!(failed_entries(&f), 1);
+    // A fixed build is the last one now: its predecessor's leftovers are stale.
+    f.dockerfile("FROM busybox AS app\nWORKDIR /w\nRUN echo made > made\n");
+    let b = f.build(&[]);
+    assert!(b.ok(), "{}", b.stderr());
+    let out = f.cmd(&["shell", "app", "--failed", "--", "true"]);
+    assert!(!out.status.success());
+    stdout(&f.cmd(&["cache", "prune"]));
+    assert_eq!(failed_entries(&f), 0);
+}
+
+#[test]
+fn a_failed_copy_keeps_nothing_and_says_so() {
+    let f = Fixture::new();
+    f.dockerfile("FROM busybox AS app\nCOPY missing.txt /\n");
+    let b = f.build(&[]);
+    assert!(!b.ok());
+    let out = f.cmd(&["shell", "app", "--failed", "--", "true"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("left no state behind"), "{err}");
+}
