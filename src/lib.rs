@@ -9,6 +9,7 @@ pub mod engine;
 pub mod exec;
 pub mod frontend;
 pub mod image;
+pub mod lesson;
 pub mod snapshot;
 pub mod store;
 pub mod ui;

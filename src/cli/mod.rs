@@ -12,6 +12,7 @@ pub mod explain;
 pub mod explain_ci;
 pub mod explain_report;
 pub mod image;
+pub mod learn;
 pub mod on_failure;
 pub mod plan;
 pub mod shell;
@@ -81,6 +82,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Replay a recorded build in the terminal UI
     Tui(tui::TuiArgs),
+    /// Lessons on multi-stage builds: list them, or open lesson N beside its live build
+    Learn(learn::LearnArgs),
 }
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
@@ -107,5 +110,6 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Some(Command::Plan(args)) => plan::run(args),
         Some(Command::Shell(args)) => shell::run(&cli.global, args),
         Some(Command::Tui(args)) => tui::run(&cli.global, args),
+        Some(Command::Learn(args)) => learn::run(&cli.global, args),
     }
 }

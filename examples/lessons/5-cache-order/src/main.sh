@@ -1,0 +1,1 @@
+echo "hello, using $(ls /app/deps | wc -l) dependencies"
