@@ -38,8 +38,22 @@ pub struct LayerEntry {
     pub kind: EntryKind,
     /// The tar header's size: bytes of a regular file, 0 for everything else.
     pub size: u64,
-    /// `sha256:` of a regular file's content.
+    /// `sha256:` of a regular file's content (only when indexed with [`IndexOptions::content`]).
     pub digest: Option<String>,
+    /// Permission bits (`0o7777`), owner and group from the tar header.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// A symlink's target, or the path a hard link points to.
+    pub link: Option<String>,
+}
+
+/// How much of each file to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexOptions {
+    /// Hash every regular file and scan it for secrets (`explain`); without it only the headers
+    /// are read and file bytes are skipped (`inspect`).
+    pub content: bool,
 }
 
 /// A secret found in one file of one layer.
@@ -95,30 +109,49 @@ pub fn index_layers(
     layers: &[LayerRef],
     config: &serde_json::Value,
 ) -> Result<Vec<LayerIndex>, AnalyzeError> {
-    let history = layer_history(config, layers.len());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<Option<Result<LayerIndex, AnalyzeError>>> =
         (0..layers.len()).map(|_| None).collect();
     let slots = std::sync::Mutex::new(&mut results);
+    index_layers_each(
+        store,
+        layers,
+        config,
+        IndexOptions { content: true },
+        &|i, r| {
+            if let Ok(mut slots) = slots.lock() {
+                slots[i] = Some(r);
+            }
+        },
+    );
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(AnalyzeError::Record("a layer indexer died".into()))))
+        .collect()
+}
+
+/// Indexes the layers on up to one thread per core, calling `done` with each layer's position
+/// and result as soon as that layer is read (in any order), and returns when all are done.
+pub fn index_layers_each(
+    store: &Store,
+    layers: &[LayerRef],
+    config: &serde_json::Value,
+    opts: IndexOptions,
+    done: &(dyn Fn(usize, Result<LayerIndex, AnalyzeError>) + Sync),
+) {
+    let history = layer_history(config, layers.len());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads.min(layers.len()) {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(layer) = layers.get(i) else { break };
-                    let r = index_layer(store, layer, i, &history[i]);
-                    if let Ok(mut slots) = slots.lock() {
-                        slots[i] = Some(r);
-                    }
+                    done(i, index_layer(store, layer, i, &history[i], opts));
                 }
             });
         }
     });
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(AnalyzeError::Record("a layer indexer died".into()))))
-        .collect()
 }
 
 /// Strips `./`, `/` and trailing `/` so tar names compare equal however they were written.
@@ -134,6 +167,7 @@ fn index_layer(
     layer: &LayerRef,
     index: usize,
     created_by: &str,
+    opts: IndexOptions,
 ) -> Result<LayerIndex, AnalyzeError> {
     let digest = layer.descriptor.digest();
     let blob_path = store.blob_path(digest);
@@ -143,20 +177,15 @@ fn index_layer(
     let mut entries = Vec::new();
     let mut found = Vec::new();
     let mut size = 0;
-    for item in archive
-        .entries()
-        .map_err(io_err("read layer tar", &blob_path))?
-    {
-        let mut item = item.map_err(io_err("read layer tar", &blob_path))?;
-        let raw = item.path().map_err(io_err("read layer tar", &blob_path))?;
+    let tar_err = || io_err("read layer tar", &blob_path);
+    for item in archive.entries().map_err(tar_err())? {
+        let mut item = item.map_err(tar_err())?;
+        let raw = item.path().map_err(tar_err())?;
         let path = clean(&raw.to_string_lossy());
         if path.is_empty() {
             continue;
         }
-        let (dir, name) = match path.rsplit_once('/') {
-            Some((d, n)) => (d.to_string(), n.to_string()),
-            None => (String::new(), path.clone()),
-        };
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
         let joined = |n: &str| {
             if dir.is_empty() {
                 n.to_string()
@@ -164,53 +193,63 @@ fn index_layer(
                 format!("{dir}/{n}")
             }
         };
-        if name == OPAQUE_WHITEOUT {
-            entries.push(entry(dir.clone(), EntryKind::Opaque, 0, None));
+        let marker = if name == OPAQUE_WHITEOUT {
+            Some((dir.to_string(), EntryKind::Opaque))
+        } else {
+            name.strip_prefix(WHITEOUT_PREFIX)
+                .map(|deleted| (joined(deleted), EntryKind::Whiteout))
+        };
+        if let Some((path, kind)) = marker {
+            entries.push(LayerEntry {
+                path,
+                kind,
+                size: 0,
+                digest: None,
+                mode: 0,
+                uid: 0,
+                gid: 0,
+                link: None,
+            });
             continue;
         }
-        if let Some(deleted) = name.strip_prefix(WHITEOUT_PREFIX) {
-            entries.push(entry(joined(deleted), EntryKind::Whiteout, 0, None));
-            continue;
-        }
-        let kind = match item.header().entry_type() {
+        let header = item.header();
+        let kind = match header.entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
             tar::EntryType::Directory => EntryKind::Dir,
             tar::EntryType::Symlink => EntryKind::Symlink,
             tar::EntryType::Link => EntryKind::HardLink,
             _ => EntryKind::Other,
         };
-        if kind != EntryKind::File {
-            entries.push(entry(path, kind, 0, None));
-            continue;
-        }
-        let len = item.size();
-        size += len;
-        let digest = if len <= SCAN_LIMIT {
-            let mut bytes = Vec::with_capacity(len as usize);
-            item.read_to_end(&mut bytes)
-                .map_err(io_err("read layer tar", &blob_path))?;
-            for m in secrets::scan(&path, &bytes) {
-                found.push(LayerSecret {
-                    path: path.clone(),
-                    found: m,
-                });
-            }
-            hex::encode(Sha256::digest(&bytes))
-        } else {
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; 1 << 16];
-            loop {
-                let n = item
-                    .read(&mut buf)
-                    .map_err(io_err("read layer tar", &blob_path))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
-            hex::encode(hasher.finalize())
+        let mut entry = LayerEntry {
+            kind,
+            size: 0,
+            digest: None,
+            mode: header.mode().unwrap_or(0) & 0o7777,
+            uid: header.uid().unwrap_or(0) as u32,
+            gid: header.gid().unwrap_or(0) as u32,
+            link: match kind {
+                EntryKind::Symlink | EntryKind::HardLink => item
+                    .link_name()
+                    .map_err(tar_err())?
+                    .map(|l| l.to_string_lossy().into_owned()),
+                _ => None,
+            },
+            path,
         };
-        entries.push(entry(path, kind, len, Some(format!("sha256:{digest}"))));
+        if kind == EntryKind::File {
+            entry.size = item.size();
+            size += entry.size;
+            if opts.content {
+                let (digest, secrets) =
+                    read_content(&mut item, &entry.path, entry.size).map_err(tar_err())?;
+                entry.digest = Some(digest);
+                found.extend(secrets.into_iter().map(|m| LayerSecret {
+                    path: entry.path.clone(),
+                    found: m,
+                }));
+            }
+        }
+        entries.push(entry);
     }
     Ok(LayerIndex {
         index,
@@ -223,13 +262,31 @@ fn index_layer(
     })
 }
 
-fn entry(path: String, kind: EntryKind, size: u64, digest: Option<String>) -> LayerEntry {
-    LayerEntry {
-        path,
-        kind,
-        size,
-        digest,
+/// A file's `sha256:` digest and the secrets in it (files up to [`SCAN_LIMIT`] are scanned).
+fn read_content(
+    item: &mut impl Read,
+    path: &str,
+    len: u64,
+) -> std::io::Result<(String, Vec<SecretMatch>)> {
+    if len <= SCAN_LIMIT {
+        let mut bytes = Vec::with_capacity(len as usize);
+        item.read_to_end(&mut bytes)?;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        return Ok((digest, secrets::scan(path, &bytes)));
     }
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = item.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok((
+        format!("sha256:{}", hex::encode(hasher.finalize())),
+        Vec::new(),
+    ))
 }
 
 #[cfg(test)]

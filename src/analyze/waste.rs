@@ -68,10 +68,11 @@ fn leaves(layer: &LayerIndex) -> impl Iterator<Item = &super::layers::LayerEntry
         .filter(move |e| e.kind != EntryKind::Opaque && !parents.contains(e.path.as_str()))
 }
 
-pub fn efficiency(layers: &[LayerIndex]) -> Efficiency {
+pub fn efficiency<L: std::borrow::Borrow<LayerIndex>>(layers: &[L]) -> Efficiency {
     let mut data: HashMap<String, PathData> = HashMap::new();
     let mut stack = Stack::default();
     for layer in layers {
+        let layer = layer.borrow();
         for e in leaves(layer) {
             let size = if e.kind == EntryKind::Whiteout {
                 match stack.live.get(&e.path) {
@@ -110,8 +111,8 @@ pub fn efficiency(layers: &[LayerIndex]) -> Efficiency {
             .then_with(|| a.path.cmp(&b.path))
     });
     let wasted_bytes = inefficiencies.iter().map(|i| i.cumulative_size).sum();
-    let size = layers.iter().map(|l| l.size).sum();
-    let user_size = layers.iter().skip(1).map(|l| l.size).sum();
+    let size = layers.iter().map(|l| l.borrow().size).sum();
+    let user_size = layers.iter().skip(1).map(|l| l.borrow().size).sum();
     Efficiency {
         score: if cum_sum == 0 {
             1.0
@@ -205,6 +206,10 @@ mod tests {
                     kind: *k,
                     size: *s,
                     digest: (*k == EntryKind::File).then(|| format!("sha256:{s}")),
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                    link: None,
                 })
                 .collect(),
             secrets: Vec::new(),

@@ -89,6 +89,48 @@ fn resolve(store: &Store, name: &str) -> Result<ResolvedImage> {
         .ok_or_else(|| miette!("no image named {name:?} in the store (see `stagecraft image ls`)"))
 }
 
+/// Imports an image from a transport (`oci:`, `oci-archive:`, `docker-archive:`, `rootfs:`,
+/// `docker://`) into the store, tagged `tag` if given.
+pub(crate) fn import_source(
+    store: &Store,
+    source: Source,
+    tag: Option<&str>,
+    compression: Compression,
+    tls_verify: bool,
+    platform: Option<String>,
+) -> Result<ResolvedImage> {
+    let image = match source {
+        Source::Rootfs { dir } => {
+            let opts = LayerOptions {
+                compression,
+                source_date_epoch: source_date_epoch(),
+                ..Default::default()
+            };
+            rootfs::import(store, &dir, tag, &opts)?
+        }
+        Source::Oci { dir, tag: t } => {
+            oci_dir::import_platform(store, &dir, t.as_deref(), tag, platform.as_deref())?
+        }
+        Source::OciArchive { file, tag: t } => {
+            oci_archive::import_platform(store, &file, t.as_deref(), tag, platform.as_deref())?
+        }
+        Source::DockerArchive { file } => docker_archive::import(store, &file, tag)?,
+        Source::Registry { reference } => {
+            let opts = RegistryOptions {
+                insecure: !tls_verify,
+                platform,
+                ..Default::default()
+            };
+            let image = runtime()?.block_on(registry::pull(store, &reference, &opts))?;
+            if let Some(t) = tag {
+                store.tag_image(t, &image.descriptor)?;
+            }
+            image
+        }
+    };
+    Ok(image)
+}
+
 pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
     match cmd {
@@ -100,40 +142,14 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
             platform,
         } => {
             let source: Source = source.parse().map_err(|e: String| miette!("{e}"))?;
-            let tag = tag.as_deref();
-            let image = match source {
-                Source::Rootfs { dir } => {
-                    let opts = LayerOptions {
-                        compression,
-                        source_date_epoch: source_date_epoch(),
-                        ..Default::default()
-                    };
-                    rootfs::import(&store, &dir, tag, &opts)?
-                }
-                Source::Oci { dir, tag: t } => {
-                    oci_dir::import_platform(&store, &dir, t.as_deref(), tag, platform.as_deref())?
-                }
-                Source::OciArchive { file, tag: t } => oci_archive::import_platform(
-                    &store,
-                    &file,
-                    t.as_deref(),
-                    tag,
-                    platform.as_deref(),
-                )?,
-                Source::DockerArchive { file } => docker_archive::import(&store, &file, tag)?,
-                Source::Registry { reference } => {
-                    let opts = RegistryOptions {
-                        insecure: !tls_verify,
-                        platform,
-                        ..Default::default()
-                    };
-                    let image = runtime()?.block_on(registry::pull(&store, &reference, &opts))?;
-                    if let Some(t) = tag {
-                        store.tag_image(t, &image.descriptor)?;
-                    }
-                    image
-                }
-            };
+            let image = import_source(
+                &store,
+                source,
+                tag.as_deref(),
+                compression,
+                tls_verify,
+                platform,
+            )?;
             println!("{}", image.digest());
         }
         ImageCommand::Ls => {

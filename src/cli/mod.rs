@@ -12,6 +12,7 @@ pub mod explain;
 pub mod explain_ci;
 pub mod explain_report;
 pub mod image;
+pub mod inspect;
 pub mod learn;
 pub mod on_failure;
 pub mod plan;
@@ -59,6 +60,8 @@ pub enum Command {
     Build(Box<build::BuildArgs>),
     /// Explain an image: layer sizes, wasted bytes, efficiency, secrets, hints; --ci gates on them
     Explain(explain::ExplainArgs),
+    /// Explore an image in the terminal: layers, file trees with changes, wasted space, extract
+    Inspect(inspect::InspectArgs),
     /// Manage images in the store: import, ls, rm, history, export
     Image {
         #[command(subcommand)]
@@ -106,6 +109,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Some(Command::Store { command }) => store::run(&cli.global, command),
         Some(Command::Diff(args)) => diff::run(&cli.global, args),
         Some(Command::Explain(args)) => explain::run(&cli.global, args),
+        Some(Command::Inspect(args)) => inspect::run(&cli.global, args),
         Some(Command::Image { command }) => image::run(&cli.global, command),
         Some(Command::Plan(args)) => plan::run(args),
         Some(Command::Shell(args)) => shell::run(&cli.global, args),

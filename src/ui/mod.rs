@@ -1,5 +1,6 @@
 //! Everything that draws: the live TUI and the plain/JSON progress printers. Only this module may
 //! use ratatui or crossterm.
 
+pub mod inspect;
 pub mod progress;
 pub mod tui;

@@ -283,6 +283,14 @@ impl TreeView {
         self.rebuild();
     }
 
+    /// Opens every directory: for a filtered tree, whose every row is a match or leads to one.
+    pub fn expand_all(&mut self) {
+        let dirs =
+            (0..self.tree.nodes.len() as u32).filter(|&id| !self.tree.node(id).children.is_empty());
+        self.open.extend(dirs);
+        self.rebuild_keeping_selection();
+    }
+
     /// Collapses the selected directory, or moves to its parent when it is already closed.
     pub fn collapse(&mut self) {
         let Some(row) = self.rows.get(self.selected).copied() else {
