@@ -498,3 +498,40 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
     let screen = t.wait_text("END");
     assert!(screen.contains("exit="), "{screen}");
 }
+
+#[test]
+fn m_and_d_diff_two_stages_with_the_summary_and_a_text_diff() {
+    let f = engine_support::Fixture::new();
+    f.dockerfile(
+        "FROM busybox AS builder\n\
+         RUN echo one > /motd && head -c 300000 /dev/zero > /big.o\n\
+         FROM busybox AS final\n\
+         COPY --from=builder /motd /motd.builder\n\
+         RUN echo two > /motd\n",
+    );
+    let args = format!(
+        "--root {} build --progress=tty {}",
+        f.root().display(),
+        f.ctx.path().display()
+    );
+    let t = Tmux::start("diff", &args);
+    let screen = t.wait_for("the build to finish", |s| {
+        s.contains("✓ built") || s.contains("✗ failed")
+    });
+    assert!(screen.contains("✓ built"), "build failed:\n{screen}");
+    // The target (final) is selected in the graph; steps pane ← goes to builder; mark it there.
+    t.send(&["Tab", "Left", "BTab", "m"]);
+    t.wait_text("marked builder");
+    t.send(&["Tab", "Right", "BTab", "d"]);
+    let screen = t.wait_text("of builder never shipped");
+    assert!(screen.contains("builder → final"), "{screen}");
+    assert!(screen.contains("big.o"), "{screen}");
+    // Largest change first (the removed object file); the next is /motd, modified: its text diff.
+    t.send(&["j"]);
+    let screen = t.wait_text("+two");
+    assert!(screen.contains("-one"), "{screen}");
+    t.send(&["Escape"]);
+    t.wait_for("the diff view to close", |s| !s.contains("never shipped"));
+    t.send(&["q"]);
+    assert_clean_exit(&t);
+}

@@ -7,8 +7,8 @@ use super::layout::Pane;
 use super::logs::Query;
 use super::model::{Input, Layer, Model, Search};
 use super::msg::Effect;
-use super::shell;
 use super::update::{self, center_log, log_rows, scroll_logs, steps_rows, tree_rows};
+use super::{diffview, shell};
 use crate::engine::event::Control;
 
 /// Movement a key asks for, whatever pane it lands in.
@@ -45,6 +45,9 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
             _ => {}
         }
         return Vec::new();
+    }
+    if m.diff.is_some() {
+        return diffview::on_key(m, key);
     }
     if m.help {
         m.help = false;
@@ -125,6 +128,8 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Char('s') => return open_shell(m),
         KeyCode::Char('S') => return shell_after_failure(m),
+        KeyCode::Char('m') => return diffview::mark(m),
+        KeyCode::Char('d') if !ctrl => return diffview::open(m),
         KeyCode::Enter | KeyCode::Char(' ') => return activate(m),
         KeyCode::Up | KeyCode::Char('k') => Move::Up(1),
         KeyCode::Down | KeyCode::Char('j') => Move::Down(1),

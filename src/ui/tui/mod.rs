@@ -4,6 +4,7 @@
 //! [`run`] is the async loop that connects them to a terminal, an event stream and a control channel.
 
 pub mod build;
+pub mod diffview;
 pub mod format;
 pub mod graph;
 pub mod highlight;

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use crate::engine::event::{StepRef, Timestamp};
 
 use super::build::{BuildState, StageView, StepState, StepView};
+use super::diffview::{DiffPane, Mark};
 use super::graph::GraphLayout;
 use super::layout::{self, Areas, Pane};
 use super::logs::{Filter, LogStore, Query};
@@ -75,6 +76,10 @@ pub struct Model {
     pub breakpoints: BTreeSet<StepRef>,
     /// A one-off message for the status bar (why `s` did nothing, how a shell ended); the next key clears it.
     pub notice: Option<String>,
+    /// The stage or step `m` marked, for `d` to compare with.
+    pub mark: Option<Mark>,
+    /// The diff view, open over everything while `Some`.
+    pub diff: Option<DiffPane>,
 }
 
 impl Model {
@@ -102,6 +107,8 @@ impl Model {
             live: false,
             breakpoints: BTreeSet::new(),
             notice: None,
+            mark: None,
+            diff: None,
         }
     }
 

@@ -4,6 +4,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::engine::event::{Control, Record, StepRef, Timestamp};
 
+use super::diffview::{DiffData, DiffRequest};
 use super::shell::ShellRequest;
 use super::tree::{FileTree, LayerError, LayerRequest};
 
@@ -27,6 +28,12 @@ pub enum Msg {
         step: StepRef,
         tree: Result<FileTree, LayerError>,
     },
+    /// A diff computed off the UI thread after an `Effect::LoadDiff`.
+    DiffLoaded {
+        a_label: String,
+        b_label: String,
+        result: Result<Box<DiffData>, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,4 +44,6 @@ pub enum Effect {
     LoadLayer(LayerRequest),
     /// Suspend the UI, open a shell in a step's filesystem, come back when it exits.
     Shell(Box<ShellRequest>),
+    /// Compare two filesystems and answer with `Msg::DiffLoaded`.
+    LoadDiff(Box<DiffRequest>),
 }

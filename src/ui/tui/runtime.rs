@@ -20,7 +20,7 @@ use super::shell::{self, ShellRequest};
 use super::terminal::{self, Term};
 use super::theme::Theme;
 use super::tree::{FileTree, LayerError, LayerSource};
-use super::{update, view};
+use super::{diffview, update, view};
 
 pub struct TuiOptions {
     pub theme: Theme,
@@ -174,6 +174,18 @@ async fn event_loop(
                         }
                     }
                     Effect::Shell(request) => shell = Some(request),
+                    Effect::LoadDiff(request) => {
+                        let tx = done_tx.clone();
+                        let root = opts.store_root.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let result = diffview::compute(root.as_deref(), &request);
+                            let _ = tx.send(Msg::DiffLoaded {
+                                a_label: request.a_label,
+                                b_label: request.b_label,
+                                result,
+                            });
+                        });
+                    }
                     Effect::LoadLayer(request) => {
                         let tx = done_tx.clone();
                         let source = opts.layers.clone();

@@ -8,12 +8,14 @@ use super::layout::{self, Pane};
 use super::model::{Layer, Model};
 use super::msg::{Effect, Msg};
 use super::tree::TreeView;
-use super::{keys, mouse};
+use super::{diffview, keys, mouse};
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     let before = m.selected_step().map(|s| s.step.clone());
     let mut effects = match msg {
         Msg::Key(key) => keys::on_key(m, key),
+        // The diff view covers the panes the mouse would act on.
+        Msg::Mouse(_) if m.diff.is_some() => Vec::new(),
         Msg::Mouse(event) => mouse::on_mouse(m, event),
         Msg::Resize { width, height } => {
             m.width = width;
@@ -27,6 +29,14 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Engine(record) => {
             on_record(m, &record);
+            Vec::new()
+        }
+        Msg::DiffLoaded {
+            a_label,
+            b_label,
+            result,
+        } => {
+            diffview::loaded(m, &a_label, &b_label, result);
             Vec::new()
         }
         Msg::EngineClosed => {

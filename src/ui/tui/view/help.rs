@@ -34,7 +34,19 @@ const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "shell after the step (failed: before it), stage: its last",
             ),
             ("S", "shell in what a failed RUN left behind"),
+            (
+                "m  d",
+                "mark a stage or step, diff the mark → the selection",
+            ),
             ("click, wheel", "select, move"),
+        ],
+    ),
+    (
+        "diff view",
+        &[
+            ("jk  hl  Enter", "move, fold / unfold the tree of changes"),
+            ("PgUp PgDn  J K", "scroll the selected file's text diff"),
+            ("s  Esc / d", "sort by size or name, close"),
         ],
     ),
     (

@@ -1,5 +1,6 @@
 //! Views: functions from `&Model` to cells. They never change the model.
 
+mod diff;
 mod graph;
 mod help;
 mod logs;
@@ -28,6 +29,9 @@ pub fn view(m: &Model, frame: &mut Frame) {
         logs::draw(m, frame.buffer_mut(), areas.detail);
     }
     status::draw(m, frame.buffer_mut(), areas.status);
+    if let Some(d) = &m.diff {
+        diff::draw(m, d, frame.buffer_mut(), area);
+    }
     if m.help {
         help::draw(m, frame.buffer_mut(), area);
     }

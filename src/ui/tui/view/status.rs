@@ -104,7 +104,7 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     let hints: &[(&str, &str)] = if failed {
         &[
             ("s", "shell before failure"),
-            ("S", "left behind"),
+            ("S", "after"),
             ("?", "help"),
             ("q", "quit"),
         ]

@@ -1,0 +1,348 @@
+//! The diff view: `m` marks a stage or step, `d` compares the marked one (before) with the
+//! selected one (after). The comparison is `analyze::diff` on both filesystems, computed off the
+//! UI thread; the view shows its changes as a tree (the layer tree's model and rows), the summary
+//! line `diff` prints, and the unified text diff of the selected file.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::format;
+use super::layout::Pane;
+use super::model::Model;
+use super::msg::Effect;
+use super::shell::{self, ShellRequest};
+use super::tree::{Change, Entry, EntryKind, FileTree, TreeView};
+use crate::analyze::{self, Aspect, ChangeKind, Kind};
+use crate::engine::event::StepRef;
+use crate::store::Store;
+
+/// A state picked with `m`: how to call it, and the step whose filesystem it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    pub label: String,
+    pub step: StepRef,
+}
+
+/// Compare `a` (before) with `b` (after).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffRequest {
+    pub a_label: String,
+    pub b_label: String,
+    pub a: ShellRequest,
+    pub b: ShellRequest,
+}
+
+/// What the text pane says about one changed path.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub change: ChangeKind,
+    /// One line: what differs (`content 1.2 kB → 1.4 kB, mode 0644 → 0755`).
+    pub what: String,
+    /// Unified diff, for small text files.
+    pub text: Option<String>,
+}
+
+/// The comparison, ready to show.
+#[derive(Debug, Clone)]
+pub struct DiffData {
+    pub summary: String,
+    pub counts: String,
+    pub tree: FileTree,
+    pub details: HashMap<String, Detail>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DiffView {
+    pub a_label: String,
+    pub b_label: String,
+    pub summary: String,
+    pub counts: String,
+    pub tree: TreeView,
+    pub details: HashMap<String, Detail>,
+    /// First line of the text diff shown.
+    pub text_scroll: usize,
+}
+
+impl DiffView {
+    /// What the text pane shows for the selected row.
+    pub fn selected_detail(&self) -> Option<(String, Option<&Detail>)> {
+        let id = self.tree.selected_node()?;
+        let path = self.tree.tree.path(id);
+        let detail = self.details.get(&path);
+        Some((path, detail))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum DiffPane {
+    Loading {
+        a_label: String,
+        b_label: String,
+    },
+    Ready(Box<DiffView>),
+    Failed {
+        a_label: String,
+        b_label: String,
+        error: String,
+    },
+}
+
+/// The state `m` or `d` acts on: the selected stage's last finished step in the graph, else the
+/// selected step.
+fn selection(m: &Model) -> Option<Mark> {
+    if m.focus == Pane::Graph {
+        let stage = m.selected_stage()?;
+        let step = stage.steps.iter().rev().find(|s| s.state.is_finished())?;
+        return Some(Mark {
+            label: stage.label.clone(),
+            step: step.step.clone(),
+        });
+    }
+    let step = m.selected_step()?;
+    Some(Mark {
+        label: step.step.to_string(),
+        step: step.step.clone(),
+    })
+}
+
+/// `m`: marks the selection (again: clears the mark).
+pub fn mark(m: &mut Model) -> Vec<Effect> {
+    let Some(sel) = selection(m) else {
+        m.notice = Some("nothing finished here yet: no filesystem to mark".into());
+        return Vec::new();
+    };
+    if m.mark.as_ref() == Some(&sel) {
+        m.mark = None;
+        m.notice = Some("mark cleared".into());
+    } else {
+        m.notice = Some(format!(
+            "marked {}: select another stage or step and press d to compare",
+            sel.label
+        ));
+        m.mark = Some(sel);
+    }
+    Vec::new()
+}
+
+/// `d`: compares the marked state with the selected one.
+pub fn open(m: &mut Model) -> Vec<Effect> {
+    let Some(a) = m.mark.clone() else {
+        m.notice =
+            Some("m marks a stage or step first; d then compares it with the selection".into());
+        return Vec::new();
+    };
+    let Some(b) = selection(m) else {
+        m.notice = Some("nothing finished here yet: nothing to compare".into());
+        return Vec::new();
+    };
+    let request = shell::request(&m.build, &a.step).and_then(|ra| {
+        shell::request(&m.build, &b.step).map(|rb| DiffRequest {
+            a_label: a.label.clone(),
+            b_label: b.label.clone(),
+            a: ra,
+            b: rb,
+        })
+    });
+    match request {
+        Ok(request) => {
+            m.diff = Some(DiffPane::Loading {
+                a_label: a.label,
+                b_label: b.label,
+            });
+            vec![Effect::LoadDiff(Box::new(request))]
+        }
+        Err(why) => {
+            m.notice = Some(why);
+            Vec::new()
+        }
+    }
+}
+
+/// A diff computed off the UI thread arrives; one for another pair (the view was closed or
+/// reopened since) is dropped.
+pub fn loaded(m: &mut Model, a_label: &str, b_label: &str, result: Result<Box<DiffData>, String>) {
+    let Some(DiffPane::Loading {
+        a_label: a,
+        b_label: b,
+    }) = &m.diff
+    else {
+        return;
+    };
+    if (a.as_str(), b.as_str()) != (a_label, b_label) {
+        return;
+    }
+    m.diff = Some(match result {
+        Ok(data) => {
+            let data = *data;
+            let step = StepRef::new(b_label, 0);
+            let mut tree = TreeView::new(step, data.tree);
+            // Every row is a change: show the first level open.
+            tree.expand();
+            DiffPane::Ready(Box::new(DiffView {
+                a_label: a_label.to_string(),
+                b_label: b_label.to_string(),
+                summary: data.summary,
+                counts: data.counts,
+                tree,
+                details: data.details,
+                text_scroll: 0,
+            }))
+        }
+        Err(error) => DiffPane::Failed {
+            a_label: a_label.to_string(),
+            b_label: b_label.to_string(),
+            error,
+        },
+    });
+}
+
+/// Keys while the diff view is open: it has them all (Ctrl-C and `q` still quit).
+pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    let rows = usize::from(tree_rows(m.height)).max(1);
+    let Some(DiffPane::Ready(view)) = &mut m.diff else {
+        if matches!(key.code, KeyCode::Esc | KeyCode::Char('d')) {
+            m.diff = None;
+        } else if key.code == KeyCode::Char('q') {
+            return super::update::quit(m);
+        }
+        return Vec::new();
+    };
+    let before = view.tree.selected;
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('d') => {
+            m.diff = None;
+            return Vec::new();
+        }
+        KeyCode::Char('q') => return super::update::quit(m),
+        KeyCode::Up | KeyCode::Char('k') => view.tree.select(-1),
+        KeyCode::Down | KeyCode::Char('j') => view.tree.select(1),
+        KeyCode::Left | KeyCode::Char('h') => view.tree.collapse(),
+        KeyCode::Right | KeyCode::Char('l') | KeyCode::Enter => view.tree.expand(),
+        KeyCode::Home | KeyCode::Char('g') => view.tree.selected = 0,
+        KeyCode::End | KeyCode::Char('G') => view.tree.select(isize::MAX / 2),
+        KeyCode::Char('s') => view.tree.toggle_sort(),
+        KeyCode::PageDown | KeyCode::Char('J') => view.text_scroll += rows / 2,
+        KeyCode::PageUp | KeyCode::Char('K') => {
+            view.text_scroll = view.text_scroll.saturating_sub(rows / 2)
+        }
+        _ => {}
+    }
+    if view.tree.selected != before {
+        view.text_scroll = 0;
+    }
+    // Keep the selection on screen.
+    let t = &mut view.tree;
+    if t.selected < t.scroll {
+        t.scroll = t.selected;
+    } else if t.selected >= t.scroll + rows {
+        t.scroll = t.selected + 1 - rows;
+    }
+    Vec::new()
+}
+
+/// Tree rows that fit: the screen minus the outer border, two summary lines, the inner borders
+/// and the tree's header line.
+pub fn tree_rows(height: u16) -> u16 {
+    height.saturating_sub(2 + 2 + 2 + 1)
+}
+
+fn kind_of(kind: Kind) -> EntryKind {
+    match kind {
+        Kind::File => EntryKind::File,
+        Kind::Dir => EntryKind::Dir,
+        Kind::Symlink => EntryKind::Symlink,
+        _ => EntryKind::Other,
+    }
+}
+
+fn describe(c: &analyze::Change) -> String {
+    let kind = |k: Kind| format!("{k:?}").to_lowercase();
+    let side = |s: &analyze::diff::Side| {
+        let mut t = format!("{} {}, mode {}", kind(s.kind), format::size(s.size), s.mode);
+        if let Some(link) = &s.link {
+            t.push_str(&format!(" → {link}"));
+        }
+        t
+    };
+    match (c.change, &c.a, &c.b) {
+        (ChangeKind::Added, _, Some(b)) => format!("added: {}", side(b)),
+        (ChangeKind::Removed, Some(a), _) => format!("removed: {}", side(a)),
+        (ChangeKind::Modified, Some(a), Some(b)) => {
+            let parts: Vec<String> = c
+                .aspects
+                .iter()
+                .map(|aspect| match aspect {
+                    Aspect::Kind => format!("kind {} → {}", kind(a.kind), kind(b.kind)),
+                    Aspect::Content => format!(
+                        "content {} → {}",
+                        format::size(a.size),
+                        format::size(b.size)
+                    ),
+                    Aspect::Mode => format!("mode {} → {}", a.mode, b.mode),
+                    Aspect::Owner => format!("owner {}:{} → {}:{}", a.uid, a.gid, b.uid, b.gid),
+                    Aspect::SymlinkTarget => format!(
+                        "symlink {} → {}",
+                        a.link.as_deref().unwrap_or(""),
+                        b.link.as_deref().unwrap_or("")
+                    ),
+                })
+                .collect();
+            format!("modified: {}", parts.join(", "))
+        }
+        _ => String::new(),
+    }
+}
+
+/// Turns a tree diff into what the view shows.
+pub fn present(a_label: &str, b_label: &str, d: analyze::TreeDiff) -> DiffData {
+    let t = &d.totals;
+    let summary = crate::cli::diff::summary_line(a_label, b_label, &d);
+    let counts = format!(
+        "{} added · {} removed · {} modified",
+        t.added, t.removed, t.modified
+    );
+    let mut entries = Vec::with_capacity(d.changes.len());
+    let mut details = HashMap::with_capacity(d.changes.len());
+    for c in d.changes {
+        let (side, change) = match c.change {
+            ChangeKind::Added => (c.b.as_ref(), Change::Added),
+            ChangeKind::Removed => (c.a.as_ref(), Change::Removed),
+            ChangeKind::Modified => (c.b.as_ref(), Change::Modified),
+        };
+        let Some(side) = side else { continue };
+        entries.push(Entry {
+            path: c.path.trim_start_matches('/').to_string(),
+            size: side.size,
+            kind: kind_of(side.kind),
+            change,
+        });
+        details.insert(
+            c.path.clone(),
+            Detail {
+                change: c.change,
+                what: describe(&c),
+                text: c.text_diff.clone(),
+            },
+        );
+    }
+    DiffData {
+        summary,
+        counts,
+        tree: FileTree::from_entries(entries),
+        details,
+    }
+}
+
+/// Reads both filesystems from the store and compares them. Blocking: run off the UI thread.
+pub fn compute(store_root: Option<&Path>, req: &DiffRequest) -> Result<Box<DiffData>, String> {
+    let root = store_root.ok_or("no store is connected to this view: nothing to compare")?;
+    let store = Store::open(root).map_err(|e| e.to_string())?;
+    let a = shell::resolve(&store, &req.a)?;
+    let b = shell::resolve(&store, &req.b)?;
+    let tree_a = analyze::FileTree::from_layers(&store, &a.layers).map_err(|e| e.to_string())?;
+    let tree_b = analyze::FileTree::from_layers(&store, &b.layers).map_err(|e| e.to_string())?;
+    let d = analyze::diff(&tree_a, &tree_b).map_err(|e| e.to_string())?;
+    Ok(Box::new(present(&req.a_label, &req.b_label, d)))
+}
