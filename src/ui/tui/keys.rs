@@ -7,6 +7,7 @@ use super::layout::Pane;
 use super::logs::Query;
 use super::model::{Input, Layer, Model, Search};
 use super::msg::Effect;
+use super::teach;
 use super::update::{self, center_log, log_rows, scroll_logs, steps_rows, tree_rows};
 use super::{diffview, shell};
 use crate::engine::event::Control;
@@ -48,6 +49,9 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
     }
     if m.diff.is_some() {
         return diffview::on_key(m, key);
+    }
+    if m.teach.explain.take().is_some() && key.code != KeyCode::Char('q') {
+        return Vec::new();
     }
     if m.help {
         m.help = false;
@@ -114,6 +118,17 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
             return Vec::new();
         }
         KeyCode::Char('t') => return toggle_tree(m),
+        KeyCode::Char('e') => return teach::explain(m),
+        KeyCode::Char('w') => return teach::toggle_watch(m),
+        KeyCode::Char('a') => return teach::next_step(m),
+        KeyCode::Char('[') => {
+            teach::scroll_lesson(m, -3);
+            return Vec::new();
+        }
+        KeyCode::Char(']') => {
+            teach::scroll_lesson(m, 3);
+            return Vec::new();
+        }
         KeyCode::Char('s') if m.focus == Pane::Tree => {
             if let Layer::Ready(view) = &mut m.layer {
                 view.toggle_sort();

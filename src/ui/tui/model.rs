@@ -9,6 +9,7 @@ use super::diffview::{DiffPane, Mark};
 use super::graph::GraphLayout;
 use super::layout::{self, Areas, Pane};
 use super::logs::{Filter, LogStore, Query};
+use super::teach::TeachState;
 use super::theme::Theme;
 use super::tree::TreeView;
 
@@ -80,6 +81,8 @@ pub struct Model {
     pub mark: Option<Mark>,
     /// The diff view, open over everything while `Some`.
     pub diff: Option<DiffPane>,
+    /// Lesson pane, watch mode, `e` explanations.
+    pub teach: TeachState,
 }
 
 impl Model {
@@ -109,11 +112,12 @@ impl Model {
             notice: None,
             mark: None,
             diff: None,
+            teach: TeachState::default(),
         }
     }
 
     pub fn areas(&self) -> Areas {
-        let size = ratatui::layout::Rect::new(0, 0, self.width, self.height);
+        let size = self.teach.build_area(self.width, self.height);
         layout::areas(
             size,
             &self.graph,

@@ -6,6 +6,7 @@ use crate::engine::event::{Control, Record, StepRef, Timestamp};
 
 use super::diffview::{DiffData, DiffRequest};
 use super::shell::ShellRequest;
+use super::teach::{TeachNote, TeachRequest};
 use super::tree::{FileTree, LayerError, LayerRequest};
 
 #[derive(Debug)]
@@ -34,6 +35,8 @@ pub enum Msg {
         b_label: String,
         result: Result<Box<DiffData>, String>,
     },
+    /// From the driver of a watch or lesson session.
+    Teach(TeachNote),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,4 +49,6 @@ pub enum Effect {
     Shell(Box<ShellRequest>),
     /// Compare two filesystems and answer with `Msg::DiffLoaded`.
     LoadDiff(Box<DiffRequest>),
+    /// Ask the driver of a watch or lesson session for something.
+    Teach(TeachRequest),
 }

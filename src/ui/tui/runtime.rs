@@ -17,6 +17,7 @@ use crate::store::Store;
 use super::model::Model;
 use super::msg::{Effect, Msg};
 use super::shell::{self, ShellRequest};
+use super::teach::TeachLink;
 use super::terminal::{self, Term};
 use super::theme::Theme;
 use super::tree::{FileTree, LayerError, LayerSource};
@@ -31,6 +32,8 @@ pub struct TuiOptions {
     pub tick: Duration,
     /// The store `s` opens shells from; `None` turns shells off.
     pub store_root: Option<PathBuf>,
+    /// The driver of a watch or lesson session (`w`, `a`, the lesson pane).
+    pub teach: Option<TeachLink>,
 }
 
 impl Default for TuiOptions {
@@ -41,6 +44,7 @@ impl Default for TuiOptions {
             layers: None,
             tick: Duration::from_millis(100),
             store_root: None,
+            teach: None,
         }
     }
 }
@@ -102,9 +106,13 @@ async fn event_loop(
     term: &mut Term,
     mut events: mpsc::Receiver<Record>,
     control: Option<mpsc::Sender<Control>>,
-    opts: TuiOptions,
+    mut opts: TuiOptions,
 ) -> Result<TuiExit, TuiError> {
     let size = term.size().map_err(TuiError::Terminal)?;
+    let (teach_tx, mut teach_rx) = match opts.teach.take() {
+        Some(link) => (Some(link.requests), Some(link.notes)),
+        None => (None, None),
+    };
     let mut model = Model::new(opts.theme.clone(), size.width, size.height);
     model.live = control.is_some();
     let mut input = EventStream::new();
@@ -155,6 +163,9 @@ async fn event_loop(
                 }
             },
             Some(msg) = done_rx.recv() => batch.push(msg),
+            Some(note) = async { match teach_rx.as_mut() { Some(rx) => rx.recv().await, None => None } }, if teach_rx.is_some() => {
+                batch.push(Msg::Teach(note));
+            }
             _ = ticker.tick() => batch.push(Msg::Tick { now: clock.now() }),
         }
         let mut shell = None;
@@ -185,6 +196,11 @@ async fn event_loop(
                                 result,
                             });
                         });
+                    }
+                    Effect::Teach(request) => {
+                        if let Some(tx) = &teach_tx {
+                            let _ = tx.send(request);
+                        }
                     }
                     Effect::LoadLayer(request) => {
                         let tx = done_tx.clone();

@@ -39,6 +39,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             diffview::loaded(m, &a_label, &b_label, result);
             Vec::new()
         }
+        Msg::Teach(note) => {
+            super::teach::on_note(m, note);
+            Vec::new()
+        }
         Msg::EngineClosed => {
             m.stream_closed = true;
             Vec::new()

@@ -7,6 +7,7 @@ mod logs;
 mod status;
 mod steps;
 mod symbols;
+pub(crate) mod teach;
 pub mod tree;
 
 use ratatui::Frame;
@@ -29,6 +30,7 @@ pub fn view(m: &Model, frame: &mut Frame) {
         logs::draw(m, frame.buffer_mut(), areas.detail);
     }
     status::draw(m, frame.buffer_mut(), areas.status);
+    teach::draw(m, frame.buffer_mut(), area);
     if let Some(d) = &m.diff {
         diff::draw(m, d, frame.buffer_mut(), area);
     }
