@@ -535,3 +535,49 @@ fn m_and_d_diff_two_stages_with_the_summary_and_a_text_diff() {
     t.send(&["q"]);
     assert_clean_exit(&t);
 }
+
+#[test]
+fn the_layer_tree_shows_provenance_through_chained_copy_from() {
+    let f = engine_support::Fixture::new();
+    f.dockerfile(
+        "FROM busybox AS builder\n\
+         RUN echo made-in-builder > /out.txt\n\
+         FROM busybox AS mid\n\
+         COPY --from=builder /out.txt /mid.txt\n\
+         FROM scratch AS final\n\
+         COPY --from=mid /mid.txt /app.txt\n",
+    );
+    let args = format!(
+        "--root {} build --progress=tty {}",
+        f.root().display(),
+        f.ctx.path().display()
+    );
+    let t = Tmux::start("provenance", &args);
+    let screen = t.wait_for("the build to finish", |s| {
+        s.contains("✓ built") || s.contains("✗ failed")
+    });
+    assert!(screen.contains("✓ built"), "build failed:\n{screen}");
+    // The target's last step, its layer tree: /app.txt with its origin in the column.
+    t.send(&["Tab", "G", "t"]);
+    let screen = t.wait_text("⇐ builder/1 L2");
+    assert!(screen.contains("app.txt"), "{screen}");
+    t.send(&["p"]);
+    let screen = t.wait_text("created by");
+    assert!(
+        screen.contains("RUN echo made-in-builder > /out.txt"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("COPY --from=mid /mid.txt /app.txt"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("COPY --from=builder /out.txt /mid.txt"),
+        "{screen}"
+    );
+    assert!(screen.contains("line 2"), "{screen}");
+    t.send(&["Escape"]);
+    t.wait_for("the popup to close", |s| !s.contains("created by"));
+    t.send(&["q"]);
+    assert_clean_exit(&t);
+}

@@ -9,7 +9,7 @@ use super::model::{Input, Layer, Model, Search};
 use super::msg::Effect;
 use super::teach;
 use super::update::{self, center_log, log_rows, scroll_logs, steps_rows, tree_rows};
-use super::{diffview, shell};
+use super::{diffview, provenance, shell};
 use crate::engine::event::Control;
 
 /// Movement a key asks for, whatever pane it lands in.
@@ -51,6 +51,10 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
         return diffview::on_key(m, key);
     }
     if m.teach.explain.take().is_some() && key.code != KeyCode::Char('q') {
+        return Vec::new();
+    }
+    // Like help, the provenance popup closes on any key.
+    if m.provenance_popup.take().is_some() && key.code != KeyCode::Char('q') {
         return Vec::new();
     }
     if m.help {
@@ -144,6 +148,10 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('s') => return open_shell(m),
         KeyCode::Char('S') => return shell_after_failure(m),
         KeyCode::Char('m') => return diffview::mark(m),
+        KeyCode::Char('p') if m.focus == Pane::Tree => return provenance::open_popup(m),
+        KeyCode::Enter if m.focus == Pane::Tree && provenance::enter_opens(m) => {
+            return provenance::open_popup(m);
+        }
         KeyCode::Char('d') if !ctrl => return diffview::open(m),
         KeyCode::Enter | KeyCode::Char(' ') => return activate(m),
         KeyCode::Up | KeyCode::Char('k') => Move::Up(1),

@@ -15,6 +15,7 @@ pub mod model;
 mod mouse;
 pub mod msg;
 pub mod narrate;
+pub mod provenance;
 pub mod replay;
 mod runtime;
 pub mod shell;

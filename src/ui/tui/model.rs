@@ -9,6 +9,7 @@ use super::diffview::{DiffPane, Mark};
 use super::graph::GraphLayout;
 use super::layout::{self, Areas, Pane};
 use super::logs::{Filter, LogStore, Query};
+use super::provenance::{ProvenancePopup, ProvenanceState};
 use super::teach::TeachState;
 use super::theme::Theme;
 use super::tree::TreeView;
@@ -83,6 +84,10 @@ pub struct Model {
     pub diff: Option<DiffPane>,
     /// Lesson pane, watch mode, `e` explanations.
     pub teach: TeachState,
+    /// Where the final stage's files came from, for the layer tree's provenance column.
+    pub provenance: Option<ProvenanceState>,
+    /// `p`: one file's chain, open over everything while `Some`.
+    pub provenance_popup: Option<ProvenancePopup>,
 }
 
 impl Model {
@@ -113,6 +118,8 @@ impl Model {
             mark: None,
             diff: None,
             teach: TeachState::default(),
+            provenance: None,
+            provenance_popup: None,
         }
     }
 

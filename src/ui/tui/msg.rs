@@ -5,6 +5,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::engine::event::{Control, Record, StepRef, Timestamp};
 
 use super::diffview::{DiffData, DiffRequest};
+use super::provenance::{Origins, ProvenanceKey};
 use super::shell::ShellRequest;
 use super::teach::{TeachNote, TeachRequest};
 use super::tree::{FileTree, LayerError, LayerRequest};
@@ -37,6 +38,11 @@ pub enum Msg {
     },
     /// From the driver of a watch or lesson session.
     Teach(TeachNote),
+    /// Where the files of a stage came from, read off the UI thread after `Effect::LoadProvenance`.
+    ProvenanceLoaded {
+        key: ProvenanceKey,
+        result: Result<Origins, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,4 +57,6 @@ pub enum Effect {
     LoadDiff(Box<DiffRequest>),
     /// Ask the driver of a watch or lesson session for something.
     Teach(TeachRequest),
+    /// Trace every file of a stage of the last build and answer with `Msg::ProvenanceLoaded`.
+    LoadProvenance(ProvenanceKey),
 }

@@ -21,7 +21,7 @@ use super::teach::TeachLink;
 use super::terminal::{self, Term};
 use super::theme::Theme;
 use super::tree::{FileTree, LayerError, LayerSource};
-use super::{diffview, update, view};
+use super::{diffview, provenance, update, view};
 
 pub struct TuiOptions {
     pub theme: Theme,
@@ -185,6 +185,14 @@ async fn event_loop(
                         }
                     }
                     Effect::Shell(request) => shell = Some(request),
+                    Effect::LoadProvenance(key) => {
+                        let tx = done_tx.clone();
+                        let root = opts.store_root.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let result = provenance::compute(root.as_deref(), &key);
+                            let _ = tx.send(Msg::ProvenanceLoaded { key, result });
+                        });
+                    }
                     Effect::LoadDiff(request) => {
                         let tx = done_tx.clone();
                         let root = opts.store_root.clone();

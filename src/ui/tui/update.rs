@@ -8,7 +8,7 @@ use super::layout::{self, Pane};
 use super::model::{Layer, Model};
 use super::msg::{Effect, Msg};
 use super::tree::TreeView;
-use super::{diffview, keys, mouse};
+use super::{diffview, keys, mouse, provenance};
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     let before = m.selected_step().map(|s| s.step.clone());
@@ -43,6 +43,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             super::teach::on_note(m, note);
             Vec::new()
         }
+        Msg::ProvenanceLoaded { key, result } => {
+            provenance::loaded(m, key, result);
+            Vec::new()
+        }
         Msg::EngineClosed => {
             m.stream_closed = true;
             Vec::new()
@@ -71,6 +75,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         m.layer = Layer::Loading(step.clone());
         effects.push(Effect::LoadLayer(m.build.layer_request(&step)));
     }
+    effects.extend(provenance::request(m));
     effects
 }
 

@@ -61,6 +61,10 @@ const KEYS: &[(&str, &[(&str, &str)])] = &[
         &[
             ("Enter l / h", "expand / collapse"),
             ("s  c", "sort by size or name, only changes"),
+            (
+                "p  Enter (file)",
+                "where the file came from (target's last step)",
+            ),
             ("marks", "+ added  ~ modified  - removed  · changed below"),
         ],
     ),

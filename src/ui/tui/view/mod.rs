@@ -4,6 +4,7 @@ mod diff;
 mod graph;
 mod help;
 mod logs;
+mod provenance;
 mod status;
 mod steps;
 mod symbols;
@@ -33,6 +34,9 @@ pub fn view(m: &Model, frame: &mut Frame) {
     teach::draw(m, frame.buffer_mut(), area);
     if let Some(d) = &m.diff {
         diff::draw(m, d, frame.buffer_mut(), area);
+    }
+    if let Some(popup) = &m.provenance_popup {
+        provenance::popup(m, popup, frame.buffer_mut(), area);
     }
     if m.help {
         help::draw(m, frame.buffer_mut(), area);

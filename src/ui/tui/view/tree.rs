@@ -42,7 +42,10 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     pane(m, Pane::Tree, title, right).render(area, buf);
     let inner = layout::inner(area);
     match &m.layer {
-        Layer::Ready(view) => rows(&m.theme, view, buf, inner),
+        Layer::Ready(view) => {
+            rows(&m.theme, view, buf, inner);
+            super::provenance::column(m, view, buf, inner);
+        }
         Layer::Loading(step) => {
             Line::styled(format!(" reading the filesystem after {step} …"), theme.dim)
                 .render(inner, buf)
