@@ -83,7 +83,7 @@ pub struct BuildArgs {
     /// Network for RUN steps: host (default) or none
     #[arg(long, default_value = "host")]
     pub network: String,
-    /// Layer compression
+    /// Compression of the layers `-o` exports or pushes (the store keeps them uncompressed)
     #[arg(long, value_enum, default_value = "gzip")]
     pub compression: CompressionArg,
     /// Pause before this step (STAGE/INDEX); repeatable
@@ -134,17 +134,21 @@ impl BuildArgs {
             "host" | "default" => false,
             other => return Err(miette!("--network={other}: use host or none")),
         };
-        opts.compression = match self.compression {
-            CompressionArg::Gzip => Compression::Gzip,
-            CompressionArg::Zstd => Compression::Zstd,
-            CompressionArg::Uncompressed => Compression::None,
-        };
+        opts.compression = opts_compression(self.compression);
         opts.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
             .ok()
             .and_then(|s| s.parse().ok());
         opts.breakpoints = self.breakpoints.clone();
         opts.insecure_registry = !self.tls_verify;
         Ok(opts)
+    }
+}
+
+fn opts_compression(arg: CompressionArg) -> Compression {
+    match arg {
+        CompressionArg::Gzip => Compression::Gzip,
+        CompressionArg::Zstd => Compression::Zstd,
+        CompressionArg::Uncompressed => Compression::None,
     }
 }
 
@@ -237,6 +241,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
                 args.tags.first().map(String::as_str),
                 dest,
                 !args.tls_verify,
+                opts_compression(args.compression),
             )?;
         }
         println!("{digest}");

@@ -54,6 +54,9 @@ pub enum ImageCommand {
         /// Verify TLS for registries (false: plain HTTP)
         #[arg(long, default_value_t = true, action = ArgAction::Set)]
         tls_verify: bool,
+        /// Compression of layers the store holds uncompressed (gzip, zstd, none)
+        #[arg(long, default_value = "gzip")]
+        compression: Compression,
     },
 }
 
@@ -150,6 +153,8 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
                 tls_verify,
                 platform,
             )?;
+            // Unpacked now, as `docker load` does: a build on it starts without extracting.
+            store.snapshot(&image.layers)?;
             println!("{}", image.digest());
         }
         ImageCommand::Ls => {
@@ -222,9 +227,10 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
             name,
             output,
             tls_verify,
+            compression,
         } => {
             let dest = output.parse::<Destination>().map_err(|e| miette!("{e}"))?;
-            let image = export_image(&store, &name, None, &dest, !tls_verify)?;
+            let image = export_image(&store, &name, None, &dest, !tls_verify, compression)?;
             println!("{}", image.digest());
         }
     }
@@ -232,15 +238,22 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
 }
 
 /// Exports the image `name` (a tag or digest) to `dest`. The exported image is named `as_name`
-/// when given (`-t` of a build), else `name`.
+/// when given (`-t` of a build), else `name`. Layers the store holds uncompressed (every layer
+/// a build made) leave `compression`-compressed, except into a docker-archive, which carries
+/// plain tars anyway.
 pub fn export_image(
     store: &Store,
     name: &str,
     as_name: Option<&str>,
     dest: &Destination,
     insecure: bool,
+    compression: Compression,
 ) -> Result<ResolvedImage> {
     let image = resolve(store, name)?;
+    let image = match dest {
+        Destination::DockerArchive { .. } => image,
+        _ => store.with_compressed_layers(&image, compression)?,
+    };
     let reference = Reference::parse(as_name.unwrap_or(name)).ok();
     let tag = reference
         .as_ref()

@@ -63,6 +63,7 @@ pub struct BuildOptions {
     /// Default network for RUN: host, or none with `--network=none`.
     pub network_none: bool,
     pub runtime: Option<PathBuf>,
+    /// Compression of exported layers; the store keeps what a build commits uncompressed.
     pub compression: Compression,
     pub source_date_epoch: Option<u64>,
     /// Pause before these steps.

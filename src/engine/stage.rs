@@ -513,8 +513,10 @@ async fn commit(
     executed: Executed,
 ) -> Result<LayerInfo, StepError> {
     let store = ctx.store.clone();
+    // Plain tars: compressing is an export's job (`Store::with_compressed_layers`), off the
+    // build's critical path and only for images that leave the store.
     let opts = LayerOptions {
-        compression: ctx.opts.compression,
+        compression: crate::store::Compression::None,
         source_date_epoch: ctx.opts.source_date_epoch,
         lowers: cursor.snapshots.iter().rev().cloned().collect(),
     };

@@ -8,6 +8,7 @@
 mod blob;
 mod check;
 mod commit;
+mod compress;
 mod error;
 mod failed;
 mod gc;
@@ -45,6 +46,10 @@ const LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
 pub struct Store {
     root: PathBuf,
     _lock: FileLock,
+    /// Chains being extracted by this process: stages on one base wait for one extraction
+    /// instead of each unpacking the same layers.
+    extracting:
+        std::sync::Mutex<std::collections::HashMap<Digest, std::sync::Arc<std::sync::Mutex<()>>>>,
 }
 
 impl Store {
@@ -70,6 +75,7 @@ impl Store {
         let store = Store {
             root: root.to_path_buf(),
             _lock: lock,
+            extracting: Default::default(),
         };
         let layout = root.join("oci-layout");
         if !layout.exists() {

@@ -43,11 +43,23 @@ impl Store {
         for (layer, chain) in layers.iter().zip(&chains) {
             let dir = self.snapshot_dir(chain);
             if !dir.is_dir() {
-                self.extract_snapshot(layer, chain)?;
+                let gate = self.extraction_gate(chain);
+                let _one_at_a_time = gate.lock();
+                if !dir.is_dir() {
+                    self.extract_snapshot(layer, chain)?;
+                }
             }
             dirs.push(dir);
         }
         Ok(dirs)
+    }
+
+    fn extraction_gate(&self, chain: &Digest) -> std::sync::Arc<std::sync::Mutex<()>> {
+        let mut gates = self
+            .extracting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        gates.entry(chain.clone()).or_default().clone()
     }
 
     fn extract_snapshot(&self, layer: &LayerRef, chain: &Digest) -> Result<()> {
