@@ -152,6 +152,24 @@ fn opts_compression(arg: CompressionArg) -> Compression {
     }
 }
 
+/// Waits for SIGINT, SIGTERM or SIGHUP; true when one came. Each cancels the build so the running
+/// container is killed and deleted and mounts are undone (the default SIGTERM action would leave
+/// the runtime's container running).
+async fn cancel_signal() -> bool {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return tokio::signal::ctrl_c().await.is_ok();
+    };
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.is_ok(),
+        _ = term.recv() => true,
+        _ = hup.recv() => true,
+    }
+}
+
 /// `KEY=VALUE`, or `KEY` alone to take the value from the environment (skipped when unset), as docker.
 pub fn parse_build_args(args: &[String]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -171,7 +189,11 @@ pub fn parse_build_args(args: &[String]) -> BTreeMap<String, String> {
 }
 
 pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
-    let opts = args.options()?;
+    let mut opts = args.options()?;
+    let backlog = Arc::new(engine::sink::LogBacklog::new(
+        engine::sink::LogBacklog::DEFAULT_LIMIT,
+    ));
+    opts.log_backlog = Some(backlog.clone());
     let store = Arc::new(Store::open(&global.store_root())?);
     let tty = match args.progress {
         Progress::Tty => true,
@@ -209,7 +231,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         let cancel = CancellationToken::new();
         let ctrl_c = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if cancel_signal().await {
                 ctrl_c.cancel();
             }
         });
@@ -219,6 +241,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
             display,
             event_log,
             cancel.clone(),
+            backlog,
         ));
         let result = engine::build(store.clone(), opts, tx, Some(control_rx), cancel).await;
         match view.await {

@@ -4,6 +4,7 @@
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::sink::LogBacklog;
 use crate::engine::{Control, Event, Record};
 use crate::ui::progress::{JsonPrinter, Printer};
 use crate::ui::tui::{self, TuiOptions};
@@ -14,12 +15,14 @@ pub enum Display {
 }
 
 /// Consumes events until the build hangs up. Quitting the TUI while the build runs cancels it.
+/// Log text is released from `backlog` once written (or handed to the TUI's bounded queue).
 pub async fn show(
     mut rx: mpsc::UnboundedReceiver<Record>,
     control: mpsc::UnboundedSender<Control>,
     display: Display,
     mut event_log: Option<JsonPrinter<std::io::BufWriter<std::fs::File>>>,
     cancel: CancellationToken,
+    backlog: std::sync::Arc<LogBacklog>,
 ) -> miette::Result<()> {
     match display {
         Display::Printer(mut printer) => {
@@ -29,6 +32,7 @@ pub async fn show(
                     let _ = log.print(&record);
                 }
                 let _ = printer.print(&record);
+                backlog.release(LogBacklog::cost(&record));
                 if matches!(record.event, Event::Paused { .. }) {
                     let answer = pauses.get_or_insert_with(|| stdin_answers(control.clone()));
                     let _ = answer.send(());
@@ -46,9 +50,11 @@ pub async fn show(
                     if let Some(log) = event_log.as_mut() {
                         let _ = log.print(&record);
                     }
+                    let cost = LogBacklog::cost(&record);
                     if tui_open && tui_tx.send(record).await.is_err() {
                         tui_open = false;
                     }
+                    backlog.release(cost);
                 }
             });
             let controls = tokio::spawn(async move {

@@ -70,6 +70,8 @@ pub struct BuildOptions {
     pub breakpoints: Vec<StepRef>,
     /// Talk plain HTTP to registries (always on for loopback).
     pub insecure_registry: bool,
+    /// Log text not yet shown by the display; RUN output waits while it is full (`None`: no limit).
+    pub log_backlog: Option<std::sync::Arc<super::sink::LogBacklog>>,
 }
 
 impl BuildOptions {
@@ -92,6 +94,7 @@ impl BuildOptions {
             source_date_epoch: None,
             breakpoints: Vec::new(),
             insecure_registry: false,
+            log_backlog: None,
         }
     }
 }

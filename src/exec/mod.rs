@@ -21,7 +21,7 @@ mod user;
 pub use config::runtime_config;
 pub use error::ExecError;
 pub use interactive::{TtyIo, run_interactive};
-pub use run::run;
+pub use run::{LOG_QUEUE_LINES, run, run_bounded};
 pub use runtime::{Runtime, RuntimeKind};
 pub use spec::{Command, Exit, ExtraMount, LogLine, Network, RunSpec, Stream};
 pub use stream::TAIL_LINES;

@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{self, Sender, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
 use super::bundle::Bundle;
@@ -20,15 +20,36 @@ const KILL_RETRY: Duration = Duration::from_millis(100);
 /// After this many attempts (5 s) the runtime process itself gets SIGKILL.
 const KILL_ATTEMPTS_BEFORE_SIGKILL: u32 = 50;
 
-/// Runs `spec` to completion, sending every output line to `log`.
+/// Output lines queued between the pipe readers and the consumer of [`run_bounded`]; when the
+/// queue is full the readers stop reading and the container blocks on its writes.
+pub const LOG_QUEUE_LINES: usize = 64;
+
+/// [`run_bounded`] for consumers that take every line at once (tests, tools).
+pub async fn run(
+    spec: &RunSpec,
+    log: UnboundedSender<LogLine>,
+    cancel: CancellationToken,
+) -> Result<Exit, ExecError> {
+    let (tx, mut rx) = mpsc::channel(LOG_QUEUE_LINES);
+    let pump = async move {
+        while let Some(line) = rx.recv().await {
+            let _ = log.send(line);
+        }
+    };
+    let (result, ()) = tokio::join!(run_bounded(spec, tx, cancel), pump);
+    result
+}
+
+/// Runs `spec` to completion, sending every output line to `log`. A slow consumer slows the
+/// container down instead of growing a buffer: memory stays bounded whatever the output.
 ///
 /// A non-zero exit is `Ok` with that code (the engine decides what fails). When `cancel` fires,
 /// the container is killed and deleted and the result is [`ExecError::Cancelled`]. Dropping the
 /// future also kills and deletes the container. The bundle dir is always removed, and mount
 /// points the runtime had to create in the rootfs are removed again.
-pub async fn run(
+pub async fn run_bounded(
     spec: &RunSpec,
-    log: UnboundedSender<LogLine>,
+    log: Sender<LogLine>,
     cancel: CancellationToken,
 ) -> Result<Exit, ExecError> {
     let user = resolve_user(&spec.rootfs, &spec.user)?;

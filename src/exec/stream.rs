@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
 
 use super::spec::{LogLine, Stream};
 
@@ -36,12 +36,13 @@ impl Tail {
     }
 }
 
-/// Reads `reader` to its end, sending each line (lossy UTF-8, terminator stripped). A closed
-/// receiver is not an error: the run goes on without anybody watching.
+/// Reads `reader` to its end, sending each line (lossy UTF-8, terminator stripped); waits while
+/// the receiver's queue is full. A closed receiver is not an error: the run goes on without
+/// anybody watching.
 pub(super) async fn forward<R: AsyncRead + Unpin>(
     reader: R,
     stream: Stream,
-    log: UnboundedSender<LogLine>,
+    log: Sender<LogLine>,
     tail: Tail,
 ) {
     let mut reader = BufReader::new(reader);
@@ -63,7 +64,7 @@ pub(super) async fn forward<R: AsyncRead + Unpin>(
                     text: String::from_utf8_lossy(&buf).into_owned(),
                 };
                 tail.push(line.clone());
-                let _ = log.send(line);
+                let _ = log.send(line).await;
             }
         }
     }

@@ -150,11 +150,18 @@ async fn run_logged(
     step_ref: &StepRef,
     spec: &RunSpec,
 ) -> Result<exec::Exit, StepError> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<LogLine>();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<LogLine>(exec::LOG_QUEUE_LINES);
     let sink = ctx.sink.clone();
     let step = step_ref.clone();
+    let backlog = ctx.opts.log_backlog.clone();
     let forward = tokio::spawn(async move {
         while let Some(line) = rx.recv().await {
+            if let Some(b) = &backlog {
+                tokio::select! {
+                    () = b.reserve(line.text.len()) => {}
+                    () = sink.closed() => {}
+                }
+            }
             sink.emit(Event::StepLog {
                 step: step.clone(),
                 stream: match line.stream {
@@ -165,7 +172,7 @@ async fn run_logged(
             });
         }
     });
-    let result = exec::run(spec, tx, ctx.cancel.child_token()).await;
+    let result = exec::run_bounded(spec, tx, ctx.cancel.child_token()).await;
     let _ = forward.await;
     match result {
         Ok(exit) => Ok(exit),
