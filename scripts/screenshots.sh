@@ -72,3 +72,43 @@ shot help-light "#eff1f5" "#4c4f69" "stagecraft tui: keys (?), light theme"
 start 120 40 tui --replay "$ev/failed.jsonl" --speed 0 --theme high-contrast
 wait_for "✗ failed"
 shot high-contrast "#000000" "#ffffff" "stagecraft tui: high-contrast theme"
+
+# 7-8. The debugger's diff view and provenance popup need a real build: a store of our own with a
+# busybox base made from Debian's busybox-static, as the tests make it.
+work=$(mktemp -d)
+trap 'tm kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp" "$work/ctx"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for applet in $(/bin/busybox --list-full); do
+  [ -e "$work/rootfs/$applet" ] && continue
+  mkdir -p "$work/rootfs/$(dirname "$applet")"
+  ln -s /bin/busybox "$work/rootfs/$applet"
+done
+"$bin" --root "$work/store" image import "rootfs:$work/rootfs" -t busybox:latest >/dev/null
+cat >"$work/ctx/Dockerfile" <<'DOCKERFILE'
+FROM busybox AS builder
+WORKDIR /src
+RUN head -c 2000000 /dev/urandom > app.o && head -c 3000000 /dev/urandom > app
+RUN printf 'version=1\nmode=debug\n' > /etc/app.conf
+FROM busybox AS final
+COPY --from=builder /src/app /usr/local/bin/app
+RUN printf 'version=2\nmode=release\n' > /etc/app.conf
+DOCKERFILE
+start 120 40 --root "$work/store" build --progress=tty "$work/ctx"
+wait_for "✓ built"
+tm send-keys -t s Tab Left BTab m
+wait_for "marked builder"
+tm send-keys -t s Tab Right BTab d
+wait_for "never shipped"
+# Largest first (/src, opened, /usr), /etc last: open it, select app.conf.
+tm send-keys -t s G l j
+wait_for "+mode=release"
+shot diff "${dark[@]}" "stagecraft tui: m marks builder, d diffs it against final"
+tm send-keys -t s d Tab G t
+wait_for "origin (p: chain)"
+# /usr is the largest directory: down to usr/local/bin/app, then its chain.
+tm send-keys -t s Enter j Enter j Enter j
+wait_for "⇐ builder/2 L3"
+tm send-keys -t s p
+wait_for "created by"
+shot provenance "${dark[@]}" "stagecraft tui: where a file of the image came from (p)"

@@ -30,23 +30,11 @@ const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "breakpoint on the step, continue, one step (live build)",
             ),
             (
-                "s",
-                "shell after the step (failed: before it), stage: its last",
+                "s  S",
+                "shell after the step (failed: before it / what it left)",
             ),
-            ("S", "shell in what a failed RUN left behind"),
-            (
-                "m  d",
-                "mark a stage or step, diff the mark → the selection",
-            ),
+            ("m  d", "mark a stage or step, diff it with the selection"),
             ("click, wheel", "select, move"),
-        ],
-    ),
-    (
-        "diff view",
-        &[
-            ("jk  hl  Enter", "move, fold / unfold the tree of changes"),
-            ("PgUp PgDn  J K", "scroll the selected file's text diff"),
-            ("s  Esc / d", "sort by size or name, close"),
         ],
     ),
     (
@@ -60,10 +48,9 @@ const KEYS: &[(&str, &[(&str, &str)])] = &[
         "layer tree",
         &[
             ("Enter l / h", "expand / collapse"),
-            ("s  c", "sort by size or name, only changes"),
             (
-                "p  Enter (file)",
-                "where the file came from (target's last step)",
+                "s  c  p",
+                "sort by size or name, only changes, file's origin",
             ),
             ("marks", "+ added  ~ modified  - removed  · changed below"),
         ],
