@@ -1,7 +1,7 @@
 //! Comparing two filesystem trees: what was added, removed and modified (content, mode, owner,
 //! symlink target, kind), size deltas, a per-directory summary and text diffs of small files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -104,6 +104,9 @@ pub struct Totals {
     pub a_bytes_not_in_b: u64,
     /// Bytes of B that A did not have.
     pub b_bytes_not_in_a: u64,
+    /// Of `a_bytes_not_in_b`, the bytes whose content B has nowhere, at no path: what never
+    /// shipped when a stage's output is copied elsewhere (`/src/app` → `/usr/local/bin/app`).
+    pub a_bytes_not_shipped: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -180,6 +183,50 @@ fn replaces_bytes(aspects: &[Aspect]) -> bool {
     aspects
         .iter()
         .any(|a| matches!(a, Aspect::Content | Aspect::Kind | Aspect::SymlinkTarget))
+}
+
+/// Same-size files of B compared per file of A, at most: enough for real trees, bounded for
+/// pathological ones (thousands of equal-size files).
+const SHIPPED_CANDIDATES: usize = 64;
+
+/// Bytes of A's files that left A's path whose content B holds at no path (same name first).
+fn not_shipped(a: &FileTree, b: &FileTree, changes: &[Change]) -> Result<u64, AnalyzeError> {
+    let mut by_size: HashMap<u64, Vec<(&PathBuf, &Entry)>> = HashMap::new();
+    for (p, e) in b.iter().filter(|(_, e)| e.kind == Kind::File && e.size > 0) {
+        by_size.entry(e.size).or_default().push((p, e));
+    }
+    let mut total = 0;
+    for c in changes {
+        let gone = match c.change {
+            ChangeKind::Removed => true,
+            ChangeKind::Modified => replaces_bytes(&c.aspects),
+            ChangeKind::Added => false,
+        };
+        let rel = Path::new(c.path.trim_start_matches('/'));
+        let Some(ea) = a.get(rel).filter(|_| gone) else {
+            continue;
+        };
+        if ea.kind != Kind::File || ea.size == 0 {
+            total += bytes(ea);
+            continue;
+        }
+        let mut candidates: Vec<&(&PathBuf, &Entry)> = by_size
+            .get(&ea.size)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        candidates.sort_by_key(|(p, _)| p.file_name() != rel.file_name());
+        let mut found = false;
+        for (_, eb) in candidates.into_iter().take(SHIPPED_CANDIDATES) {
+            if ea.same_content(eb)? {
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            total += ea.size;
+        }
+    }
+    Ok(total)
 }
 
 /// Compares A (before) and B (after).
@@ -279,6 +326,7 @@ pub fn diff(a: &FileTree, b: &FileTree) -> Result<TreeDiff, AnalyzeError> {
         s.delta += change.delta;
         changes.push(change);
     }
+    totals.a_bytes_not_shipped = not_shipped(a, b, &changes)?;
     let mut directories: Vec<DirSummary> = dirs.into_values().collect();
     directories.sort_by(|x, y| {
         (y.bytes_added + y.bytes_removed)
@@ -297,6 +345,26 @@ mod tests {
     use super::*;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn content_copied_to_another_path_counts_as_shipped() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        for d in [&a, &b] {
+            fs::create_dir_all(d).expect("mkdir");
+        }
+        fs::write(a.join("app"), "binary!").expect("write");
+        fs::write(a.join("app.o"), "object").expect("write");
+        fs::write(b.join("app-installed"), "binary!").expect("write");
+        fs::write(b.join("same-size"), "objecT").expect("write");
+        let d = diff(
+            &FileTree::from_dirs(&[a]).expect("a"),
+            &FileTree::from_dirs(&[b]).expect("b"),
+        )
+        .expect("diff");
+        assert_eq!(d.totals.a_bytes_not_in_b, 7 + 6);
+        assert_eq!(d.totals.a_bytes_not_shipped, 6);
+    }
 
     #[test]
     fn finds_added_removed_and_modified_paths() {
@@ -347,6 +415,8 @@ mod tests {
         let text = conf.text_diff.as_deref().expect("text diff");
         assert!(text.contains("-two\n+TWO\n+three\n"), "{text}");
         assert_eq!(d.totals.a_bytes_not_in_b, 8 + 5 + 3);
+        // /old's 5 bytes and /etc/conf's 8 are nowhere in B; /link's target "exe" (3) is gone.
+        assert_eq!(d.totals.a_bytes_not_shipped, 8 + 5 + 3);
         assert_eq!(d.directories[0].path, "/etc");
         assert_eq!(d.directories[0].bytes_added, 14);
     }

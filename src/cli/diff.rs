@@ -79,7 +79,7 @@ pub fn summary_line(a: &str, b: &str, d: &TreeDiff) -> String {
     let pct = if t.a_size == 0 {
         0.0
     } else {
-        t.a_bytes_not_in_b as f64 * 100.0 / t.a_size as f64
+        t.a_bytes_not_shipped as f64 * 100.0 / t.a_size as f64
     };
     format!(
         "{a} {} → {b} {}: {pct:.1}% of {a} never shipped ({} new in {b})",
