@@ -125,5 +125,8 @@ fn on_failure_shell_left_opens_the_leftovers_without_the_tui() {
         stdout.contains("/left-behind\nfound-it\n"),
         "stdout: {stdout}\nstderr: {stderr}"
     );
-    assert!(stderr.contains("shell in the state it left behind"), "{stderr}");
+    assert!(
+        stderr.contains("shell in the state it left behind"),
+        "{stderr}"
+    );
 }
