@@ -25,6 +25,25 @@ pub(super) struct Bundle {
     dir: PathBuf,
     rootfs: PathBuf,
     stubs: Vec<PathBuf>,
+    /// The dir is a private tmpfs: secrets and `config.json` (whose env may hold a secret) never
+    /// reach the disk, and vanish with the mount namespace if stagecraft is killed.
+    in_memory: bool,
+}
+
+/// Mounts a tmpfs on `dir` when this thread is in stagecraft's private mount namespace (where
+/// it cannot outlive the process); elsewhere (library callers in the host's namespace) the
+/// bundle stays on disk and is removed when dropped.
+fn mount_private_tmpfs(dir: &Path) -> bool {
+    use nix::mount::{MsFlags, mount};
+    crate::snapshot::namespace::ensure_private().is_ok()
+        && mount(
+            Some("tmpfs"),
+            dir,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0700"),
+        )
+        .is_ok()
 }
 
 impl Bundle {
@@ -47,10 +66,12 @@ impl Bundle {
                 .map_err(err(private))?;
         }
         let stubs = missing_mount_points(spec);
+        let in_memory = mount_private_tmpfs(&dir);
         let bundle = Self {
             dir,
             rootfs: spec.rootfs.clone(),
             stubs,
+            in_memory,
         };
         let secret_dir = bundle.dir.join("secrets");
         let mut index = 0;
@@ -124,6 +145,9 @@ impl Bundle {
 
 impl Drop for Bundle {
     fn drop(&mut self) {
+        if self.in_memory {
+            let _ = nix::mount::umount2(&self.dir, nix::mount::MntFlags::MNT_DETACH);
+        }
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
