@@ -581,3 +581,31 @@ fn the_layer_tree_shows_provenance_through_chained_copy_from() {
     t.send(&["q"]);
     assert_clean_exit(&t);
 }
+
+#[test]
+fn a_lesson_opens_beside_its_build_and_a_applies_the_next_try_step() {
+    let store = tempfile::tempdir().unwrap();
+    let t = Tmux::start(
+        "lesson",
+        &format!("--root {} learn 6", store.path().display()),
+    );
+    // The lesson text on the left, the first run's numbers from the build and explain.
+    let screen = t.wait_text("#1 Dockerfile: image");
+    assert!(screen.contains("lesson 6"), "{screen}");
+    assert!(screen.contains("▶ 1. Chain the three commands"), "{screen}");
+    let screen = t.wait_text("wasted (explain)");
+    assert!(screen.contains("2.0 MB wasted"), "{screen}");
+    t.send(&["a"]);
+    let screen = t.wait_text("#2 Dockerfile.chained: image");
+    assert!(screen.contains("✓ 1. Chain the three commands"), "{screen}");
+    t.wait_for("the second run's explain", |s| {
+        s.lines().filter(|l| l.contains("wasted (explain)")).count() == 2
+    });
+    assert!(t.screen().contains("0 B wasted"));
+    // `e` on the selected step: the plain-words explanation of the chained RUN.
+    t.send(&["2", "e"]);
+    let screen = t.wait_text("RUN executes");
+    assert!(screen.contains("e or any key closes"), "{screen}");
+    t.send(&["q"]);
+    assert_clean_exit(&t);
+}

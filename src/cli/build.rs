@@ -93,6 +93,9 @@ pub struct BuildArgs {
     /// printed); `shell-left` in the state the failing RUN left behind
     #[arg(long, value_enum, value_name = "ACTION")]
     pub on_failure: Option<super::on_failure::OnFailure>,
+    /// Rebuild whenever the Dockerfile or a context file it can use changes (Ctrl-C or q stops)
+    #[arg(long)]
+    pub watch: bool,
     #[command(flatten)]
     pub theme: super::tui::ThemeArgs,
     /// Talk plain HTTP to the registry for FROM pulls and pushes
@@ -155,7 +158,7 @@ fn opts_compression(arg: CompressionArg) -> Compression {
 /// Waits for SIGINT, SIGTERM or SIGHUP; true when one came. Each cancels the build so the running
 /// container is killed and deleted and mounts are undone (the default SIGTERM action would leave
 /// the runtime's container running).
-async fn cancel_signal() -> bool {
+pub(crate) async fn cancel_signal() -> bool {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -225,32 +228,43 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .into_diagnostic()?;
-    let outcome = rt.block_on(async move {
-        let (tx, rx) = mpsc::unbounded_channel::<Record>();
-        let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let cancel = CancellationToken::new();
-        let ctrl_c = cancel.clone();
-        tokio::spawn(async move {
-            if cancel_signal().await {
-                ctrl_c.cancel();
-            }
-        });
-        let view = tokio::spawn(super::view::show(
-            rx,
-            control_tx,
-            display,
+    // The TUI always runs a session, so `w` can start watching; printers only with --watch.
+    let outcome = if tty || args.watch {
+        let session = super::session::Session {
+            store: store.clone(),
+            source: super::session::Source::Options(Box::new(opts)),
+            watch: args.watch,
             event_log,
-            cancel.clone(),
-            backlog,
-        ));
-        let result = engine::build(store.clone(), opts, tx, Some(control_rx), cancel).await;
-        match view.await {
-            Ok(Err(e)) => eprintln!("{e}"),
-            Err(e) => eprintln!("display task failed: {e}"),
-            Ok(Ok(())) => {}
-        }
-        result.map(|o| (o, store))
-    });
+        };
+        rt.block_on(session.run(display)).map(|o| (o, store))
+    } else {
+        rt.block_on(async move {
+            let (tx, rx) = mpsc::unbounded_channel::<Record>();
+            let (control_tx, control_rx) = mpsc::unbounded_channel();
+            let cancel = CancellationToken::new();
+            let ctrl_c = cancel.clone();
+            tokio::spawn(async move {
+                if cancel_signal().await {
+                    ctrl_c.cancel();
+                }
+            });
+            let view = tokio::spawn(super::view::show(
+                rx,
+                control_tx,
+                display,
+                event_log,
+                cancel.clone(),
+                backlog,
+            ));
+            let result = engine::build(store.clone(), opts, tx, Some(control_rx), cancel).await;
+            match view.await {
+                Ok(Err(e)) => eprintln!("{e}"),
+                Err(e) => eprintln!("display task failed: {e}"),
+                Ok(Ok(())) => {}
+            }
+            result.map(|o| (o, store))
+        })
+    };
     if let (Err(_), Some(mode)) = (&outcome, args.on_failure) {
         let store = Store::open(&global.store_root())?;
         super::on_failure::open_failure_shell(&store, mode, args.runtime.as_deref())?;

@@ -14,10 +14,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::Global;
 use super::build::Progress;
+use super::session::{Session, Source};
+use super::view::Display;
 use crate::engine::{self, BuildOutcome, Record};
 use crate::lesson::{self, Lesson, Workspace};
 use crate::store::Store;
 use crate::ui::progress::{JsonPrinter, PlainPrinter, Printer};
+use crate::ui::tui::{StoreLayers, TuiOptions};
 
 #[derive(Debug, Clone, Args)]
 pub struct LearnArgs {
@@ -58,8 +61,39 @@ pub fn run(global: &Global, args: LearnArgs) -> Result<ExitCode> {
         Progress::Auto => std::io::stdout().is_terminal(),
         Progress::Plain | Progress::Json => false,
     };
-    let _ = tty;
+    if tty {
+        return open_in_tui(global, &args, lesson, store);
+    }
     walk_through(&args, lesson, store)
+}
+
+/// The lesson pane beside the live build; `a` applies the next try step and rebuilds.
+fn open_in_tui(
+    global: &Global,
+    args: &LearnArgs,
+    lesson: Lesson,
+    store: Arc<Store>,
+) -> Result<ExitCode> {
+    let ws = Workspace::new(lesson).into_diagnostic()?;
+    let display = Display::Tui(Box::new(TuiOptions {
+        theme: args.theme.load()?,
+        layers: Some(Arc::new(StoreLayers::new(global.store_root()))),
+        store_root: Some(global.store_root()),
+        ..TuiOptions::default()
+    }));
+    let session = Session {
+        store,
+        source: Source::Lesson(Box::new(ws)),
+        watch: false,
+        event_log: None,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    // A failed build is part of some lessons; the UI showed it.
+    let _ = rt.block_on(session.run(display));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Builds the lesson, then applies each try step and rebuilds, printing progress.

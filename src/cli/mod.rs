@@ -16,10 +16,12 @@ pub mod inspect;
 pub mod learn;
 pub mod on_failure;
 pub mod plan;
+pub mod session;
 pub mod shell;
 pub mod store;
 pub mod tui;
 pub mod view;
+pub mod watch;
 
 #[derive(Debug, Parser)]
 #[command(

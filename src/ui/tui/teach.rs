@@ -98,7 +98,11 @@ pub fn on_note(m: &mut Model, note: TeachNote) {
     let t = &mut m.teach;
     match note {
         TeachNote::Watching(on) => {
+            let first = t.watching.is_none();
             t.watching = Some(on);
+            if first && !on {
+                return;
+            }
             m.notice = Some(if on {
                 "watching the Dockerfile and context: an edit rebuilds (w stops)".into()
             } else {

@@ -105,29 +105,29 @@ fn draw_lesson(theme: &Theme, l: &LessonPane, buf: &mut Buffer, area: Rect) {
 pub fn lesson_lines<'a>(theme: &Theme, l: &LessonPane, width: usize) -> Vec<Line<'a>> {
     let mut out: Vec<Line> = Vec::new();
     let bold = Style::new().add_modifier(Modifier::BOLD);
-    for raw in l.info.text.lines() {
+    for block in paragraphs(&l.info.text) {
         // The title is in the border, and the try steps are listed below with their state.
-        if raw.starts_with("# ") {
+        if block.starts_with("# ") {
             continue;
         }
-        if raw.starts_with("## Try this") {
+        if block.starts_with("## Try this") {
             break;
         }
-        if let Some(h) = raw.strip_prefix("## ") {
+        if let Some(h) = block.strip_prefix("## ") {
             out.push(Line::styled(h.to_string(), theme.accent.patch(bold)));
             continue;
         }
-        let text = raw.replace("**", "").replace('`', "");
-        if text.trim().is_empty() {
+        if block.is_empty() {
             out.push(Line::raw(""));
             continue;
         }
-        // Lists keep their indent on wrapped lines.
+        let text = block.replace("**", "").replace('`', "");
+        // List items keep their indent on wrapped lines.
         let indent = text.len()
             - text
                 .trim_start_matches([' ', '-', '1', '2', '3', '.'])
                 .len();
-        for (i, piece) in wrap(text.trim_start(), width.saturating_sub(indent))
+        for (i, piece) in wrap(&text[indent..], width.saturating_sub(indent))
             .into_iter()
             .enumerate()
         {
@@ -195,6 +195,32 @@ pub fn lesson_lines<'a>(theme: &Theme, l: &LessonPane, width: usize) -> Vec<Line
             for piece in wrap(f, width.saturating_sub(4)) {
                 out.push(Line::styled(format!("    {piece}"), theme.dim));
             }
+        }
+    }
+    out
+}
+
+/// The markdown's blocks: headings, paragraphs and list items with their hard-wrapped lines
+/// joined, and one empty string per blank line run.
+fn paragraphs(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        let starts_item = t.starts_with("- ")
+            || t.split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if t.is_empty() {
+            if open || out.last().is_some_and(|l| !l.is_empty()) {
+                out.push(String::new());
+            }
+            open = false;
+        } else if t.starts_with('#') || starts_item || !open {
+            out.push(line.trim_end().to_string());
+            open = !t.starts_with('#');
+        } else if let Some(last) = out.last_mut() {
+            last.push(' ');
+            last.push_str(t);
         }
     }
     out
