@@ -112,3 +112,12 @@ wait_for "⇐ builder/2 L3"
 tm send-keys -t s p
 wait_for "created by"
 shot provenance "${dark[@]}" "stagecraft tui: where a file of the image came from (p)"
+
+# 9. inspect: a generated 4-layer image (bench/inspect_gen.py), layer 2 with its changes marked.
+img=$work/inspect
+python3 bench/inspect_gen.py "$img/image" 6000
+start 140 40 --root "$img/store" inspect "oci:$img/image:latest"
+wait_for "efficiency"
+tm send-keys -t s Down Down Tab Down Right Down Right
+wait_for "d0100/"
+shot inspect "${dark[@]}" "stagecraft inspect: layers, the tree after layer 2 with its changes, wasted space"

@@ -177,6 +177,8 @@ fn index_layer(
     let mut entries = Vec::new();
     let mut found = Vec::new();
     let mut size = 0;
+    // One buffer for every file's bytes: no allocation (and zeroing) per file.
+    let mut buf = Vec::new();
     let tar_err = || io_err("read layer tar", &blob_path);
     for item in archive.entries().map_err(tar_err())? {
         let mut item = item.map_err(tar_err())?;
@@ -241,7 +243,7 @@ fn index_layer(
             size += entry.size;
             if opts.content {
                 let (digest, secrets) =
-                    read_content(&mut item, &entry.path, entry.size).map_err(tar_err())?;
+                    read_content(&mut item, &entry.path, entry.size, &mut buf).map_err(tar_err())?;
                 entry.digest = Some(digest);
                 found.extend(secrets.into_iter().map(|m| LayerSecret {
                     path: entry.path.clone(),
@@ -267,17 +269,18 @@ fn read_content(
     item: &mut impl Read,
     path: &str,
     len: u64,
+    buf: &mut Vec<u8>,
 ) -> std::io::Result<(String, Vec<SecretMatch>)> {
     if len <= SCAN_LIMIT {
-        let mut bytes = Vec::with_capacity(len as usize);
-        item.read_to_end(&mut bytes)?;
-        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
-        return Ok((digest, secrets::scan(path, &bytes)));
+        buf.resize(len as usize, 0);
+        item.read_exact(buf)?;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&buf[..])));
+        return Ok((digest, secrets::scan(path, buf)));
     }
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
+    buf.resize(1 << 16, 0);
     loop {
-        let n = item.read(&mut buf)?;
+        let n = item.read(buf)?;
         if n == 0 {
             break;
         }

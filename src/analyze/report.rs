@@ -6,9 +6,9 @@ use super::error::AnalyzeError;
 use super::hints::{Hint, hints};
 use super::layers::{EntryKind, LayerIndex, index_layers};
 use super::secrets::SecretMatch;
-use super::stack::{Shadowed, Stack};
+use super::stack::Shadowed;
 use super::stages::StageShare;
-use super::waste::{Duplicate, Efficiency, duplicates, efficiency};
+use super::waste::{Duplicate, Efficiency, duplicates, efficiency_and_stack};
 use crate::store::{LayerRef, Store};
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,8 +69,7 @@ fn cut<T>(mut v: Vec<T>, top: usize) -> Vec<T> {
 }
 
 pub fn report(image: &str, layers: Vec<LayerIndex>, top: usize) -> Report {
-    let stack = Stack::of(&layers);
-    let mut efficiency = efficiency(&layers);
+    let (mut efficiency, stack) = efficiency_and_stack(&layers);
     efficiency.inefficiencies = cut(std::mem::take(&mut efficiency.inefficiencies), top);
     let mut largest: Vec<FinalFile> = stack
         .live

@@ -9,7 +9,7 @@
 //! `wasted_bytes = Σ cumulative` over the paths found in two or more layers,
 //! `user_size = Σ layer size` without layer 0, `user_wasted_percent = wasted_bytes / user_size`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -69,7 +69,15 @@ fn leaves(layer: &LayerIndex) -> impl Iterator<Item = &super::layers::LayerEntry
 }
 
 pub fn efficiency<L: std::borrow::Borrow<LayerIndex>>(layers: &[L]) -> Efficiency {
-    let mut data: HashMap<String, PathData> = HashMap::new();
+    efficiency_and_stack(layers).0
+}
+
+/// [`efficiency`] and the stack of all layers it builds on the way (so callers that need the
+/// final filesystem too do not stack the layers twice).
+pub fn efficiency_and_stack<L: std::borrow::Borrow<LayerIndex>>(
+    layers: &[L],
+) -> (Efficiency, Stack) {
+    let mut data: HashMap<&str, PathData> = HashMap::new();
     let mut stack = Stack::default();
     for layer in layers {
         let layer = layer.borrow();
@@ -84,7 +92,7 @@ pub fn efficiency<L: std::borrow::Borrow<LayerIndex>>(layers: &[L]) -> Efficienc
             } else {
                 e.size
             };
-            let d = data.entry(format!("/{}", e.path)).or_default();
+            let d = data.entry(e.path.as_str()).or_default();
             d.min = if d.count == 0 { size } else { d.min.min(size) };
             d.count += 1;
             d.cumulative += size;
@@ -100,7 +108,7 @@ pub fn efficiency<L: std::borrow::Borrow<LayerIndex>>(layers: &[L]) -> Efficienc
         .into_iter()
         .filter(|(_, d)| d.count >= 2)
         .map(|(path, d)| Inefficiency {
-            path,
+            path: format!("/{path}"),
             count: d.count,
             cumulative_size: d.cumulative,
         })
@@ -113,7 +121,7 @@ pub fn efficiency<L: std::borrow::Borrow<LayerIndex>>(layers: &[L]) -> Efficienc
     let wasted_bytes = inefficiencies.iter().map(|i| i.cumulative_size).sum();
     let size = layers.iter().map(|l| l.borrow().size).sum();
     let user_size = layers.iter().skip(1).map(|l| l.borrow().size).sum();
-    Efficiency {
+    let efficiency = Efficiency {
         score: if cum_sum == 0 {
             1.0
         } else {
@@ -124,7 +132,8 @@ pub fn efficiency<L: std::borrow::Borrow<LayerIndex>>(layers: &[L]) -> Efficienc
         user_size,
         user_wasted_percent: ratio(wasted_bytes, user_size),
         inefficiencies,
-    }
+    };
+    (efficiency, stack)
 }
 
 fn ratio(wasted: u64, user: u64) -> f64 {
@@ -154,31 +163,41 @@ pub struct Duplicate {
 /// Non-empty regular files whose content appears more than once across all layer tars (deleted
 /// and overwritten copies included: they are stored all the same).
 pub fn duplicates(layers: &[LayerIndex]) -> Vec<Duplicate> {
-    let mut groups: BTreeMap<&str, (u64, Vec<Copy>)> = BTreeMap::new();
+    // Only files whose size another file shares can be copies: the rest skip the digest map.
+    let mut by_size: HashMap<u64, Vec<(usize, &super::layers::LayerEntry)>> = HashMap::new();
     for l in layers {
         for e in &l.entries {
-            if let (EntryKind::File, Some(d), true) = (e.kind, &e.digest, e.size > 0) {
-                groups
-                    .entry(d)
-                    .or_insert((e.size, Vec::new()))
-                    .1
-                    .push(Copy {
-                        layer: l.index,
-                        path: format!("/{}", e.path),
-                    });
+            if e.kind == EntryKind::File && e.size > 0 && e.digest.is_some() {
+                by_size.entry(e.size).or_default().push((l.index, e));
             }
         }
     }
-    let mut out: Vec<Duplicate> = groups
-        .into_iter()
-        .filter(|(_, (_, copies))| copies.len() >= 2)
-        .map(|(digest, (size, copies))| Duplicate {
-            digest: digest.to_string(),
-            size,
-            wasted_bytes: size * (copies.len() as u64 - 1),
-            copies,
-        })
-        .collect();
+    let mut out = Vec::new();
+    for (size, files) in by_size {
+        if files.len() < 2 {
+            continue;
+        }
+        let mut groups: HashMap<&str, Vec<Copy>> = HashMap::new();
+        for (layer, e) in files {
+            if let Some(d) = &e.digest {
+                groups.entry(d).or_default().push(Copy {
+                    layer,
+                    path: format!("/{}", e.path),
+                });
+            }
+        }
+        out.extend(
+            groups
+                .into_iter()
+                .filter(|(_, copies)| copies.len() >= 2)
+                .map(|(digest, copies)| Duplicate {
+                    digest: digest.to_string(),
+                    size,
+                    wasted_bytes: size * (copies.len() as u64 - 1),
+                    copies,
+                }),
+        );
+    }
     out.sort_by(|a, b| {
         b.wasted_bytes
             .cmp(&a.wasted_bytes)

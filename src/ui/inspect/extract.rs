@@ -141,6 +141,17 @@ fn cut_layer(tar: impl Read, cut: &Cut, out: &mut Builder<impl io::Write>) -> io
             continue;
         }
         let mut header = item.header().clone();
+        // Blank numeric fields (some tar writers leave them) would stop the applier: zero them.
+        let h = item.header();
+        header.set_uid(h.uid().unwrap_or(0));
+        header.set_gid(h.gid().unwrap_or(0));
+        header.set_mtime(h.mtime().unwrap_or(0));
+        let mode = if kind == EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        };
+        header.set_mode(h.mode().unwrap_or(mode));
         match kind {
             EntryType::Link => {
                 let target = item.link_name()?.map(|l| clean(&l.to_string_lossy()));

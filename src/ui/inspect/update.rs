@@ -151,7 +151,13 @@ fn layer_key(m: &mut Model, code: KeyCode) {
 
 fn file_key(m: &mut Model, code: KeyCode) {
     let page = tree_rows(m).max(1) as isize;
-    let Some(files) = m.files.as_mut().filter(|f| f.layer == m.selected) else {
+    let (layer, filter) = (m.selected, &m.filter);
+    // Keys for a tree still being built are dropped, not sent to the one on its way out.
+    let Some(files) = m
+        .files
+        .as_mut()
+        .filter(|f| f.layer == layer && &f.filter == filter)
+    else {
         return;
     };
     let view = &mut files.view;
