@@ -112,7 +112,7 @@ fn same_bytes(a: &Path, b: &Path) -> Result<bool, AnalyzeError> {
             Ok(()) => {}
             // B is shorter than A after all (sizes are checked first): different.
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
-            Err(e) => return Err(io_err("read", b)(e)),
+            Err(e) => return Err(io_err("read", b)(e).into()),
         }
         if ba[..n] != bb[..n] {
             return Ok(false);

@@ -94,12 +94,8 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
+/// Which output a log line came from: the runtime's own type, serialized as `stdout`/`stderr`.
+pub use crate::exec::Stream;
 
 /// What a step's layer holds: its digests, sizes and how many paths it added, changed or removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

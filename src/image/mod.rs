@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod digest;
+pub mod ioerr;
 pub mod layer;
 pub mod platform;
 pub mod reference;

@@ -82,7 +82,7 @@ impl Store {
                     None if p.path.is_dir() => self.remove_dir_safely(&p.path)?,
                     None => match fs::remove_file(&p.path) {
                         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                            return Err(io_err("remove", &p.path)(e));
+                            return Err(io_err("remove", &p.path)(e).into());
                         }
                         _ => {}
                     },

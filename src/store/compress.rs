@@ -55,7 +55,8 @@ impl Store {
                     w.join().unwrap_or_else(|_| {
                         Err(io_err("compress layers of", image.digest().to_string())(
                             std::io::Error::other("a compressor thread panicked"),
-                        ))
+                        )
+                        .into())
                     })
                 })
                 .collect::<Result<Vec<_>>>()

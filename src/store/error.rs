@@ -1,17 +1,9 @@
-use std::io;
-use std::path::PathBuf;
-
 use crate::image::layer::LayerError;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StoreError {
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::image::ioerr::IoError),
     #[error("blob {expected} failed verification: content hashes to {actual} ({size} bytes)")]
     DigestMismatch {
         expected: String,
@@ -53,17 +45,6 @@ pub enum StoreError {
     BadKey(String),
 }
 
-/// Attaches the action and path to an io::Error.
-pub(crate) fn io_err(
-    action: &'static str,
-    path: impl Into<PathBuf>,
-) -> impl FnOnce(io::Error) -> StoreError {
-    let path = path.into();
-    move |source| StoreError::Io {
-        action,
-        path,
-        source,
-    }
-}
+pub(crate) use crate::image::ioerr::io_err;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

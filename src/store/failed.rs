@@ -49,7 +49,7 @@ impl Store {
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err("read", dir)(e)),
+            Err(e) => return Err(io_err("read", dir)(e).into()),
         };
         let mut names: Vec<String> = entries
             .flatten()
@@ -76,7 +76,8 @@ impl Store {
         let doomed = self.tmp_dir("discard-")?;
         let target = doomed.path().join("d");
         fs::rename(path, &target).map_err(io_err("move", path))?;
-        super::remove_any(&target).map_err(io_err("remove", &target))
+        super::remove_any(&target).map_err(io_err("remove", &target))?;
+        Ok(())
     }
 }
 

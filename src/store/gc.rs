@@ -144,7 +144,9 @@ impl Store {
         };
         let path = self.root.join(dir).join(format!("{key}.json"));
         match fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("remove", path)(e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io_err("remove", path)(e).into())
+            }
             _ => Ok(()),
         }
     }
@@ -174,7 +176,8 @@ impl Store {
         let doomed = self.tmp_dir("gc-")?;
         let target = doomed.path().join("d");
         fs::rename(dir, &target).map_err(io_err("move", dir))?;
-        super::remove_any(&target).map_err(io_err("remove", &target))
+        super::remove_any(&target).map_err(io_err("remove", &target))?;
+        Ok(())
     }
 
     fn remove_mount(&self, name: &str) -> Result<()> {

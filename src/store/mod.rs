@@ -99,10 +99,10 @@ impl Store {
     /// renamed into `snapshots/`); removed when dropped.
     pub fn tmp_dir(&self, prefix: &str) -> Result<tempfile::TempDir> {
         let tmp = self.root.join("tmp");
-        tempfile::Builder::new()
+        Ok(tempfile::Builder::new()
             .prefix(prefix)
             .tempdir_in(&tmp)
-            .map_err(io_err("create directory in", tmp))
+            .map_err(io_err("create directory in", tmp))?)
     }
 
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
@@ -133,7 +133,7 @@ impl Store {
         let path = self.blob_path(digest);
         File::open(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => StoreError::MissingBlob(digest.to_string()),
-            _ => io_err("open", &path)(e),
+            _ => io_err("open", &path)(e).into(),
         })
     }
 
@@ -162,7 +162,7 @@ impl Store {
 
     fn index_lock(&self) -> Result<FileLock> {
         let path = self.root.join("index.lock");
-        FileLock::acquire(&path, LockMode::Exclusive).map_err(io_err("lock", path))
+        Ok(FileLock::acquire(&path, LockMode::Exclusive).map_err(io_err("lock", path))?)
     }
 }
 

@@ -57,7 +57,7 @@ impl Store {
         let data = match std::fs::read(&path) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err("read", path)(e)),
+            Err(e) => return Err(io_err("read", path)(e).into()),
         };
         serde_json::from_slice(&data)
             .map(Some)
@@ -92,6 +92,7 @@ impl Store {
             .write(true)
             .open(&path)
             .and_then(|f| f.set_modified(std::time::SystemTime::now()))
-            .map_err(io_err("touch", path))
+            .map_err(io_err("touch", path))?;
+        Ok(())
     }
 }

@@ -104,7 +104,7 @@ impl Store {
             }
             Err(e) => {
                 let _ = super::remove_any(&staged);
-                Err(io_err("rename snapshot to", dest)(e))
+                Err(io_err("rename snapshot to", dest)(e).into())
             }
         }
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::super::build::BuildCtx;
 use super::super::cache::StepInputs;
 use super::super::error::StepError;
-use super::super::event::{Event, StepRef, Stream};
+use super::super::event::{Event, StepRef};
 use super::super::fsutil::resolve_in_root;
 use super::super::shell::failed_snapshot_name;
 use super::super::stage::{Cursor, Executed, fs_step};
@@ -164,10 +164,7 @@ async fn run_logged(
             }
             sink.emit(Event::StepLog {
                 step: step.clone(),
-                stream: match line.stream {
-                    exec::Stream::Stdout => Stream::Stdout,
-                    exec::Stream::Stderr => Stream::Stderr,
-                },
+                stream: line.stream,
                 text: line.text,
             });
         }

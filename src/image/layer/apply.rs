@@ -90,7 +90,8 @@ impl Applier {
     }
 
     fn err(&self, action: &'static str, rel: &Path) -> impl FnOnce(io::Error) -> LayerError {
-        io_err(action, self.root_path.join(rel))
+        let f = io_err(action, self.root_path.join(rel));
+        move |e| f(e).into()
     }
 
     fn parent_dir(&self, parent: &Path) -> Result<std::os::fd::OwnedFd, LayerError> {

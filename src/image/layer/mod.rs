@@ -22,13 +22,8 @@ pub const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LayerError {
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::image::ioerr::IoError),
     #[error("layer entry {path:?} is unsafe: {reason}")]
     Hostile { path: String, reason: &'static str },
     #[error("reading layer tar: {0}")]
@@ -41,14 +36,4 @@ pub enum LayerError {
     },
 }
 
-pub(crate) fn io_err(
-    action: &'static str,
-    path: impl Into<PathBuf>,
-) -> impl FnOnce(io::Error) -> LayerError {
-    let path = path.into();
-    move |source| LayerError::Io {
-        action,
-        path,
-        source,
-    }
-}
+pub(crate) use crate::image::ioerr::io_err;

@@ -48,7 +48,7 @@ fn xattrs(path: &Path) -> Result<(Xattrs, bool), LayerError> {
     let names = match xattr::list(path) {
         Ok(n) => n,
         Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok((out, false)),
-        Err(e) => return Err(io_err("list xattrs of", path)(e)),
+        Err(e) => return Err(io_err("list xattrs of", path)(e).into()),
     };
     for name in names {
         let bytes = name.as_bytes();
@@ -104,7 +104,8 @@ impl<W: Write> Walker<'_, W> {
 
     fn header(&mut self, meta: &EntryMeta<'_>, path: &Path) -> Result<(), LayerError> {
         self.stats.entries += 1;
-        write_header(&mut self.out, meta).map_err(io_err("write layer entry for", path))
+        write_header(&mut self.out, meta).map_err(io_err("write layer entry for", path))?;
+        Ok(())
     }
 
     fn entry(&mut self, full: &Path, rel: &Path, meta: &Metadata) -> Result<(), LayerError> {
@@ -246,7 +247,8 @@ impl<W: Write> Walker<'_, W> {
                 .map_err(io_err("write layer data for", path))?;
             left -= n as u64;
         }
-        pad(&mut self.out, size).map_err(io_err("write layer data for", path))
+        pad(&mut self.out, size).map_err(io_err("write layer data for", path))?;
+        Ok(())
     }
 }
 

@@ -9,9 +9,6 @@ pub mod oci_dir;
 pub mod rootfs;
 mod spec;
 
-use std::io;
-use std::path::PathBuf;
-
 pub use spec::{Destination, Source};
 
 use crate::store::StoreError;
@@ -22,30 +19,15 @@ pub enum TransportError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Layer(#[from] crate::image::layer::LayerError),
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::image::ioerr::IoError),
     #[error("{location}: {message}")]
     Invalid { location: String, message: String },
     #[error(transparent)]
     Registry(#[from] crate::image::registry::RegistryError),
 }
 
-pub(crate) fn io_err(
-    action: &'static str,
-    path: impl Into<PathBuf>,
-) -> impl FnOnce(io::Error) -> TransportError {
-    let path = path.into();
-    move |source| TransportError::Io {
-        action,
-        path,
-        source,
-    }
-}
+pub(crate) use crate::image::ioerr::io_err;
 
 pub(crate) fn invalid(
     location: impl std::fmt::Display,
