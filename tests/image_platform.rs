@@ -20,13 +20,10 @@ fn index_entries_are_chosen_by_platform() {
     let layout = tmp.path().join("layout");
     let mut entries = Vec::new();
     for arch in [Arch::Amd64, Arch::ARM64] {
-        let mut config = stagecraft::image::config::scratch(None, Some(arch.clone()));
-        stagecraft::image::config::push_layer(
-            &mut config,
-            &layer.diff_id,
-            "2024-01-01T00:00:00Z",
-            "COPY f /",
-        );
+        let mut config = stagecraft::image::config::ImageState::scratch()
+            .to_config(&[layer.diff_id.to_string()], "2024-01-01T00:00:00Z")
+            .unwrap();
+        config.set_architecture(arch.clone());
         let image = src
             .write_image(&config, std::slice::from_ref(&layer.descriptor), None)
             .unwrap();

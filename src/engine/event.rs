@@ -140,6 +140,18 @@ pub struct ConfigSummary {
     pub cmd: Option<Vec<String>>,
 }
 
+impl ConfigSummary {
+    pub fn of(state: &crate::image::config::ImageState) -> Self {
+        Self {
+            env: state.env_strings(),
+            workdir: (!state.workdir.is_empty()).then(|| state.workdir.clone()),
+            user: (!state.user.is_empty()).then(|| state.user.clone()),
+            entrypoint: state.entrypoint.clone(),
+            cmd: state.cmd.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {

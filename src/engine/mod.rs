@@ -10,7 +10,6 @@ pub mod error;
 pub mod event;
 mod finish;
 pub mod fsutil;
-pub mod imagestate;
 pub mod lookup;
 pub mod options;
 pub mod shell;

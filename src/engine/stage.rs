@@ -11,9 +11,9 @@ use super::build::{BuildCtx, LayerDesc, StepRecord};
 use super::cache::{CacheRecord, CachedLayer, StepInputs, lineage_id, miss_reason};
 use super::error::StepError;
 use super::event::{Event, LayerInfo, StepRef};
-use super::imagestate::{History, ImageState};
 use super::step;
 use crate::frontend::plan::StageBase;
+use crate::image::config::{History, ImageState};
 use crate::image::digest::parse_sha256;
 use crate::store::LayerOptions;
 use crate::store::{LayerRef, RecordKind};
@@ -141,7 +141,7 @@ pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Stri
     }
     ctx.sink.emit(Event::StageFinished {
         stage: label.clone(),
-        image_config: cursor.state.summary(),
+        image_config: super::event::ConfigSummary::of(&cursor.state),
     });
     Ok(StageOutput {
         index,

@@ -16,7 +16,7 @@ use super::error::ExecError;
 use super::spec::{ExtraMount, Network, RunSpec};
 use super::user::ResolvedUser;
 
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub use crate::image::config::DEFAULT_PATH;
 
 /// Host files every container sees read-only, as `docker build` does.
 const HOST_FILES: [&str; 2] = ["/etc/resolv.conf", "/etc/hosts"];

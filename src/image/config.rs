@@ -1,92 +1,215 @@
-//! Building image configs step by step: what the engine does to its stage's config as it
-//! commits layers and metadata-only steps.
+//! The image config: the one model of it. A build's stage changes it step by step in the shape
+//! Dockerfile instructions change it; it converts to and from the OCI config JSON (plus Docker's
+//! fields the OCI types leave out: Healthcheck, Shell, OnBuild).
 
-use oci_spec::image::{
-    Arch, Digest, History, HistoryBuilder, ImageConfiguration, ImageConfigurationBuilder, Os,
-};
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::platform;
+use oci_spec::image::ImageConfiguration;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-/// The config of `FROM scratch` for `os/arch` (default: linux and the host's arch).
-pub fn scratch(os: Option<Os>, arch: Option<Arch>) -> ImageConfiguration {
-    let mut config = ImageConfiguration::default();
-    config.set_os(os.unwrap_or(Os::Linux));
-    config.set_architecture(arch.unwrap_or_else(platform::host_arch));
-    config
+/// Docker's default PATH, set when the base image has none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub created: String,
+    pub created_by: String,
+    #[serde(default)]
+    pub empty_layer: bool,
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
-fn entry(created: &str, created_by: &str, empty: bool) -> History {
-    let mut h = HistoryBuilder::default()
-        .created(created.to_string())
-        .created_by(created_by.to_string())
-        .build()
-        .unwrap_or_default();
-    if empty {
-        h.set_empty_layer(Some(true));
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageState {
+    /// Ordered `KEY=VALUE` environment.
+    pub env: Vec<(String, String)>,
+    pub workdir: String,
+    pub user: String,
+    pub labels: BTreeMap<String, String>,
+    pub exposed: BTreeSet<String>,
+    pub volumes: BTreeSet<String>,
+    pub cmd: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    /// `SHELL`; empty means `["/bin/sh", "-c"]`.
+    pub shell: Vec<String>,
+    pub stop_signal: Option<String>,
+    /// Docker's `Healthcheck` object (`Test`, `Interval`, … in nanoseconds).
+    pub healthcheck: Option<Value>,
+    /// ONBUILD triggers, as written.
+    pub onbuild: Vec<String>,
+    pub history: Vec<History>,
+    pub author: Option<String>,
+}
+
+impl ImageState {
+    pub fn shell(&self) -> Vec<String> {
+        if self.shell.is_empty() {
+            vec!["/bin/sh".into(), "-c".into()]
+        } else {
+            self.shell.clone()
+        }
     }
-    h
-}
 
-/// Records a step that produced a layer: its diff_id goes to `rootfs.diff_ids` and a history
-/// entry (`created`: RFC 3339) to `history`.
-pub fn push_layer(
-    config: &mut ImageConfiguration,
-    diff_id: &Digest,
-    created: &str,
-    created_by: &str,
-) {
-    config.rootfs_mut().diff_ids_mut().push(diff_id.to_string());
-    config
-        .history_mut()
-        .get_or_insert_with(Vec::new)
-        .push(entry(created, created_by, false));
-    config.set_created(Some(created.to_string()));
-}
-
-/// Records a step that only changed metadata (ENV, CMD, …): a history entry with `empty_layer`.
-pub fn push_empty(config: &mut ImageConfiguration, created: &str, created_by: &str) {
-    config
-        .history_mut()
-        .get_or_insert_with(Vec::new)
-        .push(entry(created, created_by, true));
-    config.set_created(Some(created.to_string()));
-}
-
-/// A config for a new image built on `parent` (a copy; `created` is updated by the pushes).
-pub fn derive(parent: &ImageConfiguration) -> ImageConfiguration {
-    let mut c = parent.clone();
-    if c.rootfs().typ().is_empty() {
-        c.rootfs_mut().set_typ("layers".to_string());
+    pub fn set_env(&mut self, key: &str, value: String) {
+        match self.env.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.env.push((key.to_string(), value)),
+        }
     }
-    c
-}
 
-/// A builder preset for the host platform, for callers that want to set more fields.
-pub fn builder() -> ImageConfigurationBuilder {
-    ImageConfigurationBuilder::default()
-        .os(Os::Linux)
-        .architecture(platform::host_arch())
+    pub fn env_strings(&self) -> Vec<String> {
+        self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+
+    /// A fresh stage on `FROM scratch`: Docker's default PATH and nothing else.
+    pub fn scratch() -> Self {
+        Self {
+            env: vec![("PATH".into(), DEFAULT_PATH.into())],
+            ..Self::default()
+        }
+    }
+
+    /// Reads the parts of a base image's config that later instructions build on.
+    pub fn from_config(config: &ImageConfiguration) -> Self {
+        // Go through JSON: it also carries Docker's fields (Healthcheck, Shell, OnBuild) that the
+        // OCI types do not model.
+        let value = serde_json::to_value(config).unwrap_or(Value::Null);
+        Self::from_json(&value)
+    }
+
+    pub fn from_json(value: &Value) -> Self {
+        let c = &value["config"];
+        let strings = |v: &Value| -> Option<Vec<String>> {
+            v.as_array().map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+        };
+        let mut state = Self::default();
+        for kv in strings(&c["Env"]).unwrap_or_default() {
+            let (k, v) = kv.split_once('=').unwrap_or((&kv, ""));
+            state.set_env(k, v.to_string());
+        }
+        if !state.env.iter().any(|(k, _)| k == "PATH") {
+            state.env.insert(0, ("PATH".into(), DEFAULT_PATH.into()));
+        }
+        state.workdir = c["WorkingDir"].as_str().unwrap_or_default().to_string();
+        state.user = c["User"].as_str().unwrap_or_default().to_string();
+        if let Some(labels) = c["Labels"].as_object() {
+            for (k, v) in labels {
+                state
+                    .labels
+                    .insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+            }
+        }
+        if let Some(ports) = c["ExposedPorts"].as_object() {
+            state.exposed.extend(ports.keys().cloned());
+        }
+        if let Some(vols) = c["Volumes"].as_object() {
+            state.volumes.extend(vols.keys().cloned());
+        }
+        state.cmd = strings(&c["Cmd"]);
+        state.entrypoint = strings(&c["Entrypoint"]);
+        state.shell = strings(&c["Shell"]).unwrap_or_default();
+        state.stop_signal = c["StopSignal"].as_str().map(str::to_string);
+        state.healthcheck = c.get("Healthcheck").filter(|h| !h.is_null()).cloned();
+        state.onbuild = strings(&c["OnBuild"]).unwrap_or_default();
+        if let Some(history) = value["history"].as_array() {
+            state.history = history
+                .iter()
+                .filter_map(|h| serde_json::from_value(h.clone()).ok())
+                .collect();
+        }
+        state.author = value["author"].as_str().map(str::to_string);
+        state
+    }
+
+    /// The OCI type of [`ImageState::to_json`] (Docker's extra fields are dropped by it).
+    pub fn to_config(
+        &self,
+        diff_ids: &[String],
+        created: &str,
+    ) -> Result<ImageConfiguration, serde_json::Error> {
+        serde_json::from_value(self.to_json(diff_ids, created))
+    }
+
+    /// The image config JSON: OCI fields plus Docker's extras, with `rootfs.diff_ids`.
+    pub fn to_json(&self, diff_ids: &[String], created: &str) -> Value {
+        let set = |s: &BTreeSet<String>| -> Value {
+            Value::Object(s.iter().map(|k| (k.clone(), json!({}))).collect())
+        };
+        let mut config = serde_json::Map::new();
+        config.insert("Env".into(), json!(self.env_strings()));
+        if !self.workdir.is_empty() {
+            config.insert("WorkingDir".into(), json!(self.workdir));
+        }
+        if !self.user.is_empty() {
+            config.insert("User".into(), json!(self.user));
+        }
+        if !self.labels.is_empty() {
+            config.insert("Labels".into(), json!(self.labels));
+        }
+        if !self.exposed.is_empty() {
+            config.insert("ExposedPorts".into(), set(&self.exposed));
+        }
+        if !self.volumes.is_empty() {
+            config.insert("Volumes".into(), set(&self.volumes));
+        }
+        if let Some(cmd) = &self.cmd {
+            config.insert("Cmd".into(), json!(cmd));
+        }
+        if let Some(ep) = &self.entrypoint {
+            config.insert("Entrypoint".into(), json!(ep));
+        }
+        if !self.shell.is_empty() {
+            config.insert("Shell".into(), json!(self.shell));
+        }
+        if let Some(sig) = &self.stop_signal {
+            config.insert("StopSignal".into(), json!(sig));
+        }
+        if let Some(hc) = &self.healthcheck {
+            config.insert("Healthcheck".into(), hc.clone());
+        }
+        if !self.onbuild.is_empty() {
+            config.insert("OnBuild".into(), json!(self.onbuild));
+        }
+        let mut out = json!({
+            "created": created,
+            "architecture": crate::image::platform::host_arch().to_string(),
+            "os": "linux",
+            "config": Value::Object(config),
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": self.history,
+        });
+        if let Some(author) = &self.author {
+            out["author"] = json!(author);
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::digest::of_bytes;
 
     #[test]
-    fn layers_and_empty_steps_line_up() {
-        let mut c = scratch(None, Some(Arch::ARM64));
-        push_layer(&mut c, &of_bytes(b"l1"), "2024-01-01T00:00:00Z", "COPY . /");
-        push_empty(&mut c, "2024-01-01T00:00:01Z", "ENV A=1");
-        push_layer(&mut c, &of_bytes(b"l2"), "2024-01-01T00:00:02Z", "RUN make");
-        assert_eq!(c.rootfs().diff_ids().len(), 2);
-        let h = c.history().clone().unwrap_or_default();
-        assert_eq!(h.len(), 3);
-        assert_eq!(h[1].empty_layer(), Some(true));
-        assert_eq!(h[2].empty_layer(), None);
-        assert_eq!(c.created().as_deref(), Some("2024-01-01T00:00:02Z"));
-        assert_eq!(c.architecture(), &Arch::ARM64);
-        let json = serde_json::to_string(&c).expect("serialize");
-        assert!(json.contains(r#""type":"layers""#), "{json}");
+    fn json_round_trip_keeps_docker_fields() {
+        let mut s = ImageState::scratch();
+        s.set_env("A", "1".into());
+        s.workdir = "/app".into();
+        s.shell = vec!["/bin/bash".into(), "-c".into()];
+        s.healthcheck = Some(json!({"Test": ["NONE"]}));
+        s.exposed.insert("80/tcp".into());
+        s.history.push(History {
+            created: "1970-01-01T00:00:00Z".into(),
+            created_by: "ENV A=1".into(),
+            empty_layer: true,
+            comment: None,
+        });
+        let back = ImageState::from_json(&s.to_json(&[], "1970-01-01T00:00:00Z"));
+        assert_eq!(back, s);
     }
 }

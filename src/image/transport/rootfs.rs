@@ -2,15 +2,9 @@
 
 use std::path::Path;
 
-use oci_spec::image::{
-    ConfigBuilder, HistoryBuilder, ImageConfigurationBuilder, Os, RootFsBuilder,
-};
-
 use super::TransportError;
-use crate::image::platform;
-use crate::store::{LayerOptions, ResolvedImage, Store, StoreError};
-
-pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+use crate::image::config::{History, ImageState};
+use crate::store::{LayerOptions, ResolvedImage, Store};
 
 /// RFC 3339 time for `created` fields: `SOURCE_DATE_EPOCH` when given, else now.
 pub fn created(source_date_epoch: Option<u64>) -> String {
@@ -29,30 +23,15 @@ pub fn import(
 ) -> Result<ResolvedImage, TransportError> {
     let layer = store.commit_layer(dir, opts)?;
     let created = created(opts.source_date_epoch);
-    let history = HistoryBuilder::default()
-        .created(created.clone())
-        .created_by(format!("stagecraft image import rootfs:{}", dir.display()))
-        .build()
-        .map_err(StoreError::from)?;
-    let config = ImageConfigurationBuilder::default()
-        .created(created)
-        .architecture(platform::host_arch())
-        .os(Os::Linux)
-        .config(
-            ConfigBuilder::default()
-                .env(vec![DEFAULT_PATH.to_string()])
-                .build()
-                .map_err(StoreError::from)?,
-        )
-        .rootfs(
-            RootFsBuilder::default()
-                .typ("layers")
-                .diff_ids(vec![layer.diff_id.to_string()])
-                .build()
-                .map_err(StoreError::from)?,
-        )
-        .history(vec![history])
-        .build()
-        .map_err(StoreError::from)?;
+    let mut state = ImageState::scratch();
+    state.history.push(History {
+        created: created.clone(),
+        created_by: format!("stagecraft image import rootfs:{}", dir.display()),
+        empty_layer: false,
+        comment: None,
+    });
+    let config = state
+        .to_config(&[layer.diff_id.to_string()], &created)
+        .map_err(|e| super::invalid(dir.display(), format!("image config: {e}")))?;
     Ok(store.write_image(&config, &[layer.descriptor], name)?)
 }
