@@ -74,7 +74,7 @@ pub fn open_failure_shell(
             .map(layer_ref)
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| miette!("{e}"))?,
-        config: step.config.clone(),
+        config: step.config(store).map_err(|e| miette!("{e}"))?,
     };
     eprintln!(
         "stagecraft: step {}/{} (line {}) failed: {}\nstagecraft: shell in the state before it; the failing command:\n  {}",

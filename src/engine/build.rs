@@ -110,8 +110,43 @@ pub struct StepRecord {
     pub diff_id: Option<String>,
     /// Layer descriptors of the stage after this step, lowest first.
     pub layers: Vec<LayerDesc>,
-    /// Image config after this step.
-    pub config: serde_json::Value,
+    /// Digest of the image config after this step: a blob in the store ([`StepRecord::config`]
+    /// reads it). A digest, not the JSON, keeps the record linear in the number of steps.
+    #[serde(default)]
+    pub config_digest: String,
+    /// The config's bytes until the build's end stores them (with the record).
+    #[serde(skip)]
+    pub pending_config: Option<std::sync::Arc<[u8]>>,
+}
+
+impl StepRecord {
+    /// The image config after this step.
+    pub fn config(&self, store: &Store) -> Result<serde_json::Value, EngineError> {
+        let bytes = match &self.pending_config {
+            Some(b) => b.to_vec(),
+            None => {
+                let digest = crate::image::digest::parse_sha256(&self.config_digest).ok_or_else(
+                    || {
+                        EngineError::Other(format!(
+                            "step {} ({}) has no config digest: recorded by an older stagecraft, build again",
+                            self.index, self.text
+                        ))
+                    },
+                )?;
+                store.read_blob(&digest)?
+            }
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|e| EngineError::Other(format!("config {}: {e}", self.config_digest)))
+    }
+
+    /// Stores the config blob this record names (done once, when the build record is written).
+    pub fn store_config(&self, store: &Store) -> Result<(), EngineError> {
+        if let Some(bytes) = &self.pending_config {
+            store.put_blob(oci_spec::image::MediaType::ImageConfig, bytes)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

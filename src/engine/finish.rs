@@ -108,6 +108,11 @@ pub async fn finish(
         image = None;
     }
     totals.duration = started.elapsed().as_secs_f64();
+    for stage in &stages {
+        for step in stage.steps.iter().chain(&stage.failed_step) {
+            step.store_config(&ctx.store)?;
+        }
+    }
     let record = BuildRecord {
         id: build_id.clone(),
         created: now_rfc3339(),

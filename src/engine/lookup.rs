@@ -35,7 +35,11 @@ pub fn layer_ref(d: &LayerDesc) -> Result<LayerRef, EngineError> {
     })
 }
 
-fn from_record(record: &BuildRecord, target: &str) -> Result<Option<Resolved>, EngineError> {
+fn from_record(
+    store: &Store,
+    record: &BuildRecord,
+    target: &str,
+) -> Result<Option<Resolved>, EngineError> {
     let (stage_name, step) = match target.rsplit_once('/') {
         Some((stage, index)) if index.parse::<usize>().is_ok() => {
             (stage, index.parse::<usize>().ok())
@@ -70,14 +74,14 @@ fn from_record(record: &BuildRecord, target: &str) -> Result<Option<Resolved>, E
             .iter()
             .map(layer_ref)
             .collect::<Result<_, _>>()?,
-        config: chosen.config.clone(),
+        config: chosen.config(store)?,
     }))
 }
 
 /// Resolves TARGET: a stage or `stage/step` of the last build first, then an image name or digest.
 pub fn resolve_target(store: &Store, target: &str) -> Result<Resolved, EngineError> {
     if let Some(record) = load_record(store, "last")?
-        && let Some(found) = from_record(&record, target)?
+        && let Some(found) = from_record(store, &record, target)?
     {
         return Ok(found);
     }

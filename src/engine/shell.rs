@@ -174,7 +174,7 @@ pub fn failed_state(store: &Store, stage: Option<&str>) -> Result<FailedState, E
             .iter()
             .map(layer_ref)
             .collect::<Result<_, _>>()?,
-        config: step.config.clone(),
+        config: step.config(store)?,
     };
     Ok(FailedState { below, left, step })
 }

@@ -113,6 +113,7 @@ pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Stri
             };
             let message = e.message();
             if let (Ok(mut failed), Some(planned)) = (ctx.failed_steps.lock(), stage.steps.get(i)) {
+                let (config_digest, pending_config) = config_of(&cursor.state, &cursor.layers);
                 failed.insert(
                     index,
                     StepRecord {
@@ -123,7 +124,8 @@ pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Stri
                         cached: false,
                         diff_id: None,
                         layers: cursor.layers.iter().map(LayerDesc::from_ref).collect(),
-                        config: cursor.state.to_json(&diff_id_strings(&cursor.layers), ""),
+                        config_digest,
+                        pending_config,
                     },
                 );
             }
@@ -234,6 +236,7 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
             layer: None,
         }),
     }
+    let (config_digest, pending_config) = config_of(&cursor.state, &cursor.layers);
     cursor.steps.push(StepRecord {
         index: 0,
         text,
@@ -242,13 +245,24 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
         cached: true,
         diff_id: None,
         layers: cursor.layers.iter().map(LayerDesc::from_ref).collect(),
-        config: cursor.state.to_json(&diff_id_strings(&cursor.layers), ""),
+        config_digest,
+        pending_config,
     });
     Ok(cursor)
 }
 
 fn diff_id_strings(layers: &[LayerRef]) -> Vec<String> {
     layers.iter().map(|l| l.diff_id.to_string()).collect()
+}
+
+/// The config after a step, as its digest and its bytes (stored when the build record is).
+fn config_of(state: &ImageState, layers: &[LayerRef]) -> (String, Option<std::sync::Arc<[u8]>>) {
+    let config = state.to_json(&diff_id_strings(layers), "");
+    let bytes: std::sync::Arc<[u8]> = serde_json::to_vec(&config).unwrap_or_default().into();
+    (
+        crate::image::digest::of_bytes(&bytes).to_string(),
+        Some(bytes),
+    )
 }
 
 /// A step that only changes the image config. Cached when this exact change on this filesystem
@@ -340,6 +354,7 @@ fn record_step(
         .last()
         .map(|h| h.created_by.clone())
         .unwrap_or_default();
+    let (config_digest, pending_config) = config_of(&cursor.state, &cursor.layers);
     cursor.steps.push(StepRecord {
         index: step_ref.index,
         text,
@@ -348,7 +363,8 @@ fn record_step(
         cached,
         diff_id,
         layers: cursor.layers.iter().map(LayerDesc::from_ref).collect(),
-        config: cursor.state.to_json(&diff_id_strings(&cursor.layers), ""),
+        config_digest,
+        pending_config,
     });
 }
 
