@@ -58,3 +58,16 @@ fn step_records_name_config_blobs() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "value-2-");
 }
+
+#[test]
+fn copy_steps_log_what_they_copied() {
+    let f = Fixture::new();
+    f.dockerfile("FROM busybox\nCOPY d/ /d/\nCOPY one.txt /\n");
+    f.write("d/a.txt", "aaaa");
+    f.write("d/sub/b.txt", "bbbbbb");
+    f.write("one.txt", "1");
+    let b = f.build(&[]);
+    assert!(b.ok(), "{}", b.stderr());
+    assert_eq!(b.logs("0/1").trim(), "copied 2 files, 10 bytes");
+    assert_eq!(b.logs("0/2").trim(), "copied 1 file, 1 byte");
+}

@@ -48,11 +48,31 @@ pub struct CopyOptions {
     pub exclude: DockerIgnore,
 }
 
-/// What a copy wrote, for the layer summary.
+/// What a copy wrote: the step's log says it (`copied 3 files, 5120 bytes`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CopyStats {
     pub files: u64,
     pub bytes: u64,
+}
+
+impl std::ops::AddAssign for CopyStats {
+    fn add_assign(&mut self, other: Self) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+    }
+}
+
+impl CopyStats {
+    pub fn summary(&self) -> String {
+        let s = |n: u64| if n == 1 { "" } else { "s" };
+        format!(
+            "copied {} file{}, {} byte{}",
+            self.files,
+            s(self.files),
+            self.bytes,
+            s(self.bytes)
+        )
+    }
 }
 
 /// Copies `selected` from `tree` to `dest` inside the root filesystem `root`. A relative `dest` is

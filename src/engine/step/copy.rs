@@ -13,9 +13,9 @@ use super::super::build::BuildCtx;
 use super::super::cache::StepInputs;
 use super::super::context::dockerignore::DockerIgnore;
 use super::super::context::{SourceTree, digest};
-use super::super::copy::{CopyOptions, copy_into};
+use super::super::copy::{CopyOptions, CopyStats, copy_into};
 use super::super::error::StepError;
-use super::super::event::StepRef;
+use super::super::event::{Event, StepRef, Stream};
 use super::super::fsutil::resolve_in_root;
 use super::super::stage::{Cursor, fs_step};
 use super::from::source_lowers;
@@ -203,6 +203,8 @@ pub async fn copy(
         created_by,
         instruction.span.line,
         |lowers| {
+            let sink = ctx.sink.clone();
+            let step = step_ref.clone();
             on_overlay(ctx, lowers, move |rootfs| {
                 let ids = match &chown {
                     Some(spec) => {
@@ -218,16 +220,24 @@ pub async fn copy(
                     parents,
                     exclude,
                 };
+                let mut stats = CopyStats::default();
                 if !selected.is_empty() {
-                    copy_into(&view.tree, &selected, rootfs, &workdir, &dest, &opts)?;
+                    stats += copy_into(&view.tree, &selected, rootfs, &workdir, &dest, &opts)?;
                 }
                 if let Some((tree, sel)) = &heredoc_tree {
-                    copy_into(tree, sel, rootfs, &workdir, &dest, &opts)?;
+                    stats += copy_into(tree, sel, rootfs, &workdir, &dest, &opts)?;
                 }
                 for d in &downloads {
                     let tree = SourceTree::rootfs(d.dir.path());
                     let sel = tree.select(std::slice::from_ref(&d.name))?;
-                    copy_into(&tree, &sel, rootfs, &workdir, &dest, &opts)?;
+                    stats += copy_into(&tree, &sel, rootfs, &workdir, &dest, &opts)?;
+                }
+                if stats.files > 0 {
+                    sink.emit(Event::StepLog {
+                        step,
+                        stream: Stream::Stdout,
+                        text: stats.summary(),
+                    });
                 }
                 for archive in &archives {
                     let dest_dir = resolve_in_root(rootfs, &absolute(&workdir, &dest), true)
