@@ -185,6 +185,25 @@ fn replaces_bytes(aspects: &[Aspect]) -> bool {
         .any(|a| matches!(a, Aspect::Content | Aspect::Kind | Aspect::SymlinkTarget))
 }
 
+impl TreeDiff {
+    /// `builder 812 MB → final 11.5 MB: 98.6% of builder never shipped (1.2 kB new in final)`,
+    /// sizes written by `bytes` (the caller's units).
+    pub fn summary_line(&self, a: &str, b: &str, bytes: impl Fn(u64) -> String) -> String {
+        let t = &self.totals;
+        let pct = if t.a_size == 0 {
+            0.0
+        } else {
+            t.a_bytes_not_shipped as f64 * 100.0 / t.a_size as f64
+        };
+        format!(
+            "{a} {} → {b} {}: {pct:.1}% of {a} never shipped ({} new in {b})",
+            bytes(t.a_size),
+            bytes(t.b_size),
+            bytes(t.b_bytes_not_in_a),
+        )
+    }
+}
+
 /// Same-size files of B compared per file of A, at most: enough for real trees, bounded for
 /// pathological ones (thousands of equal-size files).
 const SHIPPED_CANDIDATES: usize = 64;

@@ -73,22 +73,6 @@ fn signed(delta: i64) -> String {
     format!("{sign}{}", human_bytes(delta.unsigned_abs()))
 }
 
-/// The summary line: `builder 812 MB → final 11.5 MB: 98.6% of builder never shipped`.
-pub fn summary_line(a: &str, b: &str, d: &TreeDiff) -> String {
-    let t = &d.totals;
-    let pct = if t.a_size == 0 {
-        0.0
-    } else {
-        t.a_bytes_not_shipped as f64 * 100.0 / t.a_size as f64
-    };
-    format!(
-        "{a} {} → {b} {}: {pct:.1}% of {a} never shipped ({} new in {b})",
-        human_bytes(t.a_size),
-        human_bytes(t.b_size),
-        human_bytes(t.b_bytes_not_in_a),
-    )
-}
-
 fn side_text(c: &Change) -> String {
     let (Some(a), Some(b)) = (&c.a, &c.b) else {
         return String::new();
@@ -117,7 +101,7 @@ fn side_text(c: &Change) -> String {
 fn render_text(a: &str, b: &str, d: &TreeDiff, stat: bool) -> String {
     let t = &d.totals;
     let mut out = String::new();
-    let _ = writeln!(out, "{}", summary_line(a, b, d));
+    let _ = writeln!(out, "{}", d.summary_line(a, b, human_bytes));
     let _ = writeln!(
         out,
         "{} added, {} removed, {} modified",

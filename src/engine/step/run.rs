@@ -128,7 +128,11 @@ pub async fn run(
             if !exit.success() {
                 // What the command left is the most telling state for a failure shell (`S`).
                 // Best effort: not keeping it must not change why the build failed.
-                let _ = ctx.store.keep_failed(&failed_name, &upper);
+                // Off the runtime's threads: replacing an older one removes a whole tree.
+                let store = ctx.store.clone();
+                let _ =
+                    tokio::task::spawn_blocking(move || store.keep_failed(&failed_name, &upper))
+                        .await;
                 return Err(StepError::Exit {
                     code: exit.code,
                     tail: exit.tail.into_iter().map(|l| l.text).collect(),

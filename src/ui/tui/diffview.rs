@@ -298,7 +298,7 @@ fn describe(c: &analyze::Change) -> String {
 /// Turns a tree diff into what the view shows.
 pub fn present(a_label: &str, b_label: &str, d: analyze::TreeDiff) -> DiffData {
     let t = &d.totals;
-    let summary = crate::cli::diff::summary_line(a_label, b_label, &d);
+    let summary = d.summary_line(a_label, b_label, crate::ui::progress::human_bytes);
     let counts = format!(
         "{} added · {} removed · {} modified",
         t.added, t.removed, t.modified
