@@ -130,3 +130,69 @@ fn on_failure_shell_left_opens_the_leftovers_without_the_tui() {
         "{stderr}"
     );
 }
+
+/// A build killed right after its RUN failed (leftovers kept, no record written yet) leaves a
+/// consistent store: check finds nothing broken, the orphan is nobody's, prune sweeps it.
+#[test]
+fn a_build_killed_after_a_failed_run_leaves_an_orphan_prune_sweeps() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let f = Fixture::new();
+    // `slow` runs beside `app` and keeps the build alive after app's RUN failed.
+    f.dockerfile(concat!(
+        "FROM busybox AS app\nRUN touch /left-behind && false\n",
+        "FROM busybox AS slow\nRUN sleep 20\n",
+        "FROM busybox AS final\nCOPY --from=app /left-behind /a\nCOPY --from=slow /bin/sh /b\n",
+    ));
+    let mut child = Command::new(engine_support::bin())
+        .arg("--root")
+        .arg(f.root())
+        .args(["build", "--progress=json", "--jobs", "2"])
+        .arg(f.ctx.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let events = child.stdout.take().unwrap();
+    let mut failed = false;
+    for line in std::io::BufReader::new(events).lines() {
+        let line = line.unwrap();
+        if line.contains("\"step_failed\"") {
+            failed = true;
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(failed, "the build never reported the failed step");
+    assert_eq!(
+        failed_entries(&f),
+        1,
+        "the failed RUN's leftovers were kept"
+    );
+    let text = stdout(&f.cmd(&["store", "check"]));
+    assert!(text.contains("0 problems"), "{text}");
+    // No record names them: the shell has nothing to open, prune removes them.
+    assert!(
+        !f.cmd(&["shell", "app", "--failed", "--", "true"])
+            .status
+            .success()
+    );
+    stdout(&f.cmd(&["cache", "prune"]));
+    assert_eq!(failed_entries(&f), 0);
+    // The next container anyone runs removes the killed build's `sleep`.
+    stdout(&f.cmd(&["shell", "busybox", "--", "true"]));
+    let prefix = format!("stagecraft-{pid}-");
+    let left: Vec<String> = std::fs::read_dir("/run/stagecraft/runc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "containers of the killed build remain: {left:?}"
+    );
+}
