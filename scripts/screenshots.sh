@@ -121,3 +121,30 @@ wait_for "efficiency"
 tm send-keys -t s Down Down Tab Down Right Down Right
 wait_for "d0100/"
 shot inspect "${dark[@]}" "stagecraft inspect: layers, the tree after layer 2 with its changes, wasted space"
+
+# wait_count TEXT N: poll until TEXT shows on N lines of the screen.
+wait_count() {
+  for _ in $(seq 1 1500); do
+    if [ "$(tm capture-pane -p -t s | grep -cF -- "$1")" -ge "$2" ]; then return 0; fi
+    sleep 0.02
+  done
+  echo "screenshots: never saw '$1' $2 times" >&2
+  tm capture-pane -p -t s >&2
+  return 1
+}
+
+# 10. A lesson beside its build: lesson 1 after `a` built the single-stage version.
+start 160 45 --root "$work/store" learn 1
+wait_count "wasted (explain)" 1
+tm send-keys -t s a
+wait_count "wasted (explain)" 2
+shot lesson "${dark[@]}" "stagecraft learn 1: the lesson beside its build, two runs side by side"
+
+# 11. `e` on a step that missed: lesson 5 after a source edit, the COPY . . step explained.
+start 140 42 --root "$work/store" learn 5
+wait_count "wasted (explain)" 1
+tm send-keys -t s a
+wait_count "wasted (explain)" 2
+tm send-keys -t s 2 g j j e
+wait_for "e or any key closes"
+shot explain "${dark[@]}" "stagecraft tui: e explains why a step ran, from its real miss reason"

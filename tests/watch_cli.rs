@@ -114,3 +114,48 @@ fn editing_a_context_file_or_the_dockerfile_rebuilds_with_the_reason() {
         Some("no earlier build of this step")
     );
 }
+
+#[test]
+fn a_change_during_a_build_cancels_it_and_builds_the_new_state() {
+    let f = Fixture::new();
+    // With v1 the RUN never ends on its own: only the watcher's cancel can end that build.
+    f.dockerfile(
+        "FROM busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt; grep -q v2 /a.txt || sleep 600\n",
+    );
+    f.write("a.txt", "v1\n");
+    let w = Watching::start(&f);
+    loop {
+        let r = w.events.recv_timeout(Duration::from_secs(300)).unwrap();
+        if matches!(&r.event, Event::StepLog { text, .. } if text == "v1") {
+            break;
+        }
+    }
+    f.write("a.txt", "v2\n");
+    let first = w.next_build();
+    match first.last() {
+        Some(Event::BuildFinished {
+            error: Some(e),
+            image: None,
+            ..
+        }) => {
+            assert!(e.contains("cancel"), "{e}")
+        }
+        other => panic!("the running build was not cancelled: {other:?}"),
+    }
+    let second = w.next_build();
+    assert_eq!(
+        miss(&second, "0/1").as_deref(),
+        Some("files changed: a.txt")
+    );
+    assert!(
+        matches!(
+            second.last(),
+            Some(Event::BuildFinished {
+                error: None,
+                image: Some(_),
+                ..
+            })
+        ),
+        "{second:?}"
+    );
+}

@@ -158,6 +158,7 @@ impl Session {
                         .iter()
                         .map(|s| (s.title.clone(), s.look.clone()))
                         .collect(),
+                    workdir: ws.path().display().to_string(),
                 }),
             );
         }

@@ -41,6 +41,8 @@ pub struct LessonInfo {
     pub text: String,
     /// (title, what to look at) of each try step.
     pub steps: Vec<(String, String)>,
+    /// The lesson's working copy, where edits (yours and the try steps') go.
+    pub workdir: String,
 }
 
 /// One finished build, from its `build_finished` totals and an explain of its image.

@@ -160,6 +160,14 @@ pub fn lesson_lines<'a>(theme: &Theme, l: &LessonPane, width: usize) -> Vec<Line
             }
         }
     }
+    out.push(Line::raw(""));
+    let copy = format!(
+        "Working copy: {} — edit it yourself too; w rebuilds on every save.",
+        l.info.workdir
+    );
+    for piece in wrap(&copy, width) {
+        out.push(Line::styled(piece, theme.dim));
+    }
     if !l.runs.is_empty() {
         out.push(Line::raw(""));
         out.push(Line::styled(
