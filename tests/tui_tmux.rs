@@ -609,3 +609,33 @@ fn a_lesson_opens_beside_its_build_and_a_applies_the_next_try_step() {
     t.send(&["q"]);
     assert_clean_exit(&t);
 }
+
+#[test]
+fn w_watches_a_live_build_and_an_edit_rebuilds_in_the_same_tui() {
+    let f = engine_support::Fixture::new();
+    f.dockerfile("FROM busybox\nRUN echo one\nCOPY a.txt /a.txt\n");
+    f.write("a.txt", "v1\n");
+    let args = format!(
+        "--root {} build --progress=tty {}",
+        f.root().display(),
+        f.ctx.path().display()
+    );
+    let t = Tmux::start("watch", &args);
+    let screen = t.wait_text("✓ built");
+    assert!(!screen.contains("◉ watching"), "{screen}");
+    t.send(&["w"]);
+    t.wait_text("◉ watching");
+    f.write("a.txt", "v2\n");
+    // The new run: RUN echo one from the cache, the COPY rebuilt because a.txt changed.
+    let screen = t.wait_for("the rebuild", |s| {
+        s.contains("✓ built")
+            && s.lines()
+                .any(|l| l.contains("RUN echo one") && l.contains("hit"))
+    });
+    assert!(screen.contains("◉ watching"), "{screen}");
+    t.send(&["2", "G", "e"]);
+    let screen = t.wait_text("e or any key closes");
+    assert!(screen.contains("files changed: a.txt"), "{screen}");
+    t.send(&["Escape", "q"]);
+    assert_clean_exit(&t);
+}
