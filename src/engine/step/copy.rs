@@ -82,17 +82,16 @@ pub async fn copy(
 
     let mut paths = Vec::new();
     let mut urls = Vec::new();
+    let mut repos = Vec::new();
     let mut heredocs = Vec::new();
     for source in &copy.sources {
         match source {
             Source::Path(p) => {
                 let p = expand(cursor, p)?;
-                if is_add && (p.starts_with("http://") || p.starts_with("https://")) {
+                if is_add && super::git::is_git(&p) {
+                    repos.push(p);
+                } else if is_add && (p.starts_with("http://") || p.starts_with("https://")) {
                     urls.push(p);
-                } else if is_add && (p.starts_with("git@") || p.ends_with(".git")) {
-                    return Err(StepError::Invalid(format!(
-                        "ADD of git repositories is not supported yet: {p}"
-                    )));
                 } else {
                     paths.push(p);
                 }
@@ -129,7 +128,18 @@ pub async fn copy(
         let names: Vec<String> = heredocs.iter().map(|(n, _)| n.clone()).collect();
         heredoc_tree = Some((tree.clone(), tree.select(&names)?));
     }
-    let downloads = fetch_urls(ctx, &urls, copy.checksum.as_deref()).await?;
+    let mut downloads = fetch_urls(ctx, &urls, copy.checksum.as_deref()).await?;
+    for repo in &repos {
+        let (store, repo, keep) = (ctx.store.clone(), repo.clone(), copy.keep_git_dir);
+        let c = tokio::task::spawn_blocking(move || super::git::checkout(&store, &repo, keep))
+            .await
+            .map_err(|e| StepError::Invalid(e.to_string()))??;
+        downloads.push(Download {
+            dir: c.dir,
+            name: c.name,
+            digest: c.key,
+        });
+    }
 
     // The key: content of context sources; the source stage's key for --from; bodies of heredocs
     // and URLs are in the instruction text or the download digest.
@@ -160,6 +170,7 @@ pub async fn copy(
     }
     text_parts.extend(paths.iter().cloned());
     text_parts.extend(urls.iter().cloned());
+    text_parts.extend(repos.iter().cloned());
     for (name, content) in &heredocs {
         text_parts.push(format!(
             "<<{name}:{}",

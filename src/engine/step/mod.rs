@@ -3,9 +3,11 @@
 
 pub mod copy;
 pub mod from;
+pub mod git;
 pub mod meta;
 pub mod mounts;
 pub mod run;
+pub mod shebang;
 
 use std::path::{Path, PathBuf};
 

@@ -40,7 +40,11 @@ pub async fn run(
     let runtime = ctx.runtime.clone().ok_or_else(|| {
         StepError::Invalid("no OCI runtime: install runc or pass --runtime".into())
     })?;
-    let command = command(cursor, run);
+    let script = super::shebang::script(run);
+    let command = match &script {
+        Some(s) => s.command(),
+        None => command(cursor, run),
+    };
     let argv = command.argv();
     let network = match run.network {
         Some(instruction::Network::None) => Network::None,
@@ -48,7 +52,8 @@ pub async fn run(
         _ if ctx.opts.network_none => Network::None,
         _ => Network::Host,
     };
-    let mounts = prepare_mounts(ctx, cursor, &run.mounts).await?;
+    let mut mounts = prepare_mounts(ctx, cursor, &run.mounts).await?;
+    mounts.mounts.extend(script.as_ref().map(|s| s.mount()));
 
     // BuildKit passes the stage's ARGs to RUN as environment, under the image's ENV.
     let args = cursor.arg_values();
@@ -66,7 +71,12 @@ pub async fn run(
     key_env.insert("(user)".into(), cursor.state.user.clone());
     key_env.insert("(workdir)".into(), cursor.state.workdir.clone());
     key_env.insert("(network)".into(), format!("{network:?}"));
-    let instruction_text = format!("RUN {}{}", json!(argv), mounts.describe());
+    let instruction_text = format!(
+        "RUN {}{}{}",
+        json!(argv),
+        mounts.describe(),
+        script.as_ref().map(|s| s.key_part()).unwrap_or_default()
+    );
     let inputs = StepInputs {
         parent: cursor.key.clone(),
         instruction: instruction_text,

@@ -1,0 +1,134 @@
+//! Dockerfile features BuildKit has that the engine took on late: RUN heredocs with a `#!` line,
+//! COPY --link, RUN --mount=type=ssh, ADD of a git repository, ONBUILD triggers of a base image.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod engine_support;
+
+use std::path::Path;
+use std::process::Command;
+
+use engine_support::Fixture;
+
+#[test]
+fn run_heredoc_with_shebang_runs_that_interpreter() {
+    let f = Fixture::new();
+    f.dockerfile(
+        "FROM busybox\nRUN <<EOF\n#!/bin/sh -e\necho \"$0 $-\" > /ran\nEOF\nRUN <<EOF\necho \"$0\" > /plain\nEOF\n",
+    );
+    let b = f.build(&["-t", "gaps:shebang"]);
+    assert!(b.ok(), "{}", b.stderr());
+    let (_dir, rootfs) = f.unpack("gaps:shebang");
+    let ran = std::fs::read_to_string(rootfs.join("ran")).unwrap();
+    let (argv0, flags) = ran.trim().split_once(' ').unwrap();
+    assert_eq!(argv0, "/dev/pipes/EOF");
+    assert!(flags.contains('e'), "the #! line's -e reached sh: {ran}");
+    // Without #! the body is text for the stage's SHELL, as before.
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("plain")).unwrap(),
+        "/bin/sh\n"
+    );
+    // The script file lives outside the layer.
+    assert!(!rootfs.join("dev/pipes").exists());
+}
+
+#[test]
+fn copy_link_copies_into_its_own_layer() {
+    let f = Fixture::new();
+    f.dockerfile("FROM busybox\nWORKDIR /app\nCOPY --link conf/ ./conf/\nRUN cat conf/a > /seen\n");
+    f.write("conf/a", "linked\n");
+    let b = f.build(&["-t", "gaps:link"]);
+    assert!(b.ok(), "{}", b.stderr());
+    let (_dir, rootfs) = f.unpack("gaps:link");
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("app/conf/a")).unwrap(),
+        "linked\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("seen")).unwrap(),
+        "linked\n"
+    );
+    assert_eq!(b.logs("0/2").trim(), "copied 1 file, 7 bytes");
+}
+
+#[test]
+fn ssh_mount_is_a_clear_error() {
+    let f = Fixture::new();
+    f.dockerfile("FROM busybox\nRUN --mount=type=ssh ls\n");
+    let b = f.build(&[]);
+    assert!(!b.ok());
+    assert!(
+        b.stderr().contains("--mount=type=ssh is not supported"),
+        "{}",
+        b.stderr()
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn add_local_git_repository_at_a_ref() {
+    if !engine_support::have("git") {
+        eprintln!("skipped: git is not installed");
+        return;
+    }
+    let repo = tempfile::tempdir().unwrap();
+    let r = repo.path();
+    git(r, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(r.join("sub")).unwrap();
+    std::fs::write(r.join("sub/version"), "one\n").unwrap();
+    git(r, &["add", "."]);
+    git(r, &["commit", "-qm", "one"]);
+    git(r, &["tag", "v1"]);
+    std::fs::write(r.join("sub/version"), "two\n").unwrap();
+    git(r, &["commit", "-qam", "two"]);
+
+    let f = Fixture::new();
+    f.dockerfile(&format!(
+        "FROM busybox\nADD file://{0}#v1:sub /v1/\nADD file://{0} /head/\n",
+        r.display()
+    ));
+    let b = f.build(&["-t", "gaps:git"]);
+    assert!(b.ok(), "{}", b.stderr());
+    let (_dir, rootfs) = f.unpack("gaps:git");
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("v1/version")).unwrap(),
+        "one\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("head/sub/version")).unwrap(),
+        "two\n"
+    );
+    assert!(!rootfs.join("head/.git").exists());
+
+    // A new commit on the branch is a cache miss for the step that reads the branch only.
+    std::fs::write(r.join("sub/version"), "three\n").unwrap();
+    git(r, &["commit", "-qam", "three"]);
+    let again = f.build(&[]);
+    assert!(again.ok(), "{}", again.stderr());
+    assert!(again.cached("0/1"));
+    assert!(!again.cached("0/2"));
+
+    // Remote repositories are refused up front (no network fetch is tried).
+    f.dockerfile("FROM busybox\nADD https://example.invalid/repo.git#main /src\n");
+    let remote = f.build(&[]);
+    assert!(!remote.ok());
+    assert!(
+        remote
+            .stderr()
+            .contains("ADD of a remote git repository is not supported"),
+        "{}",
+        remote.stderr()
+    );
+}
