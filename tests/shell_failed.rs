@@ -44,6 +44,8 @@ fn failed_shell_opens_what_the_failing_run_left_behind() {
     // The step's own address works too; another step's is refused and says which one failed.
     let out = f.cmd(&["shell", "app/3", "--failed", "--", "cat", "/w/part"]);
     assert_eq!(stdout(&out), "partial\n");
+    let out = f.cmd(&["shell", "--failed", "--", "cat", "/w/part"]);
+    assert_eq!(stdout(&out), "partial\n", "no TARGET: the failed stage");
     let out = f.cmd(&["shell", "app/2", "--failed", "--", "true"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

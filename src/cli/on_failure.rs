@@ -76,6 +76,12 @@ pub fn open_failure_shell(
             .map_err(|e| miette!("{e}"))?,
         config: step.config(store).map_err(|e| miette!("{e}"))?,
     };
+    if crate::engine::shell::failed_dir(store, &record, &stage.label).is_some() {
+        eprintln!(
+            "stagecraft: what it left behind: stagecraft shell {} --failed",
+            stage.label
+        );
+    }
     eprintln!(
         "stagecraft: step {}/{} (line {}) failed: {}\nstagecraft: shell in the state before it; the failing command:\n  {}",
         stage.label,

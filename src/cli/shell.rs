@@ -15,7 +15,8 @@ use crate::store::Store;
 #[derive(Debug, Clone, Args)]
 pub struct ShellArgs {
     /// A stage (`builder`) or step (`builder/3`) of the last build, or an image
-    pub target: String,
+    #[arg(required_unless_present = "failed")]
+    pub target: Option<String>,
     /// Run inside this tools image instead, with TARGET mounted at /target (for images without a shell)
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
@@ -23,7 +24,8 @@ pub struct ShellArgs {
     #[arg(long, value_name = "PATH")]
     pub runtime: Option<std::path::PathBuf>,
     /// Open the state the failed step of TARGET's stage left behind (TARGET: `builder` or
-    /// `builder/3`, the failed step): its lowers plus what the failing RUN wrote before it failed
+    /// `builder/3`, the failed step; none: the target's, else the first failed stage's): its
+    /// lowers plus what the failing RUN wrote before it failed
     #[arg(long)]
     pub failed: bool,
     /// Command to run instead of /bin/sh
@@ -38,9 +40,9 @@ pub fn run(global: &Global, args: ShellArgs) -> Result<ExitCode> {
         None => None,
     };
     if args.failed {
-        return open_failed(&store, &args.target, tools.as_ref(), &args);
+        return open_failed(&store, args.target.as_deref(), tools.as_ref(), &args);
     }
-    let target = resolve_target(&store, &args.target)?;
+    let target = resolve_target(&store, args.target.as_deref().unwrap_or_default())?;
     open(
         &store,
         &target,
@@ -53,16 +55,19 @@ pub fn run(global: &Global, args: ShellArgs) -> Result<ExitCode> {
 /// `--failed`: TARGET is a stage, or `stage/index` naming its failed step.
 fn open_failed(
     store: &Store,
-    target: &str,
+    target: Option<&str>,
     tools: Option<&Resolved>,
     args: &ShellArgs,
 ) -> Result<ExitCode> {
-    let (stage, index) = match target.rsplit_once('/') {
-        Some((stage, i)) if i.parse::<usize>().is_ok() => (stage, i.parse::<usize>().ok()),
-        _ => (target, None),
+    let (stage, index) = match target.map(|t| (t, t.rsplit_once('/'))) {
+        Some((_, Some((stage, i)))) if i.parse::<usize>().is_ok() => {
+            (Some(stage), i.parse::<usize>().ok())
+        }
+        Some((t, _)) => (Some(t), None),
+        None => (None, None),
     };
-    let state = shell::failed_state(store, Some(stage))?;
-    if let Some(i) = index.filter(|i| *i != state.step.index) {
+    let state = shell::failed_state(store, stage)?;
+    if let (Some(stage), Some(i)) = (stage, index.filter(|i| *i != state.step.index)) {
         return Err(miette!(
             "step {stage}/{i} did not fail in the last build; {stage}/{} did ({})",
             state.step.index,

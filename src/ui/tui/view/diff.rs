@@ -84,6 +84,10 @@ fn ready(theme: &Theme, view: &DiffView, buf: &mut Buffer, head: Rect, body: Rec
     let text_inner = text_block.inner(right);
     text_block.render(right, buf);
     let lines: Vec<Line> = match &selected {
+        None if view.tree.rows.is_empty() => vec![Line::styled(
+            "no differences: the two filesystems are the same",
+            theme.dim,
+        )],
         None => vec![Line::styled(
             "select a changed path to see what differs",
             theme.dim,
