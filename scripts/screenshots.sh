@@ -118,9 +118,13 @@ img=$work/inspect
 python3 bench/inspect_gen.py "$img/image" 6000
 start 140 40 --root "$img/store" inspect "oci:$img/image:latest"
 wait_for "efficiency"
-tm send-keys -t s Down Down Tab Down Right Down Right
-wait_for "d0100/"
-shot inspect "${dark[@]}" "stagecraft inspect: layers, the tree after layer 2 with its changes, wasted space"
+tm send-keys -t s Down Down
+wait_for "dup/"
+tm send-keys -t s Tab / d 0 1 0 0 Enter
+wait_for "f0000"
+tm send-keys -t s Down Down Down
+wait_for "from layer 2"
+shot inspect "${dark[@]}" "stagecraft inspect: layer 2 filtered to d0100, its changes marked, attributes, wasted space"
 
 # wait_count TEXT N: poll until TEXT shows on N lines of the screen.
 wait_count() {

@@ -117,6 +117,7 @@ pub fn index_layers(
         layers,
         config,
         IndexOptions { content: true },
+        &|_, _| {},
         &|i, r| {
             if let Ok(mut slots) = slots.lock() {
                 slots[i] = Some(r);
@@ -129,13 +130,20 @@ pub fn index_layers(
         .collect()
 }
 
+/// Entries read before a layer's first partial report; each next one comes at 4× as many (so
+/// the copies a receiver makes stay under a third of the layer).
+const FIRST_PARTIAL: usize = 50_000;
+
 /// Indexes the layers on up to one thread per core, calling `done` with each layer's position
 /// and result as soon as that layer is read (in any order), and returns when all are done.
+/// `partial` sees the entries read so far of a large layer (at 50k, 200k, 800k… entries), for a
+/// UI to show something before the layer is done.
 pub fn index_layers_each(
     store: &Store,
     layers: &[LayerRef],
     config: &serde_json::Value,
     opts: IndexOptions,
+    partial: &(dyn Fn(usize, &[LayerEntry]) + Sync),
     done: &(dyn Fn(usize, Result<LayerIndex, AnalyzeError>) + Sync),
 ) {
     let history = layer_history(config, layers.len());
@@ -147,7 +155,10 @@ pub fn index_layers_each(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(layer) = layers.get(i) else { break };
-                    done(i, index_layer(store, layer, i, &history[i], opts));
+                    done(
+                        i,
+                        index_layer(store, layer, i, &history[i], opts, &|e| partial(i, e)),
+                    );
                 }
             });
         }
@@ -168,7 +179,9 @@ fn index_layer(
     index: usize,
     created_by: &str,
     opts: IndexOptions,
+    partial: &dyn Fn(&[LayerEntry]),
 ) -> Result<LayerIndex, AnalyzeError> {
+    let mut next_partial = FIRST_PARTIAL;
     let digest = layer.descriptor.digest();
     let blob_path = store.blob_path(digest);
     let file = store.open_blob(digest)?;
@@ -252,6 +265,10 @@ fn index_layer(
             }
         }
         entries.push(entry);
+        if entries.len() >= next_partial {
+            partial(&entries);
+            next_partial *= 4;
+        }
     }
     Ok(LayerIndex {
         index,

@@ -17,6 +17,9 @@ pub struct LayerFiles {
     pub view: TreeView,
     /// The filesystem after the layer (path → the layer that wrote it last).
     pub stack: Stack,
+    /// Built while the layer was still being indexed, from its first `seen` entries.
+    pub partial: bool,
+    pub seen: usize,
 }
 
 fn kind(k: LayerKind) -> EntryKind {
@@ -83,6 +86,8 @@ pub fn build(layers: &[Arc<LayerIndex>], filter: &str) -> Option<LayerFiles> {
         filter: filter.to_string(),
         view,
         stack,
+        partial: false,
+        seen: top.entries.len(),
     })
 }
 

@@ -20,7 +20,7 @@ use crossterm::event::{Event as TermEvent, KeyEventKind};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
-use crate::analyze::layers::{IndexOptions, index_layers_each, layer_history};
+use crate::analyze::layers::{IndexOptions, LayerIndex, index_layers_each, layer_history};
 use crate::store::{LayerRef, Store};
 use crate::ui::tui::Theme;
 use crate::ui::tui::terminal;
@@ -47,8 +47,10 @@ pub enum InspectError {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Timings {
     pub first_frame: Duration,
-    /// The selected (first) layer's tree on screen.
+    /// The selected (first) layer's tree on screen, partial or not.
     pub first_tree: Duration,
+    /// Its complete tree on screen.
+    pub full_tree: Duration,
     /// Every layer indexed.
     pub indexed: Duration,
     /// The efficiency score on screen.
@@ -69,6 +71,20 @@ fn start_indexing(store: &Arc<Store>, image: &Image, tx: &Sender<Msg>) {
             &layers,
             &config,
             IndexOptions { content: false },
+            &|i, entries| {
+                let partial = LayerIndex {
+                    index: i,
+                    digest: String::new(),
+                    compressed_size: 0,
+                    created_by: String::new(),
+                    size: entries.iter().map(|e| e.size).sum(),
+                    entries: entries.to_vec(),
+                    secrets: Vec::new(),
+                };
+                if let Ok(tx) = tx.lock() {
+                    let _ = tx.send(Msg::Partial(Arc::new(partial)));
+                }
+            },
             &|i, r| {
                 if let Ok(tx) = tx.lock() {
                     let _ = tx.send(Msg::Indexed(i, r.map(Arc::new).map_err(|e| e.to_string())));
@@ -81,9 +97,14 @@ fn start_indexing(store: &Arc<Store>, image: &Image, tx: &Sender<Msg>) {
 fn run_effect(store: &Arc<Store>, image: &Image, tx: &Sender<Msg>, effect: Effect) {
     let tx = tx.clone();
     match effect {
-        Effect::BuildTree { layers, filter } => {
+        Effect::BuildTree {
+            layers,
+            filter,
+            partial,
+        } => {
             std::thread::spawn(move || {
-                if let Some(files) = layer_tree::build(&layers, &filter) {
+                if let Some(mut files) = layer_tree::build(&layers, &filter) {
+                    files.partial = partial;
                     let _ = tx.send(Msg::TreeBuilt(Box::new(files)));
                 }
             });
@@ -200,6 +221,7 @@ pub fn run_headless(store: Store, image: Image, start: Instant) -> Result<Timing
             t.first_frame = now;
         }
         if t.first_tree.is_zero() && m.files_current().is_some() {
+            // A partial tree counts: it is what a person sees first.
             t.first_tree = now;
         }
         if t.indexed.is_zero() && m.indexed() == m.layers.len() {
@@ -212,7 +234,11 @@ pub fn run_headless(store: Store, image: Image, start: Instant) -> Result<Timing
             .layers
             .iter()
             .any(|l| matches!(l.state, model::LayerState::Failed(_)));
-        failed || m.layers.is_empty() || (m.waste.is_some() && m.files_current().is_some())
+        let tree_done = m.files_current().is_some_and(|f| !f.partial);
+        if t.full_tree.is_zero() && tree_done {
+            t.full_tree = now;
+        }
+        failed || m.layers.is_empty() || (m.waste.is_some() && tree_done)
     })?;
     Ok(t)
 }

@@ -16,6 +16,8 @@ pub enum Focus {
 
 pub enum LayerState {
     Indexing,
+    /// Still indexing; the entries read so far.
+    Partial(Arc<LayerIndex>),
     Ready(Arc<LayerIndex>),
     Failed(String),
 }
@@ -117,8 +119,25 @@ impl Model {
     pub fn indexed(&self) -> usize {
         self.layers
             .iter()
-            .filter(|l| !matches!(l.state, LayerState::Indexing))
+            .filter(|l| matches!(l.state, LayerState::Ready(_) | LayerState::Failed(_)))
             .count()
+    }
+
+    /// Indexes of layers 0 to `upto` when those below it are read and it is read or partly read;
+    /// true when it is complete.
+    pub fn indexes_for_tree(&self, upto: usize) -> Option<(Vec<Arc<LayerIndex>>, bool)> {
+        let (top, complete) = match &self.layers.get(upto)?.state {
+            LayerState::Ready(ix) => (ix.clone(), true),
+            LayerState::Partial(ix) => (ix.clone(), false),
+            _ => return None,
+        };
+        let mut all = if upto == 0 {
+            Vec::new()
+        } else {
+            self.indexes_upto(upto - 1)?
+        };
+        all.push(top);
+        Some((all, complete))
     }
 
     /// The tree on screen is the one asked for.

@@ -14,6 +14,8 @@ pub enum Msg {
     Resize(u16, u16),
     /// One layer's index is read (layers finish in any order).
     Indexed(usize, Result<Arc<LayerIndex>, String>),
+    /// The entries of a layer read so far (it is still being indexed).
+    Partial(Arc<LayerIndex>),
     TreeBuilt(Box<LayerFiles>),
     Waste(Box<Efficiency>),
     /// An extraction ended: what was written, or why not.
@@ -26,6 +28,8 @@ pub enum Effect {
     BuildTree {
         layers: Vec<Arc<LayerIndex>>,
         filter: String,
+        /// The last layer is not fully indexed yet.
+        partial: bool,
     },
     /// Work out dive's efficiency and wasted bytes over all layers.
     ComputeWaste(Vec<Arc<LayerIndex>>),

@@ -24,6 +24,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 };
             }
         }
+        Msg::Partial(ix) => {
+            if let Some(row) = m.layers.get_mut(ix.index)
+                && matches!(row.state, LayerState::Indexing | LayerState::Partial(_))
+            {
+                row.state = LayerState::Partial(ix);
+            }
+        }
         Msg::TreeBuilt(mut files) => {
             if m.pending.as_ref() == Some(&(files.layer, files.filter.clone())) {
                 m.pending = None;
@@ -34,6 +41,14 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 }
                 if m.only_changes {
                     files.view.toggle_only_changes();
+                }
+                // A fuller tree of the same layer keeps what the person opened and selected.
+                if let Some(old) = m
+                    .files
+                    .as_ref()
+                    .filter(|o| o.layer == files.layer && o.filter == files.filter)
+                {
+                    files.view.restore(&old.view);
                 }
                 m.files = Some(*files);
             }
@@ -62,16 +77,24 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     fx
 }
 
-/// Asks for the tree of the selected layer once its layers are read (one build at a time).
+/// Asks for the tree of the selected layer once the layers under it are read, again as its own
+/// index grows and when it completes (one build at a time).
 fn want_tree(m: &mut Model) -> Option<Effect> {
-    if m.files_current().is_some() || m.pending.is_some() || m.layers.is_empty() {
+    if m.pending.is_some() || m.layers.is_empty() {
         return None;
     }
-    let layers = m.indexes_upto(m.selected)?;
+    let (layers, complete) = m.indexes_for_tree(m.selected)?;
+    let seen = layers.last().map_or(0, |l| l.entries.len());
+    if let Some(f) = m.files_current()
+        && (!f.partial || (!complete && f.seen >= seen))
+    {
+        return None;
+    }
     m.pending = Some((m.selected, m.filter.clone()));
     Some(Effect::BuildTree {
         layers,
         filter: m.filter.clone(),
+        partial: !complete,
     })
 }
 
@@ -297,9 +320,15 @@ mod tests {
         while let Some(msg) = queue.pop() {
             for fx in update(m, msg) {
                 match fx {
-                    Effect::BuildTree { layers, filter } => queue.push(Msg::TreeBuilt(Box::new(
-                        layer_tree::build(&layers, &filter).expect("tree"),
-                    ))),
+                    Effect::BuildTree {
+                        layers,
+                        filter,
+                        partial,
+                    } => {
+                        let mut files = layer_tree::build(&layers, &filter).expect("tree");
+                        files.partial = partial;
+                        queue.push(Msg::TreeBuilt(Box::new(files)))
+                    }
                     Effect::ComputeWaste(layers) => queue.push(Msg::Waste(Box::new(
                         crate::analyze::waste::efficiency(&layers),
                     ))),
@@ -387,5 +416,36 @@ mod tests {
         assert!(m.files_current().expect("tree").view.only_changes);
         press(&mut m, KeyCode::Char('q'));
         assert!(m.quit);
+    }
+
+    #[test]
+    fn a_layer_still_indexing_shows_what_is_read_and_keeps_the_selection() {
+        let mut m = model();
+        let full = layer(
+            0,
+            &[
+                ("a", K::Dir, 0),
+                ("a/x", K::File, 50),
+                ("b", K::Dir, 0),
+                ("b/y", K::File, 9),
+            ],
+        );
+        let part = Arc::new(LayerIndex {
+            entries: full.entries[..2].to_vec(),
+            ..(*full).clone()
+        });
+        send(&mut m, Msg::Partial(part));
+        let files = m.files_current().expect("partial tree");
+        assert!(files.partial && files.view.tree.len() == 2);
+        assert_eq!(m.indexed(), 0);
+        // Open a/ and select a/x, then the layer completes: the fuller tree keeps both.
+        press(&mut m, KeyCode::Tab);
+        press(&mut m, KeyCode::Right);
+        press(&mut m, KeyCode::Down);
+        assert_eq!(m.selected_path().as_deref(), Some("a/x"));
+        send(&mut m, Msg::Indexed(0, Ok(full)));
+        let files = m.files_current().expect("tree");
+        assert!(!files.partial && files.view.tree.len() == 4);
+        assert_eq!(m.selected_path().as_deref(), Some("a/x"));
     }
 }

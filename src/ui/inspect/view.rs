@@ -122,6 +122,11 @@ fn layers(m: &Model, buf: &mut Buffer, area: Rect) {
                 "indexing…".to_string(),
                 t.pending,
             ),
+            LayerState::Partial(ix) => (
+                format!("~{}", size(l.compressed_size)),
+                format!("{}k…", ix.entries.len() / 1000),
+                t.pending,
+            ),
             LayerState::Ready(ix) => (
                 size(ix.size),
                 ix.entries
@@ -271,9 +276,14 @@ fn files(m: &Model, buf: &mut Buffer, area: Rect) {
     } else {
         format!(" · /{}", m.filter)
     };
+    let partial = if m.files_current().is_some_and(|f| f.partial) {
+        " · so far (indexing)"
+    } else {
+        ""
+    };
     block(
         m,
-        format!("Files after layer {} · {scope}", m.selected),
+        format!("Files after layer {} · {scope}{partial}", m.selected),
         m.focus == Focus::Files,
         Some(format!("{sort}{filter}")),
     )

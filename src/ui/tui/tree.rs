@@ -291,6 +291,40 @@ impl TreeView {
         self.rebuild_keeping_selection();
     }
 
+    /// The node at `path` (`/a/b`), found by names from the root.
+    pub fn find(&self, path: &str) -> Option<u32> {
+        let mut id = ROOT;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            id = *self
+                .tree
+                .node(id)
+                .children
+                .iter()
+                .find(|&&c| &*self.tree.node(c).name == part)?;
+        }
+        Some(id)
+    }
+
+    /// Opens the directories `old` had open and selects what it selected, where this tree has
+    /// them: for a fuller tree of the same filesystem replacing `old`.
+    pub fn restore(&mut self, old: &TreeView) {
+        let open: Vec<u32> = old
+            .open
+            .iter()
+            .filter(|&&id| id != ROOT)
+            .filter_map(|&id| self.find(&old.tree.path(id)))
+            .collect();
+        self.open.extend(open);
+        self.rebuild();
+        if let Some(id) = old
+            .selected_node()
+            .and_then(|id| self.find(&old.tree.path(id)))
+        {
+            self.selected = self.row_of(id).unwrap_or(0);
+        }
+        self.scroll = old.scroll;
+    }
+
     /// Collapses the selected directory, or moves to its parent when it is already closed.
     pub fn collapse(&mut self) {
         let Some(row) = self.rows.get(self.selected).copied() else {
