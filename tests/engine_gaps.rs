@@ -132,3 +132,50 @@ fn add_local_git_repository_at_a_ref() {
         remote.stderr()
     );
 }
+
+#[test]
+fn onbuild_triggers_of_a_base_image_run_in_the_child() {
+    let f = Fixture::new();
+    f.dockerfile(
+        "FROM busybox\nRUN echo base > /base\nONBUILD COPY a.txt /from-child-context.txt\nONBUILD RUN echo triggered > /trig\n",
+    );
+    f.write("a.txt", "base context\n");
+    let base = f.build(&["-t", "gaps:onbuild-base"]);
+    assert!(base.ok(), "{}", base.stderr());
+    let (_d0, base_root) = f.unpack("gaps:onbuild-base");
+    assert!(
+        !base_root.join("trig").exists(),
+        "triggers run in the child only"
+    );
+
+    f.write("a.txt", "child context\n");
+    f.dockerfile("FROM gaps:onbuild-base\nRUN cat /trig /from-child-context.txt > /seen\n");
+    let child = f.build(&["-t", "gaps:onbuild-child"]);
+    assert!(child.ok(), "{}", child.stderr());
+    assert!(
+        child
+            .logs("0/0")
+            .contains("ONBUILD trigger: RUN echo triggered > /trig")
+    );
+    let (_d1, root) = f.unpack("gaps:onbuild-child");
+    assert_eq!(
+        std::fs::read_to_string(root.join("seen")).unwrap(),
+        "triggered\nchild context\n"
+    );
+    // The child image does not pass the triggers on.
+    let out = Command::new("skopeo")
+        .args(["inspect", "--config"])
+        .arg(format!(
+            "oci:{}:docker.io/library/gaps:onbuild-child",
+            f.root().display()
+        ))
+        .output()
+        .unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(config["config"].get("OnBuild").is_none(), "{config}");
+
+    // A second build hits the cache for the triggers too.
+    let again = f.build(&[]);
+    assert!(again.ok(), "{}", again.stderr());
+    assert!(again.cached("0/1"));
+}

@@ -100,6 +100,18 @@ pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Stri
             return Err(message);
         }
     };
+    if let Err(e) = run_onbuild_triggers(ctx, &mut cursor, &label).await {
+        let message = format!("step {label}/0 (FROM): {e}");
+        ctx.sink.emit(Event::StepFailed {
+            step: StepRef::new(&label, 0),
+            exit_code: match &e {
+                StepError::Exit { code, .. } => Some(*code),
+                _ => None,
+            },
+            message: e.message(),
+        });
+        return Err(message);
+    }
     for (i, instruction) in stage.instructions.iter().enumerate().skip(1) {
         let step_ref = StepRef::new(&label, i);
         ctx.breakpoints.before_step(&step_ref, &ctx.cancel).await;
@@ -157,6 +169,44 @@ pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Stri
     })
 }
 
+/// The base image's ONBUILD triggers run first, as BuildKit runs them: parsed like Dockerfile
+/// lines, executed against this build's context, reported under step 0 (the FROM that brought
+/// them); the new image does not inherit them.
+async fn run_onbuild_triggers(
+    ctx: &BuildCtx,
+    cursor: &mut Cursor,
+    label: &str,
+) -> Result<(), StepError> {
+    let triggers = std::mem::take(&mut cursor.state.onbuild);
+    if triggers.is_empty() {
+        return Ok(());
+    }
+    let step_ref = StepRef::new(label, 0);
+    let parsed = crate::frontend::parse_dockerfile(
+        &triggers.join("\n"),
+        std::path::Path::new("<ONBUILD triggers of the base image>"),
+    )
+    .map_err(|e| StepError::Invalid(format!("ONBUILD trigger: {e}")))?;
+    for instruction in &parsed.instructions {
+        let text = instruction.span.joined.trim().to_string();
+        if matches!(
+            instruction.op,
+            crate::frontend::Op::From(_) | crate::frontend::Op::Onbuild(_)
+        ) {
+            return Err(StepError::Invalid(format!(
+                "ONBUILD trigger {text:?}: FROM and ONBUILD cannot be triggers"
+            )));
+        }
+        ctx.sink.emit(Event::StepLog {
+            step: step_ref.clone(),
+            stream: super::event::Stream::Stdout,
+            text: format!("ONBUILD trigger: {text}"),
+        });
+        step::execute(ctx, cursor, &step_ref, instruction).await?;
+    }
+    Ok(())
+}
+
 /// Step 0: the FROM.
 async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor, String> {
     let stage = &ctx.plan.stages[index];
@@ -203,7 +253,14 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
                 .await
                 .map_err(|e| format!("extracting {}: {e}", stage.base_ref))?;
             cursor.layers = image.layers.clone();
-            cursor.state = ImageState::from_config(&image.config);
+            // The raw blob: the OCI type drops Docker's fields (OnBuild, Healthcheck, Shell).
+            let raw = ctx
+                .store
+                .read_blob(image.manifest.config().digest())
+                .map_err(|e| e.to_string())?;
+            let value: serde_json::Value = serde_json::from_slice(&raw)
+                .map_err(|e| format!("config of {}: {e}", stage.base_ref))?;
+            cursor.state = ImageState::from_json(&value);
             cursor.key = image.digest().to_string();
             cursor.at_base = true;
             if was_pulled {

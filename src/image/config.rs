@@ -71,14 +71,8 @@ impl ImageState {
         }
     }
 
-    /// Reads the parts of a base image's config that later instructions build on.
-    pub fn from_config(config: &ImageConfiguration) -> Self {
-        // Go through JSON: it also carries Docker's fields (Healthcheck, Shell, OnBuild) that the
-        // OCI types do not model.
-        let value = serde_json::to_value(config).unwrap_or(Value::Null);
-        Self::from_json(&value)
-    }
-
+    /// Reads the parts of a base image's config (the raw JSON of its blob: the OCI types drop
+    /// Docker's Healthcheck, Shell and OnBuild) that later instructions build on.
     pub fn from_json(value: &Value) -> Self {
         let c = &value["config"];
         let strings = |v: &Value| -> Option<Vec<String>> {
