@@ -63,9 +63,24 @@ fn failed_shell_opens_what_the_failing_run_left_behind() {
     stdout(&out);
     let out = f.cmd(&["shell", "app", "--failed", "--", "cat", "/w/part"]);
     assert_eq!(stdout(&out), "partial\n");
-    // Without --failed the stage has no finished state to open.
-    let out = f.cmd(&["shell", "app", "--", "true"]);
+    // Without --failed: the steps that finished before the failure, not the leftovers.
+    let out = f.cmd(&[
+        "shell",
+        "app/2",
+        "--",
+        "sh",
+        "-c",
+        "cat made; ls part || echo no-part",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("made\n") && text.contains("no-part"),
+        "{text}"
+    );
+    let out = f.cmd(&["shell", "app/3", "--", "true"]);
     assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("opens what it left behind"), "{err}");
 
     let check = f.cmd(&["store", "check"]);
     let text = stdout(&check);

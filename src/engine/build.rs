@@ -40,8 +40,9 @@ pub struct BuildCtx {
     pub stat_cache: Mutex<StatCache>,
     pub outputs: Vec<watch::Receiver<StageResult>>,
     pub breakpoints: Breakpoints,
-    /// Per stage index: the state before the step that failed (for failure shells).
-    pub failed_steps: Mutex<BTreeMap<usize, StepRecord>>,
+    /// Per stage index: the state before the step that failed (for failure shells), and the
+    /// steps that finished before it (so `shell stage/N` opens them after a failed build too).
+    pub failed_steps: Mutex<BTreeMap<usize, (StepRecord, Vec<StepRecord>)>>,
 }
 
 impl BuildCtx {

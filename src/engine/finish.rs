@@ -89,16 +89,18 @@ pub async fn finish(
                 if error.is_none() || *index == target {
                     error = Some(message.clone());
                 }
+                let (failed_step, steps) = ctx
+                    .failed_steps
+                    .lock()
+                    .ok()
+                    .and_then(|mut f| f.remove(index))
+                    .map_or((None, Vec::new()), |(failed, done)| (Some(failed), done));
                 stages.push(StageRecord {
                     index: *index,
                     label,
                     image: None,
-                    steps: Vec::new(),
-                    failed_step: ctx
-                        .failed_steps
-                        .lock()
-                        .ok()
-                        .and_then(|mut f| f.remove(index)),
+                    steps,
+                    failed_step,
                 });
             }
         }

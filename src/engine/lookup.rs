@@ -55,6 +55,15 @@ fn from_record(
             record.error.as_deref().unwrap_or("failed")
         )));
     }
+    if let (Some(i), Some(failed)) = (step, &stage.failed_step)
+        && failed.index == i
+    {
+        return Err(EngineError::Other(format!(
+            "step {stage_name}/{i} failed in the last build: it has no state after it; \
+             `shell {stage_name} --failed` opens what it left behind, `{stage_name}/{}` the state before it",
+            stage.steps.last().map_or(0, |s| s.index)
+        )));
+    }
     let chosen = match step {
         Some(i) => stage.steps.iter().find(|s| s.index == i).ok_or_else(|| {
             EngineError::Other(format!(

@@ -126,19 +126,23 @@ pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Stri
             let message = e.message();
             if let (Ok(mut failed), Some(planned)) = (ctx.failed_steps.lock(), stage.steps.get(i)) {
                 let (config_digest, pending_config) = config_of(&cursor.state, &cursor.layers);
+                let done = std::mem::take(&mut cursor.steps);
                 failed.insert(
                     index,
-                    StepRecord {
-                        index: i,
-                        text: planned.text.clone(),
-                        line: planned.line,
-                        cache_key: cursor.key.clone(),
-                        cached: false,
-                        diff_id: None,
-                        layers: cursor.layers.iter().map(LayerDesc::from_ref).collect(),
-                        config_digest,
-                        pending_config,
-                    },
+                    (
+                        StepRecord {
+                            index: i,
+                            text: planned.text.clone(),
+                            line: planned.line,
+                            cache_key: cursor.key.clone(),
+                            cached: false,
+                            diff_id: None,
+                            layers: cursor.layers.iter().map(LayerDesc::from_ref).collect(),
+                            config_digest,
+                            pending_config,
+                        },
+                        done,
+                    ),
                 );
             }
             ctx.sink.emit(Event::StepFailed {
