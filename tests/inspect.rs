@@ -1,5 +1,6 @@
 //! `stagecraft inspect` end to end: a crafted two-layer OCI image opened through the `oci:`
-//! transport in a real terminal (tmux), driven by keys and read back with capture-pane.
+//! transport in a real terminal (tmux), driven by keys and read back with capture-pane; and its
+//! extraction against a hostile image.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::io::Write;
@@ -16,12 +17,19 @@ fn have_tmux() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// A gzip layer of (path, content) files, (path) directories and whiteouts (`.wh.` names).
+/// A gzip layer of (path, content) files, (path) directories, whiteouts (`.wh.` names) and
+/// symlinks (content `-> TARGET`).
 fn layer(entries: &[(&str, Option<&str>)]) -> (Vec<u8>, String) {
     let mut tar = tar::Builder::new(Vec::new());
     for (path, content) in entries {
         let mut h = tar::Header::new_gnu();
         match content {
+            Some(c) if c.starts_with("-> ") => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                h.set_mode(0o777);
+                tar.append_link(&mut h, path, &c[3..]).unwrap();
+            }
             Some(c) => {
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_size(c.len() as u64);
@@ -54,23 +62,29 @@ fn blob(dir: &Path, data: &[u8]) -> serde_json::Value {
 /// An OCI layout: layer 0 has /etc/os-release, /etc/gone and /bin/tool; layer 1 overwrites
 /// os-release, deletes gone and adds /app/config.json.
 fn crafted_image(dir: &Path) {
+    oci_layout(
+        dir,
+        &[
+            layer(&[
+                ("etc", None),
+                ("etc/os-release", Some("NAME=base\n")),
+                ("etc/gone", Some("soon deleted\n")),
+                ("bin", None),
+                ("bin/tool", Some(&"x".repeat(3000))),
+            ]),
+            layer(&[
+                ("etc", None),
+                ("etc/os-release", Some("NAME=crafted v2\n")),
+                ("etc/.wh.gone", Some("")),
+                ("app", None),
+                ("app/config.json", Some("{\"port\": 8080}\n")),
+            ]),
+        ],
+    );
+}
+
+fn oci_layout(dir: &Path, layers: &[(Vec<u8>, String)]) {
     std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
-    let layers = [
-        layer(&[
-            ("etc", None),
-            ("etc/os-release", Some("NAME=base\n")),
-            ("etc/gone", Some("soon deleted\n")),
-            ("bin", None),
-            ("bin/tool", Some(&"x".repeat(3000))),
-        ]),
-        layer(&[
-            ("etc", None),
-            ("etc/os-release", Some("NAME=crafted v2\n")),
-            ("etc/.wh.gone", Some("")),
-            ("app", None),
-            ("app/config.json", Some("{\"port\": 8080}\n")),
-        ]),
-    ];
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux", "config": {},
         "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.1.clone()).collect::<Vec<_>>()},
@@ -265,4 +279,56 @@ fn inspect_without_a_terminal_points_to_explain() {
         err.contains("needs a terminal") && err.contains("stagecraft explain some-image"),
         "{err}"
     );
+}
+
+/// A hostile image: links out of the tree (absolute, `..`) and files written through them in a
+/// later layer. Extracting never writes outside the destination.
+#[test]
+fn extract_never_writes_outside_the_destination() {
+    use stagecraft::image::transport::oci_dir;
+    use stagecraft::store::Store;
+    use stagecraft::ui::inspect::extract::extract;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let image = tmp.path().join("image");
+    oci_layout(
+        &image,
+        &[
+            layer(&[
+                ("app", None),
+                ("app/abs", Some(&format!("-> {}", outside.display()))),
+                ("app/up", Some("-> ../../../../../../../..")),
+                ("app/ok", Some("fine\n")),
+            ]),
+            layer(&[
+                ("app", None),
+                ("app/abs/evil", Some("escaped\n")),
+                ("app/up/evil", Some("escaped\n")),
+            ]),
+        ],
+    );
+    let store = Store::open(&tmp.path().join("store")).unwrap();
+    let img = oci_dir::import(&store, &image, Some("latest"), None).unwrap();
+    let dest = tmp.path().join("dest");
+    // Whatever the applier makes of the links (it may refuse), nothing lands outside.
+    let result = extract(&store, &img.layers, 1, "app", &dest);
+    assert!(
+        std::fs::read_dir(&outside).unwrap().next().is_none(),
+        "wrote outside: {result:?}"
+    );
+    assert!(!tmp.path().join("evil").exists());
+    assert_eq!(
+        std::fs::read_to_string(dest.join("app/ok")).unwrap(),
+        "fine\n"
+    );
+    // Layer 0 alone: the links themselves, as links, and no second extraction over them.
+    let dest0 = tmp.path().join("dest0");
+    extract(&store, &img.layers, 0, "app", &dest0).unwrap();
+    assert_eq!(std::fs::read_link(dest0.join("app/abs")).unwrap(), outside);
+    assert!(matches!(
+        extract(&store, &img.layers, 0, "app", &dest0),
+        Err(stagecraft::ui::inspect::extract::ExtractError::Exists(_))
+    ));
 }
