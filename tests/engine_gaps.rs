@@ -179,3 +179,28 @@ fn onbuild_triggers_of_a_base_image_run_in_the_child() {
     assert!(again.ok(), "{}", again.stderr());
     assert!(again.cached("0/1"));
 }
+
+#[test]
+fn stage_variables_follow_buildkit_rules() {
+    let f = Fixture::new();
+    f.dockerfile(
+        "FROM busybox\nARG V=arg\nENV V=env\nARG ONLY=arg-only\nWORKDIR /w/$ONLY\nRUN echo \"$V $ONLY $http_proxy\" > /out\n",
+    );
+    let b = f.build(&[
+        "-t",
+        "gaps:vars",
+        "--build-arg",
+        "http_proxy=http://127.0.0.1:9",
+    ]);
+    assert!(b.ok(), "{}", b.stderr());
+    let (_d, root) = f.unpack("gaps:vars");
+    assert_eq!(
+        std::fs::read_to_string(root.join("out")).unwrap(),
+        "env arg-only http://127.0.0.1:9\n"
+    );
+    assert!(root.join("w/arg-only").is_dir());
+    // Proxies reach RUN but not its cache key.
+    let again = f.build(&["--build-arg", "http_proxy=http://127.0.0.1:10"]);
+    assert!(again.ok(), "{}", again.stderr());
+    assert!(again.cached("0/5"));
+}

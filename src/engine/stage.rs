@@ -1,7 +1,6 @@
 //! One stage, step by step: resolve the base, then for each instruction compute its cache key,
 //! reuse a cached layer or execute it, and commit what it changed as a layer.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -12,6 +11,7 @@ use super::cache::{CacheRecord, CachedLayer, StepInputs, lineage_id, miss_reason
 use super::error::StepError;
 use super::event::{Event, LayerInfo, StepRef};
 use super::step;
+use crate::frontend::StageVars;
 use crate::frontend::plan::StageBase;
 use crate::image::config::{History, ImageState};
 use crate::image::digest::parse_sha256;
@@ -40,8 +40,9 @@ pub struct Cursor {
     pub state: ImageState,
     pub key: String,
     pub rebuilt: bool,
-    /// ARGs declared in this stage, with their values (`None`: declared, no value).
-    pub args: BTreeMap<String, Option<String>>,
+    /// The stage's ARG and ENV values with BuildKit's rules (the front end's model): what words
+    /// expand against and what RUN sees. ENV is mirrored into `state` for the image config.
+    pub vars: StageVars,
     pub steps: Vec<StepRecord>,
     /// This stage set CMD itself (so a later ENTRYPOINT keeps it).
     pub cmd_set: bool,
@@ -50,27 +51,6 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// Variables for word expansion: the stage's ARGs, overridden by ENV.
-    pub fn vars(&self) -> BTreeMap<String, String> {
-        let mut vars: BTreeMap<String, String> = self
-            .args
-            .iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
-            .collect();
-        for (k, v) in &self.state.env {
-            vars.insert(k.clone(), v.clone());
-        }
-        vars
-    }
-
-    /// ARGs with values: what a RUN sees in its environment, and what its key depends on.
-    pub fn arg_values(&self) -> BTreeMap<String, String> {
-        self.args
-            .iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
-            .collect()
-    }
-
     pub fn diff_ids(&self) -> Vec<oci_spec::image::Digest> {
         self.layers.iter().map(|l| l.diff_id.clone()).collect()
     }
@@ -228,7 +208,7 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
         state: ImageState::scratch(),
         key: String::new(),
         rebuilt: false,
-        args: BTreeMap::new(),
+        vars: StageVars::default(),
         steps: Vec::new(),
         cmd_set: false,
         at_base: false,
@@ -276,6 +256,7 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
             }
         }
     }
+    cursor.vars = StageVars::from_image_env(&cursor.state.env_strings());
     ctx.sink.emit(Event::StepStarted {
         step: step_ref.clone(),
         cache_key: cursor.key.clone(),

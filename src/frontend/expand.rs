@@ -39,6 +39,7 @@ pub fn expand_op(op: &Op, vars: &dyn Vars, escape: char) -> Result<Op, ShellErro
                 *m = Mount {
                     target: opt(&m.target)?,
                     source: opt(&m.source)?,
+                    from: opt(&m.from)?,
                     id: opt(&m.id)?,
                     mode: opt(&m.mode)?,
                     uid: opt(&m.uid)?,

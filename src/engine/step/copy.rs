@@ -19,7 +19,7 @@ use super::super::event::{Event, StepRef, Stream};
 use super::super::fsutil::resolve_in_root;
 use super::super::stage::{Cursor, fs_step};
 use super::from::source_lowers;
-use super::{absolute, expand, on_overlay};
+use super::{absolute, on_overlay};
 use crate::exec::resolve_user;
 use crate::frontend::Instruction;
 use crate::frontend::instruction::{Copy, Source};
@@ -54,18 +54,9 @@ pub async fn copy(
     is_add: bool,
 ) -> Result<(), StepError> {
     let keyword = if is_add { "ADD" } else { "COPY" };
-    let dest = expand(cursor, &copy.dest)?;
-    let chown = copy
-        .chown
-        .as_deref()
-        .map(|c| expand(cursor, c))
-        .transpose()?;
-    let chmod = match copy
-        .chmod
-        .as_deref()
-        .map(|c| expand(cursor, c))
-        .transpose()?
-    {
+    let dest = copy.dest.clone();
+    let chown = copy.chown.clone();
+    let chmod = match copy.chmod.clone() {
         Some(m) => Some(
             u32::from_str_radix(&m, 8)
                 .map_err(|_| StepError::Invalid(format!("--chmod={m:?} is not an octal mode")))?,
@@ -74,7 +65,7 @@ pub async fn copy(
     };
     let mut exclude_text = String::new();
     for pattern in &copy.exclude {
-        exclude_text.push_str(&expand(cursor, pattern)?);
+        exclude_text.push_str(pattern);
         exclude_text.push('\n');
     }
     let exclude =
@@ -87,7 +78,7 @@ pub async fn copy(
     for source in &copy.sources {
         match source {
             Source::Path(p) => {
-                let p = expand(cursor, p)?;
+                let p = p.clone();
                 if is_add && super::git::is_git(&p) {
                     repos.push(p);
                 } else if is_add && (p.starts_with("http://") || p.starts_with("https://")) {
@@ -97,20 +88,11 @@ pub async fn copy(
                 }
             }
             Source::Heredoc(h) => {
-                let content = if h.expand {
-                    expand(cursor, &h.content)?
-                } else {
-                    h.content.clone()
-                };
-                heredocs.push((h.name.clone(), content));
+                heredocs.push((h.name.clone(), h.content.clone()));
             }
         }
     }
-    let from = copy
-        .from
-        .as_deref()
-        .map(|f| expand(cursor, f))
-        .transpose()?;
+    let from = copy.from.clone();
     let view = source_view(ctx, from.as_deref(), &heredocs).await?;
     let mut selected = if paths.is_empty() {
         Vec::new()

@@ -8,9 +8,8 @@ use super::super::error::StepError;
 use super::super::event::StepRef;
 use super::super::fsutil::resolve_in_root;
 use super::super::stage::{Cursor, fs_step, meta_step};
-use super::{absolute, expand, on_overlay};
+use super::{absolute, on_overlay};
 use crate::frontend::instruction::{Command, Healthcheck};
-use crate::frontend::shell;
 use crate::frontend::{Instruction, Op};
 
 pub async fn workdir(
@@ -20,7 +19,7 @@ pub async fn workdir(
     instruction: &Instruction,
     dir: &str,
 ) -> Result<(), StepError> {
-    let dir = absolute(&cursor.state.workdir, &expand(cursor, dir)?);
+    let dir = absolute(&cursor.state.workdir, dir);
     cursor.state.workdir = dir.clone();
     let created_by = format!("WORKDIR {dir}");
     let inputs = StepInputs {
@@ -73,47 +72,45 @@ pub fn apply(
     cursor: &mut Cursor,
     step_ref: &StepRef,
     instruction: &Instruction,
+    op: &Op,
 ) -> Result<(), StepError> {
-    let created_by = match &instruction.op {
+    let created_by = match op {
         Op::Env(pairs) => {
             let mut parts = Vec::new();
             for kv in pairs {
-                let value = expand(cursor, &kv.value)?;
-                cursor.state.set_env(&kv.key, value.clone());
-                parts.push(format!("{}={}", kv.key, value));
+                cursor.vars.set_env(&kv.key, &kv.value);
+                cursor.state.set_env(&kv.key, kv.value.clone());
+                parts.push(format!("{}={}", kv.key, kv.value));
             }
             format!("ENV {}", parts.join(" "))
         }
         Op::Label(pairs) => {
             let mut parts = Vec::new();
             for kv in pairs {
-                let key = expand(cursor, &kv.key)?;
-                let value = expand(cursor, &kv.value)?;
-                parts.push(format!("{key}={value}"));
-                cursor.state.labels.insert(key, value);
+                parts.push(format!("{}={}", kv.key, kv.value));
+                cursor.state.labels.insert(kv.key.clone(), kv.value.clone());
             }
             format!("LABEL {}", parts.join(" "))
         }
         Op::Arg(decls) => {
-            let mut parts = Vec::new();
-            for decl in decls {
-                let value = ctx.plan.args.resolve(decl, &cursor.vars())?;
-                parts.push(match &value {
+            cursor.vars.apply(op, &ctx.plan.args, super::ESCAPE)?;
+            let parts: Vec<String> = decls
+                .iter()
+                .map(|decl| match cursor.vars.args().get(&decl.name) {
                     Some(v) => format!("{}={v}", decl.name),
                     None => decl.name.clone(),
-                });
-                cursor.args.insert(decl.name.clone(), value);
-            }
+                })
+                .collect();
             format!("ARG {}", parts.join(" "))
         }
         Op::User(user) => {
-            cursor.state.user = expand(cursor, user)?;
+            cursor.state.user = user.clone();
             format!("USER {}", cursor.state.user)
         }
         Op::Expose(ports) => {
             let mut out = Vec::new();
             for p in ports {
-                for word in shell::expand_words(p, &cursor.vars())? {
+                for word in p.split_whitespace().map(str::to_string) {
                     let port = if word.contains('/') {
                         word
                     } else {
@@ -128,9 +125,8 @@ pub fn apply(
         Op::Volume(vols) => {
             let mut out = Vec::new();
             for v in vols {
-                let v = expand(cursor, v)?;
                 cursor.state.volumes.insert(v.clone());
-                out.push(v);
+                out.push(v.clone());
             }
             format!("VOLUME [{}]", out.join(" "))
         }
@@ -156,7 +152,6 @@ pub fn apply(
             format!("SHELL {}", json!(argv))
         }
         Op::Stopsignal(sig) => {
-            let sig = expand(cursor, sig)?;
             cursor.state.stop_signal = Some(sig.clone());
             format!("STOPSIGNAL {sig}")
         }

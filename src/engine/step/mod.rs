@@ -1,5 +1,6 @@
-//! One executor per kind of instruction. Each expands its words against the stage's ARG/ENV
-//! state, computes its cache inputs, and (on a miss) changes the rootfs through an overlay.
+//! One executor per kind of instruction. The instruction's words are expanded once, here, by the
+//! front end's `expand_op` against the stage's `StageVars`; each executor computes its cache
+//! inputs and (on a miss) changes the rootfs through an overlay.
 
 pub mod copy;
 pub mod from;
@@ -15,8 +16,7 @@ use super::build::BuildCtx;
 use super::error::StepError;
 use super::event::StepRef;
 use super::stage::{Cursor, Executed};
-use crate::frontend::shell;
-use crate::frontend::{Instruction, Op};
+use crate::frontend::{Instruction, Op, expand_op};
 use crate::snapshot::overlay::Overlay;
 
 pub async fn execute(
@@ -25,20 +25,19 @@ pub async fn execute(
     step_ref: &StepRef,
     instruction: &Instruction,
 ) -> Result<(), StepError> {
-    match &instruction.op {
+    let op = expand_op(&instruction.op, &cursor.vars, ESCAPE)?;
+    match &op {
         Op::Run(run) => run::run(ctx, cursor, step_ref, instruction, run).await,
         Op::Copy(copy) => copy::copy(ctx, cursor, step_ref, instruction, copy, false).await,
         Op::Add(copy) => copy::copy(ctx, cursor, step_ref, instruction, copy, true).await,
         Op::Workdir(dir) => meta::workdir(ctx, cursor, step_ref, instruction, dir).await,
         Op::From(_) => Err(StepError::Invalid("FROM inside a stage".into())),
-        _ => meta::apply(ctx, cursor, step_ref, instruction),
+        op => meta::apply(ctx, cursor, step_ref, instruction, op),
     }
 }
 
-/// Expands one word against the stage's variables.
-pub fn expand(cursor: &Cursor, word: &str) -> Result<String, StepError> {
-    Ok(shell::expand(word, &cursor.vars())?)
-}
+/// The plan does not carry a Dockerfile's `# escape=` directive; BuildKit's default.
+const ESCAPE: char = '\\';
 
 /// Mounts an overlay of `lowers` with a fresh upper dir in a scratch dir of the store, runs `work`
 /// on its rootfs (blocking), unmounts, and returns the upper dir as the step's diff.

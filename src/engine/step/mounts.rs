@@ -14,7 +14,6 @@ use super::super::error::StepError;
 use super::super::fsutil::resolve_in_root;
 use super::super::options::SecretSource;
 use super::super::stage::Cursor;
-use super::expand;
 use super::from::source_lowers;
 use crate::exec::ExtraMount;
 use crate::frontend::instruction::{Mount, MountType, Sharing};
@@ -85,10 +84,10 @@ pub async fn prepare_mounts(
 ) -> Result<PreparedMounts, StepError> {
     let mut out = PreparedMounts::default();
     for m in mounts {
-        let target = match &m.target {
-            Some(t) => Some(super::absolute(&cursor.state.workdir, &expand(cursor, t)?)),
-            None => None,
-        };
+        let target = m
+            .target
+            .as_ref()
+            .map(|t| super::absolute(&cursor.state.workdir, t));
         match m.kind {
             MountType::Tmpfs => {
                 let target = target.ok_or_else(|| {
@@ -98,9 +97,9 @@ pub async fn prepare_mounts(
                 out.descriptions.push(format!("type=tmpfs,target={target}"));
                 out.mounts.push(ExtraMount::Tmpfs { target, size_bytes });
             }
-            MountType::Cache => cache_mount(ctx, cursor, m, target, &mut out).await?,
+            MountType::Cache => cache_mount(ctx, m, target, &mut out).await?,
             MountType::Secret => secret_mount(ctx, m, target, &mut out)?,
-            MountType::Bind => bind_mount(ctx, cursor, m, target, &mut out).await?,
+            MountType::Bind => bind_mount(ctx, m, target, &mut out).await?,
             MountType::Ssh => {
                 return Err(StepError::Invalid(
                     "--mount=type=ssh is not supported yet: stagecraft has no SSH agent forwarding"
@@ -127,7 +126,6 @@ fn parse_size(s: &str) -> Result<u64, StepError> {
 
 async fn cache_mount(
     ctx: &BuildCtx,
-    cursor: &Cursor,
     m: &Mount,
     target: Option<String>,
     out: &mut PreparedMounts,
@@ -135,7 +133,7 @@ async fn cache_mount(
     let target =
         target.ok_or_else(|| StepError::Invalid("--mount=type=cache needs a target".into()))?;
     let id = match &m.id {
-        Some(id) => expand(cursor, id)?,
+        Some(id) => id.clone(),
         None => target.clone(),
     };
     let mode = parse_octal("mode", m.mode.as_deref(), 0o755)?;
@@ -261,7 +259,6 @@ fn secret_mount(
 
 async fn bind_mount(
     ctx: &BuildCtx,
-    cursor: &Cursor,
     m: &Mount,
     target: Option<String>,
     out: &mut PreparedMounts,
@@ -269,10 +266,10 @@ async fn bind_mount(
     let target =
         target.ok_or_else(|| StepError::Invalid("--mount=type=bind needs a target".into()))?;
     let source = match &m.source {
-        Some(s) => expand(cursor, s)?,
+        Some(s) => s.clone(),
         None => "/".into(),
     };
-    let from = m.from.as_deref().map(|f| expand(cursor, f)).transpose()?;
+    let from = m.from.clone();
     let (lowers, key): (Vec<PathBuf>, String) = match from {
         None => {
             let sel = ctx.context.select(std::slice::from_ref(&source))?;

@@ -55,16 +55,10 @@ pub async fn run(
     let mut mounts = prepare_mounts(ctx, cursor, &run.mounts).await?;
     mounts.mounts.extend(script.as_ref().map(|s| s.mount()));
 
-    // BuildKit passes the stage's ARGs to RUN as environment, under the image's ENV.
-    let args = cursor.arg_values();
-    let mut env: BTreeMap<String, String> = args.clone();
-    for (k, v) in ctx.plan.args.proxy_env() {
-        env.entry(k).or_insert(v);
-    }
-    for (k, v) in &cursor.state.env {
-        env.insert(k.clone(), v.clone());
-    }
-    let mut key_env = env.clone();
+    // BuildKit's RUN environment (StageVars' rule): ENV, the stage's ARGs under it, proxy args.
+    let env = cursor.vars.run_env(&ctx.plan.args);
+    let args = cursor.vars.args().clone();
+    let mut key_env: BTreeMap<String, String> = env.iter().cloned().collect();
     for k in ctx.plan.args.proxy_env().keys() {
         key_env.remove(k);
     }
