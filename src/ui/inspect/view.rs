@@ -182,7 +182,8 @@ fn attributes(m: &Model, buf: &mut Buffer, area: Rect) {
     line_at(
         Line::styled(
             format!(
-                " {kind}  {:04o}  {}:{}  {}{from}",
+                " {kind}  {}  {:04o}  {}:{}  {}{from}",
+                permissions(a.kind, a.mode),
                 a.mode,
                 a.uid,
                 a.gid,
@@ -202,6 +203,28 @@ fn attributes(m: &Model, buf: &mut Buffer, area: Rect) {
             buf,
         );
     }
+}
+
+/// `ls -l` style: `drwxr-xr-x`, `-rwsr-xr-x`, `lrwxrwxrwx`.
+fn permissions(kind: EntryKind, mode: u32) -> String {
+    let mut out = String::from(match kind {
+        EntryKind::Dir => 'd',
+        EntryKind::Symlink => 'l',
+        EntryKind::Other => '?',
+        _ => '-',
+    });
+    for (shift, special, set) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (mode >> shift) & 7;
+        out.push(if bits & 4 != 0 { 'r' } else { '-' });
+        out.push(if bits & 2 != 0 { 'w' } else { '-' });
+        out.push(match (bits & 1 != 0, mode & special != 0) {
+            (true, true) => set,
+            (false, true) => set.to_ascii_uppercase(),
+            (true, false) => 'x',
+            (false, false) => '-',
+        });
+    }
+    out
 }
 
 fn waste(m: &Model, buf: &mut Buffer, area: Rect) {
@@ -334,4 +357,17 @@ fn status(m: &Model, buf: &mut Buffer, area: Rect) {
         ),
     };
     line.patch_style(Style::new()).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_read_like_ls() {
+        assert_eq!(permissions(EntryKind::Dir, 0o755), "drwxr-xr-x");
+        assert_eq!(permissions(EntryKind::File, 0o4755), "-rwsr-xr-x");
+        assert_eq!(permissions(EntryKind::File, 0o1640), "-rw-r----T");
+        assert_eq!(permissions(EntryKind::Symlink, 0o777), "lrwxrwxrwx");
+    }
 }
