@@ -474,8 +474,19 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
     // `S`: what the failed RUN wrote before failing is there.
     t.send(&["S"]);
     t.wait_text("changes are thrown away");
+    // Type only once the shell reads the terminal (its prompt), and wait for output lines, not
+    // for the echo of what was typed.
+    let prompt = |s: &str| {
+        s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.trim_end().ends_with(" #"))
+    };
+    t.wait_for("the shell's prompt", prompt);
     t.send(&["ls /left-behind && echo found-it", "Enter"]);
-    t.wait_text("found-it");
+    t.wait_for("the command's output", |s| {
+        s.lines().any(|l| l.trim() == "found-it")
+    });
     t.send(&["exit", "Enter"]);
     t.wait_text("exited with 0");
     t.send(&["s"]);
@@ -484,11 +495,14 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
         screen.contains("test -e /nope && echo never"),
         "the failing command is not printed:\n{screen}"
     );
+    t.wait_for("the shell's prompt", prompt);
     t.send(&[
         "cat /before.txt; ls /left-behind || echo not-before",
         "Enter",
     ]);
-    t.wait_text("not-before");
+    t.wait_for("the command's output", |s| {
+        s.lines().any(|l| l.trim() == "not-before")
+    });
     t.wait_for("the earlier step's file", |s| {
         s.lines().any(|l| l.trim() == "before")
     });
