@@ -424,6 +424,16 @@ fn user_themes_come_from_xdg_config_and_no_color_turns_colour_off() {
     assert_clean_exit(&t);
 }
 
+/// The interactive shell waits for input: its prompt (`/ # `) is the last line on the screen.
+/// Keys typed before it could reach the suspended UI's input reader instead of the shell.
+fn shell_prompt(screen: &str) -> bool {
+    screen
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.trim_end().ends_with(" #"))
+}
+
 #[test]
 fn s_opens_a_shell_after_a_step_and_the_tui_comes_back() {
     let f = engine_support::Fixture::new();
@@ -445,6 +455,7 @@ fn s_opens_a_shell_after_a_step_and_the_tui_comes_back() {
     // The last step is selected; `s` opens a shell in the filesystem after it.
     t.send(&["Tab", "G", "s"]);
     t.wait_text("changes are thrown away");
+    t.wait_for("the shell's prompt", shell_prompt);
     t.send(&["cat /made.txt; echo \"g=$GREETING\"", "Enter"]);
     let screen = t.wait_text("g=hi");
     assert!(screen.contains("made-by-run"), "{screen}");
@@ -476,13 +487,7 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
     t.wait_text("changes are thrown away");
     // Type only once the shell reads the terminal (its prompt), and wait for output lines, not
     // for the echo of what was typed.
-    let prompt = |s: &str| {
-        s.lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .is_some_and(|l| l.trim_end().ends_with(" #"))
-    };
-    t.wait_for("the shell's prompt", prompt);
+    t.wait_for("the shell's prompt", shell_prompt);
     t.send(&["ls /left-behind && echo found-it", "Enter"]);
     t.wait_for("the command's output", |s| {
         s.lines().any(|l| l.trim() == "found-it")
@@ -495,7 +500,7 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
         screen.contains("test -e /nope && echo never"),
         "the failing command is not printed:\n{screen}"
     );
-    t.wait_for("the shell's prompt", prompt);
+    t.wait_for("the shell's prompt", shell_prompt);
     t.send(&[
         "cat /before.txt; ls /left-behind || echo not-before",
         "Enter",
