@@ -549,6 +549,10 @@ fn m_and_d_diff_two_stages_with_the_summary_and_a_text_diff() {
     t.send(&["j"]);
     let screen = t.wait_text("+two");
     assert!(screen.contains("-one"), "{screen}");
+    // An added text file is shown whole.
+    t.send(&["j"]);
+    let screen = t.wait_text("+one");
+    assert!(screen.contains("added: file 4 B"), "{screen}");
     t.send(&["Escape"]);
     t.wait_for("the diff view to close", |s| !s.contains("never shipped"));
     t.send(&["q"]);

@@ -344,5 +344,53 @@ pub fn compute(store_root: Option<&Path>, req: &DiffRequest) -> Result<Box<DiffD
     let tree_a = analyze::FileTree::from_layers(&store, &a.layers).map_err(|e| e.to_string())?;
     let tree_b = analyze::FileTree::from_layers(&store, &b.layers).map_err(|e| e.to_string())?;
     let d = analyze::diff(&tree_a, &tree_b).map_err(|e| e.to_string())?;
-    Ok(Box::new(present(&req.a_label, &req.b_label, d)))
+    let mut data = present(&req.a_label, &req.b_label, d);
+    whole_texts(&mut data, &tree_a, &tree_b);
+    Ok(Box::new(data))
+}
+
+/// Added or removed files shown whole: most are few and small, and reading them here keeps the
+/// UI thread off the store.
+const WHOLE_TEXT_FILES: usize = 2000;
+
+/// A file only one side has, as a diff against nothing (all `+` or all `-` lines).
+fn whole_texts(data: &mut DiffData, a: &analyze::FileTree, b: &analyze::FileTree) {
+    let mut budget = WHOLE_TEXT_FILES;
+    for (path, detail) in data.details.iter_mut() {
+        if budget == 0 {
+            break;
+        }
+        let rel = Path::new(path.trim_start_matches('/'));
+        let (entry, added) = match detail.change {
+            ChangeKind::Added => (b.get(rel), true),
+            ChangeKind::Removed => (a.get(rel), false),
+            ChangeKind::Modified => continue,
+        };
+        let Some(entry) =
+            entry.filter(|e| e.kind == Kind::File && e.size <= analyze::diff::TEXT_DIFF_LIMIT)
+        else {
+            continue;
+        };
+        budget -= 1;
+        let Ok(bytes) = std::fs::read(&entry.source) else {
+            continue;
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            continue;
+        };
+        if text.contains('\0') {
+            continue;
+        }
+        let (old, new) = if added {
+            ("", text.as_str())
+        } else {
+            (text.as_str(), "")
+        };
+        detail.text = Some(
+            similar::TextDiff::from_lines(old, new)
+                .unified_diff()
+                .header(&format!("a{path}"), &format!("b{path}"))
+                .to_string(),
+        );
+    }
 }
