@@ -69,7 +69,15 @@ fn cut<T>(mut v: Vec<T>, top: usize) -> Vec<T> {
 }
 
 pub fn report(image: &str, layers: Vec<LayerIndex>, top: usize) -> Report {
-    let (mut efficiency, stack) = efficiency_and_stack(&layers);
+    // Duplicates need only the layers: they are worked out beside the stack, on another core.
+    let ((mut efficiency, stack), dups) = std::thread::scope(|s| {
+        let dups = s.spawn(|| duplicates(&layers));
+        let stacked = efficiency_and_stack(&layers);
+        (
+            stacked,
+            dups.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
     efficiency.inefficiencies = cut(std::mem::take(&mut efficiency.inefficiencies), top);
     let mut largest: Vec<FinalFile> = stack
         .live
@@ -110,7 +118,7 @@ pub fn report(image: &str, layers: Vec<LayerIndex>, top: usize) -> Report {
     Report {
         image: image.to_string(),
         hints: hints(&layers, &stack),
-        duplicates: cut(duplicates(&layers), top),
+        duplicates: cut(dups, top),
         largest_files: cut(largest, top),
         shadowed_files: cut(shadowed, top),
         efficiency,
