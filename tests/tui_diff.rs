@@ -61,6 +61,10 @@ fn mark_then_d_asks_for_a_diff_of_the_two_stages() {
     assert_eq!(m.mark.as_ref().unwrap().label, "deps");
     assert!(m.notice.as_deref().unwrap().contains("marked deps"));
     m.stage = fin;
+    // The next key clears the notice; the status bar still offers the diff.
+    key(&mut m, KeyCode::Char('j'));
+    assert!(render(&m).contains("d diff with the mark"));
+    m.stage = fin;
     let effects = key(&mut m, KeyCode::Char('d'));
     let [Effect::LoadDiff(req)] = effects.as_slice() else {
         panic!("expected one LoadDiff: {effects:?}")

@@ -108,6 +108,14 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
             ("?", "help"),
             ("q", "quit"),
         ]
+    } else if m.mark.is_some() {
+        // A mark waits for its second half.
+        &[
+            ("d", "diff with the mark"),
+            ("m", "mark here"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
     } else {
         &[
             ("?", "help"),
