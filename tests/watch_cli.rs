@@ -15,17 +15,20 @@ use stagecraft::engine::{Event, Record};
 struct Watching {
     child: Child,
     events: mpsc::Receiver<Record>,
+    /// stagecraft's stderr, shown when a build never comes.
+    stderr: tempfile::NamedTempFile,
 }
 
 impl Watching {
     fn start(f: &Fixture) -> Self {
+        let stderr = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new(bin())
             .arg("--root")
             .arg(f.root())
             .args(["build", "--watch", "--progress=json"])
             .arg(f.ctx.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr.reopen().unwrap())
             .spawn()
             .unwrap();
         let out = BufReader::new(child.stdout.take().unwrap());
@@ -39,7 +42,11 @@ impl Watching {
                 }
             }
         });
-        Self { child, events }
+        Self {
+            child,
+            events,
+            stderr,
+        }
     }
 
     /// Every event up to and including the next `build_finished`. The bound only turns a hang
@@ -50,7 +57,10 @@ impl Watching {
             let r = self
                 .events
                 .recv_timeout(Duration::from_secs(300))
-                .unwrap_or_else(|e| panic!("no build_finished ({e}); saw {got:?}"));
+                .unwrap_or_else(|e| {
+                    let err = std::fs::read_to_string(self.stderr.path()).unwrap_or_default();
+                    panic!("no build_finished ({e}); saw {got:?}\nstderr:\n{err}")
+                });
             let done = matches!(r.event, Event::BuildFinished { .. });
             got.push(r.event);
             if done {

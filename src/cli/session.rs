@@ -182,7 +182,12 @@ impl Session {
                 {
                     match ContextWatcher::new(&key.0, &key.1) {
                         Ok(w) => watcher = Some((key.0, key.1, w)),
-                        Err(e) => note(&notes, TeachNote::Error(e.to_string())),
+                        Err(e) => {
+                            if !has_ui {
+                                eprintln!("stagecraft: {e}");
+                            }
+                            note(&notes, TeachNote::Error(e.to_string()))
+                        }
                     }
                 }
             }
@@ -242,7 +247,12 @@ impl Session {
                                 };
                                 match ContextWatcher::new(&c, &d) {
                                     Ok(w) => watcher = Some((c, d, w)),
-                                    Err(e) => note(&notes, TeachNote::Error(e.to_string())),
+                                    Err(e) => {
+                        if !has_ui {
+                            eprintln!("stagecraft: {e}");
+                        }
+                        note(&notes, TeachNote::Error(e.to_string()))
+                    }
                                 }
                             }
                             note(&notes, TeachNote::Watching(self.watch));
@@ -251,12 +261,24 @@ impl Session {
                             if let Source::Lesson(ws) = &mut self.source {
                                 match ws.apply_next() {
                                     Ok(Some(_)) => {
+                                        // The step's own edits are not a change to watch: a
+                                        // watcher made after them has not seen them.
+                                        if let Some((c, d, _)) = watcher.take()
+                                            && let Ok(w) = ContextWatcher::new(&c, &d)
+                                        {
+                                            watcher = Some((c, d, w));
+                                        }
                                         note(&notes, TeachNote::Applied(ws.applied));
                                         rebuild = true;
                                         cancel.cancel();
                                     }
                                     Ok(None) => {}
-                                    Err(e) => note(&notes, TeachNote::Error(e.to_string())),
+                                    Err(e) => {
+                        if !has_ui {
+                            eprintln!("stagecraft: {e}");
+                        }
+                        note(&notes, TeachNote::Error(e.to_string()))
+                    }
                                 }
                             }
                         }
@@ -285,6 +307,9 @@ impl Session {
                         note(&notes, TeachNote::Error(format!("build failed: {e}")));
                     }
                     if let Some(mut s) = summary.take() {
+                        if !s.ok && (rebuild || quitting) {
+                            s.label.push_str(" (cancelled for a newer change)");
+                        }
                         if let (Source::Lesson(_), Ok(o)) = (&self.source, &last)
                             && let Some(image) = o.record.image.clone()
                         {

@@ -25,6 +25,9 @@ pub struct ContextWatcher {
     rx: mpsc::UnboundedReceiver<PathBuf>,
     context: PathBuf,
     dockerfile: PathBuf,
+    /// Changes seen since the last batch, and when the batch ends if nothing more comes.
+    pending: Vec<String>,
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl ContextWatcher {
@@ -62,28 +65,41 @@ impl ContextWatcher {
             rx,
             context,
             dockerfile,
+            pending: Vec::new(),
+            deadline: None,
         })
     }
 
     /// Waits for a change that matters, then for the edits to settle; returns the changed paths
     /// (relative to the context where they are in it), sorted. `None` when the watcher is gone.
+    /// Cancel-safe: a caller's `select!` may drop it at any await; what it saw is kept.
     pub async fn changed(&mut self) -> Option<Vec<String>> {
-        let mut seen = Vec::new();
         loop {
-            let path = self.rx.recv().await?;
-            if let Some(rel) = self.relevant(&path) {
-                seen.push(rel);
-                break;
+            let Some(deadline) = self.deadline else {
+                let path = self.rx.recv().await?;
+                self.saw(&path);
+                continue;
+            };
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(path)) => self.saw(&path),
+                Ok(None) => return None,
+                Err(_) => {
+                    self.deadline = None;
+                    let mut seen = std::mem::take(&mut self.pending);
+                    seen.sort();
+                    seen.dedup();
+                    return Some(seen);
+                }
             }
         }
-        while let Ok(Some(path)) = tokio::time::timeout(DEBOUNCE, self.rx.recv()).await {
-            if let Some(rel) = self.relevant(&path) {
-                seen.push(rel);
-            }
+    }
+
+    /// A relevant path (re)starts the quiet period that ends the batch.
+    fn saw(&mut self, path: &Path) {
+        if let Some(rel) = self.relevant(path) {
+            self.pending.push(rel);
+            self.deadline = Some(tokio::time::Instant::now() + DEBOUNCE);
         }
-        seen.sort();
-        seen.dedup();
-        Some(seen)
     }
 
     /// The path as the user knows it, if the build can use it.
@@ -134,5 +150,17 @@ mod tests {
         assert!(!changed.iter().any(|p| p.ends_with(".log")), "{changed:?}");
         std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nENV A=1\n").unwrap();
         assert_eq!(w.changed().await.unwrap(), ["Dockerfile"]);
+    }
+
+    #[tokio::test]
+    async fn a_wait_dropped_mid_debounce_keeps_what_it_saw() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let mut w = ContextWatcher::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        std::fs::write(dir.path().join("a.txt"), "x").unwrap();
+        // A select! in the session drops the wait whenever a build event comes first.
+        let early = tokio::time::timeout(DEBOUNCE / 5, w.changed()).await;
+        assert!(early.is_err(), "a batch ends only after the quiet period");
+        assert_eq!(w.changed().await.unwrap(), ["a.txt"]);
     }
 }
