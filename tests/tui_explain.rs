@@ -49,3 +49,62 @@ fn w_and_a_without_a_driver_say_why_they_do_nothing() {
     assert!(key(&mut m, KeyCode::Char('a')).is_empty());
     assert!(m.notice.as_deref().unwrap().contains("lesson"));
 }
+
+#[test]
+fn the_lesson_pane_sits_beside_the_build_with_steps_runs_and_findings() {
+    use stagecraft::ui::tui::teach::{LessonInfo, RunSummary};
+    use stagecraft::ui::tui::{Msg, TeachNote, update};
+    let mut m = model_after("multistage.jsonl", 140, 40);
+    let info = LessonInfo {
+        number: 6,
+        title: "&& versus separate RUN layers".into(),
+        text: "# 6. title\n\nEach `RUN` becomes a layer:\nthe files it added.\n\n## Try this\n1. hidden\n"
+            .into(),
+        steps: vec![("Chain them".into(), "One layer now.".into())],
+        workdir: "/tmp/stagecraft-lesson-6-x".into(),
+    };
+    update(&mut m, Msg::Teach(TeachNote::Lesson(info)));
+    update(
+        &mut m,
+        Msg::Teach(TeachNote::Run(RunSummary {
+            label: "Dockerfile".into(),
+            ok: true,
+            image_size: 3_100_000,
+            steps: 4,
+            cached: 1,
+            seconds: 0.4,
+            findings: vec!["4 files, 2.0 MB wasted (explain)".into()],
+        })),
+    );
+    let screen = render(&m);
+    assert!(
+        screen.contains("lesson 6: && versus separate RUN layers"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Each RUN becomes a layer: the files it added."),
+        "paragraph joined:\n{screen}"
+    );
+    assert!(
+        !screen.contains("hidden"),
+        "the try steps are listed with their state instead"
+    );
+    assert!(screen.contains("▶ 1. Chain them  [a]"), "{screen}");
+    assert!(
+        screen.contains("#1 Dockerfile: image 3.1 MB, 4 steps, 1 cached, 0.4 s"),
+        "{screen}"
+    );
+    assert!(screen.contains("2.0 MB wasted (explain)"), "{screen}");
+    // The build UI moved right of the pane.
+    assert!(m.areas().graph.x >= m.teach.lesson_width(140));
+    assert_eq!(
+        key(&mut m, KeyCode::Char('a')),
+        [stagecraft::ui::tui::Effect::Teach(
+            stagecraft::ui::tui::TeachRequest::NextStep
+        )]
+    );
+    update(&mut m, Msg::Teach(TeachNote::Applied(1)));
+    let screen = render(&m);
+    assert!(screen.contains("✓ 1. Chain them"), "{screen}");
+    assert!(screen.contains("One layer now."), "{screen}");
+}
