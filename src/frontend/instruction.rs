@@ -123,6 +123,18 @@ pub struct Run {
 }
 
 impl Run {
+    /// The heredoc of a shell-form RUN that is nothing but that heredoc (`RUN <<EOF`).
+    pub fn sole_heredoc(&self) -> Option<&Heredoc> {
+        let Command::Shell(cmd) = &self.command else {
+            return None;
+        };
+        let [doc] = self.heredocs.as_slice() else {
+            return None;
+        };
+        let word = cmd.trim().strip_prefix("<<")?;
+        (word.trim_start_matches('-').trim_matches(['\'', '"']) == doc.name).then_some(doc)
+    }
+
     /// The text to hand to the stage's SHELL (`sh -c <text>`) for a shell-form RUN, following
     /// BuildKit: a RUN that is exactly one heredoc (`RUN <<EOF`) runs the heredoc body (when the
     /// body starts with `#!`, BuildKit instead writes it to a file and executes that file);
@@ -132,14 +144,8 @@ impl Run {
         let Command::Shell(cmd) = &self.command else {
             return None;
         };
-        if let [doc] = self.heredocs.as_slice() {
-            let word = cmd.trim();
-            if word
-                .strip_prefix("<<")
-                .is_some_and(|w| w.trim_start_matches('-').trim_matches(['\'', '"']) == doc.name)
-            {
-                return Some(doc.content.clone());
-            }
+        if let Some(doc) = self.sole_heredoc() {
+            return Some(doc.content.clone());
         }
         let mut script = cmd.clone();
         for doc in &self.heredocs {

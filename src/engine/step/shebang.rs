@@ -6,7 +6,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::exec::{Command, ExtraMount};
-use crate::frontend::instruction::{self, Run};
+use crate::frontend::instruction::Run;
 
 pub struct Script {
     name: String,
@@ -15,18 +15,7 @@ pub struct Script {
 
 /// The script of a RUN that is exactly one heredoc with a `#!` line, if it is one.
 pub fn script(run: &Run) -> Option<Script> {
-    let instruction::Command::Shell(cmd) = &run.command else {
-        return None;
-    };
-    let [doc] = run.heredocs.as_slice() else {
-        return None;
-    };
-    let word = cmd.trim().strip_prefix("<<")?;
-    if word.trim_start_matches('-').trim_matches(['\'', '"']) != doc.name
-        || !doc.content.starts_with("#!")
-    {
-        return None;
-    }
+    let doc = run.sole_heredoc().filter(|d| d.content.starts_with("#!"))?;
     Some(Script {
         name: doc.name.clone(),
         content: doc.content.clone(),
@@ -73,6 +62,7 @@ impl Script {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frontend::instruction;
 
     fn run(body: &str) -> Run {
         Run {
