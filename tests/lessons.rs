@@ -402,3 +402,28 @@ fn lesson_8_scratch_holds_two_files_and_needs_shell_image() {
             .success()
     );
 }
+
+#[test]
+fn learn_without_a_terminal_walks_through_the_try_steps_with_explains_findings() {
+    let lab = Lab::new(7);
+    let out = lab.cmd(&["learn", "7", "--progress", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let builds = stdout
+        .lines()
+        .filter(|l| l.contains("\"build_finished\""))
+        .count();
+    assert_eq!(builds, 2, "the lesson, then its one try step");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let leak = stderr
+        .find("secret: npm token in /root/.npmrc")
+        .expect("found in run 1");
+    let clean = stderr
+        .find("no secrets in any layer")
+        .expect("none in run 2");
+    assert!(leak < stderr.find("── try 1").unwrap() && stderr.find("── try 1").unwrap() < clean);
+}

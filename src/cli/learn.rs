@@ -125,6 +125,11 @@ fn walk_through(args: &LearnArgs, lesson: Lesson, store: Arc<Store>) -> Result<E
             Ok(o) => {
                 last_failed = false;
                 if let Some(image) = &o.record.image {
+                    // What explain finds, as the TUI's run table shows it.
+                    for line in rt.block_on(super::session::findings(store.clone(), image.clone()))
+                    {
+                        eprintln!("  {line}");
+                    }
                     println!("{image}");
                 }
             }

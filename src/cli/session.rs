@@ -361,7 +361,7 @@ async fn changed(w: Option<&mut ContextWatcher>) -> Option<Vec<String>> {
 }
 
 /// What explain finds in the image, in a line each: wasted bytes, secrets, the file count.
-async fn findings(store: Arc<Store>, image: String) -> Vec<String> {
+pub(crate) async fn findings(store: Arc<Store>, image: String) -> Vec<String> {
     let work = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
         let resolved = engine::lookup::resolve_target(&store, &image).map_err(|e| e.to_string())?;
         let report = crate::analyze::report::explain(
