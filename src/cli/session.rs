@@ -107,8 +107,17 @@ impl Session {
                     ..*opts
                 };
                 let closed = quit.clone();
+                let signalled = quit.clone();
                 let tui = tokio::spawn(async move {
-                    let exit = tui::run(tui_rx, Some(ctl_tx), opts).await;
+                    let exit = tokio::select! {
+                        exit = tui::run(tui_rx, Some(ctl_tx), opts) => exit,
+                        // Only a signal cancels `quit` while the UI is up: it ends the UI too
+                        // (terminal restored) instead of waiting for a key after the build stops.
+                        () = signalled.cancelled() => {
+                            let _ = tui::terminal::leave();
+                            Ok(tui::TuiExit { build_finished: false, cancelled: true })
+                        }
+                    };
                     closed.cancel();
                     exit
                 });
