@@ -79,6 +79,35 @@ pub struct LayerIndex {
     pub secrets: Vec<LayerSecret>,
 }
 
+#[cfg(test)]
+impl LayerIndex {
+    /// A layer of (path, kind, size) entries for tests: files get digest `sha256:SIZE`, mode
+    /// 0640 (directories 0755), owner 7:8; symlinks point to `target`.
+    pub(crate) fn for_test(index: usize, entries: &[(&str, EntryKind, u64)]) -> Self {
+        LayerIndex {
+            index,
+            digest: String::new(),
+            compressed_size: 0,
+            created_by: format!("layer {index}"),
+            size: entries.iter().map(|e| e.2).sum(),
+            entries: entries
+                .iter()
+                .map(|(p, k, s)| LayerEntry {
+                    path: p.to_string(),
+                    kind: *k,
+                    size: *s,
+                    digest: (*k == EntryKind::File).then(|| format!("sha256:{s}")),
+                    mode: if *k == EntryKind::Dir { 0o755 } else { 0o640 },
+                    uid: 7,
+                    gid: 8,
+                    link: (*k == EntryKind::Symlink).then(|| "target".to_string()),
+                })
+                .collect(),
+            secrets: Vec::new(),
+        }
+    }
+}
+
 /// The `created_by` of each layer, from an image config's history (entries marked empty_layer
 /// have no layer).
 pub fn layer_history(config: &serde_json::Value, layers: usize) -> Vec<String> {

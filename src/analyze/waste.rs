@@ -208,31 +208,10 @@ pub fn duplicates(layers: &[LayerIndex]) -> Vec<Duplicate> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::layers::LayerEntry;
     use super::*;
 
     fn layer(index: usize, entries: &[(&str, EntryKind, u64)]) -> LayerIndex {
-        LayerIndex {
-            index,
-            digest: String::new(),
-            compressed_size: 0,
-            created_by: String::new(),
-            size: entries.iter().map(|e| e.2).sum(),
-            entries: entries
-                .iter()
-                .map(|(p, k, s)| LayerEntry {
-                    path: p.to_string(),
-                    kind: *k,
-                    size: *s,
-                    digest: (*k == EntryKind::File).then(|| format!("sha256:{s}")),
-                    mode: 0o644,
-                    uid: 0,
-                    gid: 0,
-                    link: None,
-                })
-                .collect(),
-            secrets: Vec::new(),
-        }
+        LayerIndex::for_test(index, entries)
     }
 
     #[test]

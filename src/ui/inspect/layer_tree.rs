@@ -94,31 +94,10 @@ pub fn build(layers: &[Arc<LayerIndex>], filter: &str) -> Option<LayerFiles> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::layers::LayerEntry;
     use crate::ui::tui::tree::Row;
 
-    pub(crate) fn layer(index: usize, entries: &[(&str, LayerKind, u64)]) -> Arc<LayerIndex> {
-        Arc::new(LayerIndex {
-            index,
-            digest: String::new(),
-            compressed_size: 0,
-            created_by: format!("layer {index}"),
-            size: entries.iter().map(|e| e.2).sum(),
-            entries: entries
-                .iter()
-                .map(|(p, k, s)| LayerEntry {
-                    path: p.to_string(),
-                    kind: *k,
-                    size: *s,
-                    digest: None,
-                    mode: 0o644,
-                    uid: 0,
-                    gid: 0,
-                    link: None,
-                })
-                .collect(),
-            secrets: Vec::new(),
-        })
+    fn layer(index: usize, entries: &[(&str, LayerKind, u64)]) -> Arc<LayerIndex> {
+        Arc::new(LayerIndex::for_test(index, entries))
     }
 
     fn marks(files: &LayerFiles) -> Vec<(String, Change)> {

@@ -284,33 +284,13 @@ mod tests {
     use crossterm::event::KeyEvent;
 
     use super::*;
-    use crate::analyze::layers::{EntryKind as K, LayerEntry, LayerIndex};
+    use crate::analyze::layers::{EntryKind as K, LayerIndex};
     use crate::ui::inspect::layer_tree;
     use crate::ui::tui::Theme;
     use crate::ui::tui::tree::Change;
 
     fn layer(index: usize, entries: &[(&str, K, u64)]) -> Arc<LayerIndex> {
-        Arc::new(LayerIndex {
-            index,
-            digest: String::new(),
-            compressed_size: 0,
-            created_by: format!("layer {index}"),
-            size: entries.iter().map(|e| e.2).sum(),
-            entries: entries
-                .iter()
-                .map(|(p, k, s)| LayerEntry {
-                    path: p.to_string(),
-                    kind: *k,
-                    size: *s,
-                    digest: None,
-                    mode: if *k == K::Dir { 0o755 } else { 0o640 },
-                    uid: 7,
-                    gid: 8,
-                    link: (*k == K::Symlink).then(|| "target".to_string()),
-                })
-                .collect(),
-            secrets: Vec::new(),
-        })
+        Arc::new(LayerIndex::for_test(index, entries))
     }
 
     /// Runs tree and waste effects in place, as the runtime would on its threads.
