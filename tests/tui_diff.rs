@@ -142,3 +142,21 @@ fn the_diff_view_walks_changes_and_shows_the_text_diff() {
     assert!(m.diff.is_none());
     assert_eq!(m.stage, fin);
 }
+
+#[test]
+fn d_on_a_failed_step_without_a_mark_diffs_what_it_left_behind() {
+    let mut m = model_after("failed.jsonl", 120, 40);
+    assert_eq!(m.selected_step().unwrap().step.to_string(), "builder/4");
+    let effects = key(&mut m, KeyCode::Char('d'));
+    let [Effect::LoadDiff(req)] = effects.as_slice() else {
+        panic!("expected one LoadDiff: {effects:?}")
+    };
+    assert_eq!(req.a_label, "before builder/4");
+    assert_eq!(req.b_label, "left by builder/4");
+    assert!(req.a.left.is_none());
+    assert!(req.b.left.is_some(), "the leftovers go on top of B");
+    assert_eq!(
+        req.a.layers, req.b.layers,
+        "both stand on the state before the step"
+    );
+}

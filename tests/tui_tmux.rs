@@ -494,6 +494,15 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
     });
     t.send(&["exit", "Enter"]);
     t.wait_text("exited with 0");
+    // `d` without a mark: what the failed RUN changed, against the state before it.
+    t.send(&["d"]);
+    let screen = t.wait_text("1 added · 0 removed");
+    assert!(screen.contains("left-behind"), "{screen}");
+    assert!(screen.contains("left by "), "{screen}");
+    t.send(&["d"]);
+    t.wait_for("the diff view to close", |s| {
+        !s.contains("1 added · 0 removed")
+    });
     t.send(&["s"]);
     let screen = t.wait_text("changes are thrown away");
     assert!(

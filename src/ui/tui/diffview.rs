@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+use super::build::StepState;
 use super::format;
 use super::layout::Pane;
 use super::model::Model;
@@ -126,8 +127,41 @@ pub fn mark(m: &mut Model) -> Vec<Effect> {
     Vec::new()
 }
 
+/// `d` on a failed step without a mark: what its RUN wrote before failing, against the state
+/// before it (the kept leftovers, see `S`).
+fn open_failed(m: &mut Model, step: StepRef) -> Vec<Effect> {
+    let request = shell::request(&m.build, &step).and_then(|before| {
+        shell::request_left(&m.build, &step).map(|left| DiffRequest {
+            a_label: format!("before {step}"),
+            b_label: format!("left by {step}"),
+            a: before,
+            b: left,
+        })
+    });
+    match request {
+        Ok(request) => {
+            m.diff = Some(DiffPane::Loading {
+                a_label: request.a_label.clone(),
+                b_label: request.b_label.clone(),
+            });
+            vec![Effect::LoadDiff(Box::new(request))]
+        }
+        Err(why) => {
+            m.notice = Some(why);
+            Vec::new()
+        }
+    }
+}
+
 /// `d`: compares the marked state with the selected one.
 pub fn open(m: &mut Model) -> Vec<Effect> {
+    let failed = m
+        .selected_step()
+        .filter(|s| s.state == StepState::Failed)
+        .map(|s| s.step.clone());
+    if let (None, Some(step)) = (&m.mark, failed) {
+        return open_failed(m, step);
+    }
     let Some(a) = m.mark.clone() else {
         m.notice =
             Some("m marks a stage or step first; d then compares it with the selection".into());
@@ -339,14 +373,22 @@ pub fn present(a_label: &str, b_label: &str, d: analyze::TreeDiff) -> DiffData {
 pub fn compute(store_root: Option<&Path>, req: &DiffRequest) -> Result<Box<DiffData>, String> {
     let root = store_root.ok_or("no store is connected to this view: nothing to compare")?;
     let store = Store::open(root).map_err(|e| e.to_string())?;
-    let a = shell::resolve(&store, &req.a)?;
-    let b = shell::resolve(&store, &req.b)?;
-    let tree_a = analyze::FileTree::from_layers(&store, &a.layers).map_err(|e| e.to_string())?;
-    let tree_b = analyze::FileTree::from_layers(&store, &b.layers).map_err(|e| e.to_string())?;
+    let tree_a = tree_of(&store, &req.a)?;
+    let tree_b = tree_of(&store, &req.b)?;
     let d = analyze::diff(&tree_a, &tree_b).map_err(|e| e.to_string())?;
     let mut data = present(&req.a_label, &req.b_label, d);
     whole_texts(&mut data, &tree_a, &tree_b);
     Ok(Box::new(data))
+}
+
+/// The merged tree of a state: its layers, and a failed step's kept leftovers on top.
+fn tree_of(store: &Store, req: &ShellRequest) -> Result<analyze::FileTree, String> {
+    let state = shell::resolve_shell(store, req)?;
+    let mut dirs = store
+        .snapshot(&state.target.layers)
+        .map_err(|e| e.to_string())?;
+    dirs.extend(state.top);
+    analyze::FileTree::from_dirs(&dirs).map_err(|e| e.to_string())
 }
 
 /// Added or removed files shown whole: most are few and small, and reading them here keeps the

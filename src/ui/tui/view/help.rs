@@ -33,7 +33,10 @@ const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "s  S",
                 "shell after the step (failed: before it / what it left)",
             ),
-            ("m  d", "mark a stage or step, diff it with the selection"),
+            (
+                "m  d",
+                "mark; diff mark → selection (failed step: what it left)",
+            ),
             ("click, wheel", "select, move"),
         ],
     ),
