@@ -68,7 +68,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     if m.waste.is_none()
         && !m.waste_pending
         && m.indexed() == m.layers.len()
-        && let Some(all) = m.indexes_upto(m.layers.len().saturating_sub(1))
+        && let Some(all) = (0..m.layers.len())
+            .map(|i| m.index(i).cloned())
+            .collect::<Option<Vec<_>>>()
     {
         m.waste_pending = true;
         fx.push(Effect::ComputeWaste(all));
@@ -396,6 +398,13 @@ mod tests {
         assert!(m.files_current().expect("tree").view.only_changes);
         press(&mut m, KeyCode::Char('q'));
         assert!(m.quit);
+    }
+
+    #[test]
+    fn an_image_without_layers_still_scores() {
+        let mut m = Model::new("empty".into(), Theme::monochrome(), Vec::new());
+        send(&mut m, Msg::Resize(100, 30));
+        assert_eq!(m.waste.as_ref().map(|w| w.score), Some(1.0));
     }
 
     #[test]
