@@ -204,3 +204,19 @@ fn stage_variables_follow_buildkit_rules() {
     assert!(again.ok(), "{}", again.stderr());
     assert!(again.cached("0/5"));
 }
+
+#[test]
+fn escape_directive_governs_word_expansion() {
+    let f = Fixture::new();
+    // With `# escape=`` a backtick, not a backslash, makes `$` literal; a backslash is plain text.
+    f.dockerfile(
+        "# escape=`\nFROM busybox\nENV A=one\nENV B=`$A C=\\$A\nRUN echo \"$B|$C\" > /seen\n",
+    );
+    let b = f.build(&["-t", "gaps:escape"]);
+    assert!(b.ok(), "{}", b.stderr());
+    let (_dir, rootfs) = f.unpack("gaps:escape");
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("seen")).unwrap(),
+        "$A|\\one\n"
+    );
+}

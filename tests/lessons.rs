@@ -237,7 +237,11 @@ fn lesson_2_copy_from_by_name_index_and_image_and_indexes_shift() {
             .any(|e| matches!(e, Event::StepFailed { .. })),
         "--from=1 now names `compile`"
     );
-    assert!(broken.stderr().contains("notes.txt"), "{}", broken.stderr());
+    let stderr = broken.stderr();
+    assert!(
+        stderr.contains("notes.txt") && stderr.contains("--from stage's or image's filesystem"),
+        "the error names the missing file and where it was looked for: {stderr}"
+    );
 
     lab.next();
     lab.build_ok();

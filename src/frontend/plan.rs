@@ -22,6 +22,13 @@ pub struct BuildPlan {
     /// Things worth telling the user that do not stop the build (unused build args, …).
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The Dockerfile's `# escape=` character, which word expansion in the engine must use too.
+    #[serde(skip, default = "default_escape")]
+    pub escape: char,
+}
+
+fn default_escape() -> char {
+    '\\'
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

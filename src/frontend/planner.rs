@@ -223,6 +223,7 @@ pub fn plan(df: &Dockerfile, opts: &PlanOptions) -> Result<BuildPlan, FrontendEr
         args: scope,
         target_index,
         warnings,
+        escape: df.directives.escape,
     })
 }
 

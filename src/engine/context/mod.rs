@@ -25,8 +25,8 @@ pub enum ContextError {
     OutsideContext { path: String },
     #[error("{path:?} is a symlink to {target:?}, which points outside the build context")]
     SymlinkOutside { path: String, target: String },
-    #[error("{path:?}: no such file or directory in the build context")]
-    NotFound { path: String },
+    #[error("{path:?}: no such file or directory in {place}")]
+    NotFound { path: String, place: &'static str },
     #[error("{path:?}: no source files match this pattern")]
     NoMatch { path: String },
     #[error("invalid source pattern {pattern:?}: {message}")]
@@ -102,6 +102,16 @@ impl SourceTree {
         }
     }
 
+    /// Where a missing source was looked for, so the message does not send the user to the context
+    /// when `COPY --from` named a stage or an image.
+    fn place(&self) -> &'static str {
+        if self.is_context {
+            "the build context"
+        } else {
+            "the --from stage's or image's filesystem"
+        }
+    }
+
     /// Resolves the sources an instruction names to existing paths. Globs (`*`, `?`, `[..]`) match
     /// per path component as Go's `filepath.Match`; a glob that matches nothing is an error, as in
     /// BuildKit.
@@ -135,12 +145,14 @@ impl SourceTree {
         let meta = fs::metadata(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => ContextError::NotFound {
                 path: pattern.to_string(),
+                place: self.place(),
             },
             _ => io_err(&path)(e),
         })?;
         if self.ignore.is_ignored(&rel) && rel != "." {
             return Err(ContextError::NotFound {
                 path: pattern.to_string(),
+                place: self.place(),
             });
         }
         Ok(Selected {

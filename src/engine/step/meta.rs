@@ -93,7 +93,7 @@ pub fn apply(
             format!("LABEL {}", parts.join(" "))
         }
         Op::Arg(decls) => {
-            cursor.vars.apply(op, &ctx.plan.args, super::ESCAPE)?;
+            cursor.vars.apply(op, &ctx.plan.args, ctx.plan.escape)?;
             let parts: Vec<String> = decls
                 .iter()
                 .map(|decl| match cursor.vars.args().get(&decl.name) {

@@ -25,7 +25,7 @@ pub async fn execute(
     step_ref: &StepRef,
     instruction: &Instruction,
 ) -> Result<(), StepError> {
-    let op = expand_op(&instruction.op, &cursor.vars, ESCAPE)?;
+    let op = expand_op(&instruction.op, &cursor.vars, ctx.plan.escape)?;
     match &op {
         Op::Run(run) => run::run(ctx, cursor, step_ref, instruction, run).await,
         Op::Copy(copy) => copy::copy(ctx, cursor, step_ref, instruction, copy, false).await,
@@ -35,9 +35,6 @@ pub async fn execute(
         op => meta::apply(ctx, cursor, step_ref, instruction, op),
     }
 }
-
-/// The plan does not carry a Dockerfile's `# escape=` directive; BuildKit's default.
-const ESCAPE: char = '\\';
 
 /// Mounts an overlay of `lowers` with a fresh upper dir in a scratch dir of the store, runs `work`
 /// on its rootfs (blocking), unmounts, and returns the upper dir as the step's diff.
