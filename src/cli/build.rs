@@ -229,16 +229,9 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         .build()
         .into_diagnostic()?;
     // The TUI always runs a session, so `w` can start watching; printers only with --watch.
-    let outcome = if tty || args.watch {
-        let session = super::session::Session {
-            store: store.clone(),
-            source: super::session::Source::Options(Box::new(opts)),
-            watch: args.watch,
-            event_log,
-        };
-        rt.block_on(session.run(display)).map(|o| (o, store))
-    } else {
-        rt.block_on(async move {
+    let outcome = match display {
+        // One build without a UI: print its events and end.
+        Display::Printer(printer) if !args.watch => rt.block_on(async move {
             let (tx, rx) = mpsc::unbounded_channel::<Record>();
             let (control_tx, control_rx) = mpsc::unbounded_channel();
             let cancel = CancellationToken::new();
@@ -249,21 +242,24 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
                 }
             });
             let view = tokio::spawn(super::view::show(
-                rx,
-                control_tx,
-                display,
-                event_log,
-                cancel.clone(),
-                backlog,
+                rx, control_tx, printer, event_log, backlog,
             ));
             let result = engine::build(store.clone(), opts, tx, Some(control_rx), cancel).await;
-            match view.await {
-                Ok(Err(e)) => eprintln!("{e}"),
-                Err(e) => eprintln!("display task failed: {e}"),
-                Ok(Ok(())) => {}
+            if let Err(e) = view.await {
+                eprintln!("display task failed: {e}");
             }
             result.map(|o| (o, store))
-        })
+        }),
+        // The TUI always runs a session, so `w` can start watching; printers only with --watch.
+        display => {
+            let session = super::session::Session {
+                store: store.clone(),
+                source: super::session::Source::Options(Box::new(opts)),
+                watch: args.watch,
+                event_log,
+            };
+            rt.block_on(session.run(display)).map(|o| (o, store))
+        }
     };
     if let (Err(_), Some(mode)) = (&outcome, args.on_failure) {
         let store = Store::open(&global.store_root())?;
