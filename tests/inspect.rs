@@ -3,19 +3,14 @@
 //! extraction against a hostile image.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod tmux_support;
+
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
-
-fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use tmux_support::{Tmux, have_tmux};
 
 /// A gzip layer of (path, content) files, (path) directories, whiteouts (`.wh.` names) and
 /// symlinks (content `-> TARGET`).
@@ -112,93 +107,20 @@ fn oci_layout(dir: &Path, layers: &[(Vec<u8>, String)]) {
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
 }
 
-struct Tmux {
-    socket: String,
+/// Polls until some line of the screen satisfies `pred`.
+fn wait_line(t: &Tmux, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    t.wait_for(what, |s| s.lines().any(&pred))
 }
 
-impl Tmux {
-    fn start(script: &str) -> Self {
-        let t = Self {
-            socket: format!("stagecraft-inspect-test-{}", std::process::id()),
-        };
-        let out = t.tmux(&[
-            "new-session",
-            "-d",
-            "-x",
-            "140",
-            "-y",
-            "40",
-            "-s",
-            "t",
-            "sh",
-            "-c",
-            script,
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .env_remove("TMUX")
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        assert!(self.tmux(&args).status.success());
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    /// Polls until the screen satisfies `pred` (bounded polls: a broken UI fails with its screen).
-    fn wait_screen(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let mut screen = String::new();
-        for _ in 0..3000 {
-            screen = self.screen();
-            if pred(&screen) {
-                return screen;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("never saw {what}; last screen:\n{screen}");
-    }
-
-    fn wait_line(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        self.wait_screen(what, |s| s.lines().any(&pred))
-    }
-
-    /// Waits for the tree of `layer` (with no filter when `filter` is empty) to be on screen.
-    fn wait_tree(&self, layer: usize, filter: &str) -> String {
-        let title = format!("Files after layer {layer}");
-        self.wait_screen(&title.clone(), |s| {
-            let filtered = ["by size · /", "by name · /"]
-                .iter()
-                .any(|right| s.contains(&format!("{right}{filter}")));
-            s.contains(&title) && s.contains(" paths · ") && filter.is_empty() != filtered
-        })
-    }
-
-    fn wait_text(&self, text: &str) -> String {
-        self.wait_line(text, |l| l.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
+/// Waits for the tree of `layer` (with no filter when `filter` is empty) to be on screen.
+fn wait_tree(t: &Tmux, layer: usize, filter: &str) -> String {
+    let title = format!("Files after layer {layer}");
+    t.wait_for(&title.clone(), |s| {
+        let filtered = ["by size · /", "by name · /"]
+            .iter()
+            .any(|right| s.contains(&format!("{right}{filter}")));
+        s.contains(&title) && s.contains(" paths · ") && filter.is_empty() != filtered
+    })
 }
 
 #[test]
@@ -213,19 +135,24 @@ fn inspect_marks_filters_and_extracts_in_a_terminal() {
     let store = tmp.path().join("store");
     let dest = tmp.path().join("out");
     let bin = env!("CARGO_BIN_EXE_stagecraft");
-    let t = Tmux::start(&format!(
-        "{bin} --root {} inspect oci:{}:latest; echo \"exit=$?\"; exec sleep 600",
-        store.display(),
-        image.display()
-    ));
+    let t = Tmux::start(
+        &format!("stagecraft-inspect-test-{}", std::process::id()),
+        140,
+        40,
+        &format!(
+            "{bin} --root {} inspect oci:{}:latest; echo \"exit=$?\"; exec sleep 600",
+            store.display(),
+            image.display()
+        ),
+    );
     t.wait_text("COPY app/ /app/");
     t.wait_text("efficiency");
     // Layer 1, tree pane, filter to the config file: it is marked added.
     t.send(&["Down", "Tab", "/"]);
     t.send(&["-l", "config"]);
     t.send(&["Enter"]);
-    t.wait_tree(1, "config");
-    t.wait_line("config.json marked added", |l| {
+    wait_tree(&t, 1, "config");
+    wait_line(&t, "config.json marked added", |l| {
         l.contains("config.json") && l.contains(" + ")
     });
     t.send(&["Down"]);
@@ -241,9 +168,9 @@ fn inspect_marks_filters_and_extracts_in_a_terminal() {
     );
     // Without the filter (rows by size: bin, etc, app): os-release is modified, gone removed.
     t.send(&["Escape"]);
-    t.wait_tree(1, "");
+    wait_tree(&t, 1, "");
     t.send(&["Home", "Down", "Right"]);
-    let screen = t.wait_line("os-release marked modified", |l| {
+    let screen = wait_line(&t, "os-release marked modified", |l| {
         l.contains("os-release") && l.contains(" ~ ")
     });
     assert!(
@@ -254,7 +181,7 @@ fn inspect_marks_filters_and_extracts_in_a_terminal() {
     );
     // Layer 0's /bin, extracted whole.
     t.send(&["Tab", "Up", "Tab"]);
-    t.wait_tree(0, "");
+    wait_tree(&t, 0, "");
     t.send(&["Home", "x", "BSpace"]);
     t.send(&["-l", &tmp.path().join("layer0").display().to_string()]);
     t.send(&["Enter"]);

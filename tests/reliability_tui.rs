@@ -3,63 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod engine_support;
+mod tmux_support;
 
 use std::fs;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use engine_support::{Fixture, bin, have};
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(script: &str) -> Self {
-        let t = Self {
-            socket: format!("stagecraft-reliability-{}", std::process::id()),
-        };
-        let out = t.tmux(&[
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "-s",
-            "t",
-            "sh",
-            "-c",
-            script,
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .env_remove("TMUX")
-            .output()
-            .unwrap()
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
+use tmux_support::Tmux;
 
 /// Polls `probe` until it yields (as the tmux tests do: the terminal cannot notify us).
 fn wait<T>(what: &str, probe: impl Fn() -> Option<T>) -> T {
@@ -100,7 +51,12 @@ fn sigterm_ends_a_tui_build_and_restores_the_terminal() {
         bin().display(),
         f.ctx.path().display()
     );
-    let t = Tmux::start(&script);
+    let t = Tmux::start(
+        &format!("stagecraft-reliability-{}", std::process::id()),
+        120,
+        40,
+        &script,
+    );
     wait("the never-ending step", || {
         (!pids_with(&["sleep 31536004"]).is_empty()).then_some(())
     });

@@ -2,103 +2,27 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod engine_support;
+mod tmux_support;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::time::Duration;
 
-/// A tmux server of our own (its own socket), so tests never touch a user's sessions.
-struct Tmux {
-    socket: String,
+use std::process::Command;
+use tmux_support::{Tmux, have_tmux};
+
+/// Runs `stagecraft ARGS` in a 120×40 terminal; when it exits, the shell reports the exit code
+/// and whether the terminal is back in cooked mode, then idles so the pane stays readable.
+fn start(name: &str, args: &str) -> Tmux {
+    start_env(name, "", args)
 }
 
-impl Tmux {
-    /// Runs `stagecraft ARGS` in a 120×40 terminal; when it exits, the shell reports the exit
-    /// code and whether the terminal is back in cooked mode, then idles so the pane stays readable.
-    fn start(name: &str, args: &str) -> Self {
-        Self::start_env(name, "", args)
-    }
-
-    /// Like `start`, with `env` (`NAME=value ...`) set for stagecraft.
-    fn start_env(name: &str, env: &str, args: &str) -> Self {
-        let socket = format!("stagecraft-test-{}-{name}", std::process::id());
-        let bin = env!("CARGO_BIN_EXE_stagecraft");
-        let script = format!(
-            "{env} {bin} {args}; echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e '-*icanon' -e '-*echo'; echo END; exec sleep 600"
-        );
-        let t = Self { socket };
-        let out = t.tmux(&[
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "-s",
-            "t",
-            "sh",
-            "-c",
-            &script,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux new-session: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .env_remove("TMUX")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        assert!(self.tmux(&args).status.success());
-    }
-
-    /// Polls the screen until `pred` holds. Bounded by a generous number of polls so a broken
-    /// build fails with the screen it was stuck on instead of hanging.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let mut screen = String::new();
-        for _ in 0..3000 {
-            screen = self.screen();
-            if pred(&screen) {
-                return screen;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("never saw {what}; last screen:\n{screen}");
-    }
-
-    fn wait_text(&self, text: &str) -> String {
-        self.wait_for(text, |s| s.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
-
-fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// Like `start`, with `env` (`NAME=value ...`) set for stagecraft.
+fn start_env(name: &str, env: &str, args: &str) -> Tmux {
+    let socket = format!("stagecraft-test-{}-{name}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_stagecraft");
+    let script = format!(
+        "{env} {bin} {args}; echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e '-*icanon' -e '-*echo'; echo END; exec sleep 600"
+    );
+    Tmux::start(&socket, 120, 40, &script)
 }
 
 fn events(name: &str) -> String {
@@ -131,7 +55,7 @@ fn replay_shows_stages_skips_sizes_and_q_restores_the_terminal() {
     if !have_tmux() {
         panic!("tmux is required for the end-to-end TUI tests (apt-get install tmux)");
     }
-    let t = Tmux::start(
+    let t = start(
         "replay",
         &format!("tui --replay {} --speed 0", events("multistage.jsonl")),
     );
@@ -164,7 +88,7 @@ fn replay_shows_stages_skips_sizes_and_q_restores_the_terminal() {
 
 #[test]
 fn a_paced_replay_runs_live_then_ctrl_c_restores_the_terminal() {
-    let t = Tmux::start(
+    let t = start(
         "paced",
         &format!("tui --replay {} --speed 2", events("multistage.jsonl")),
     );
@@ -177,7 +101,7 @@ fn a_paced_replay_runs_live_then_ctrl_c_restores_the_terminal() {
 
 #[test]
 fn keys_search_the_logs_of_the_failed_step_and_the_layout_follows_a_resize() {
-    let t = Tmux::start(
+    let t = start(
         "keys",
         &format!(
             "tui --replay {} --speed 0 --theme high-contrast",
@@ -283,7 +207,7 @@ fn the_layer_tree_reads_the_steps_layers_from_the_store() {
         root.display(),
         replay.display()
     );
-    let t = Tmux::start("layers", &args);
+    let t = start("layers", &args);
     t.wait_text("✓ built");
     // Steps pane, up from final/3 to final/2, open its layer; then open /usr.
     t.send(&["Tab", "k", "t"]);
@@ -338,7 +262,7 @@ fn a_real_busybox_build_in_the_tui_shows_stages_skips_sizes_and_cache_hits() {
         f.ctx.path().display()
     );
     for (run, cache) in [("cold", "cache 0% (0/4)"), ("warm", "cache 100% (4/4)")] {
-        let t = Tmux::start(run, &args);
+        let t = start(run, &args);
         let screen = t.wait_for("the build to finish", |s| {
             s.contains("✓ built") || s.contains("✗ failed")
         });
@@ -399,7 +323,7 @@ fn user_themes_come_from_xdg_config_and_no_color_turns_colour_off() {
         events("failed.jsonl")
     );
     let env = format!("XDG_CONFIG_HOME={}", config.path().display());
-    let t = Tmux::start_env("theme", &env, &args);
+    let t = start_env("theme", &env, &args);
     t.wait_text("✗ failed");
     let coloured =
         String::from_utf8_lossy(&t.tmux(&["capture-pane", "-e", "-p", "-t", "t"]).stdout)
@@ -411,7 +335,7 @@ fn user_themes_come_from_xdg_config_and_no_color_turns_colour_off() {
     t.send(&["q"]);
     assert_clean_exit(&t);
 
-    let t = Tmux::start_env("nocolor", &format!("{env} NO_COLOR=1"), &args);
+    let t = start_env("nocolor", &format!("{env} NO_COLOR=1"), &args);
     t.wait_text("✗ failed");
     let plain = String::from_utf8_lossy(&t.tmux(&["capture-pane", "-e", "-p", "-t", "t"]).stdout)
         .into_owned();
@@ -447,7 +371,7 @@ fn s_opens_a_shell_after_a_step_and_the_tui_comes_back() {
         f.root().display(),
         f.ctx.path().display()
     );
-    let t = Tmux::start("shell", &args);
+    let t = start("shell", &args);
     let screen = t.wait_for("the build to finish", |s| {
         s.contains("✓ built") || s.contains("✗ failed")
     });
@@ -479,7 +403,7 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
         f.root().display(),
         f.ctx.path().display()
     );
-    let t = Tmux::start("failshell", &args);
+    let t = start("failshell", &args);
     let screen = t.wait_text("✗ failed");
     assert!(screen.contains("s shell before failure"), "{screen}");
     // `S`: what the failed RUN wrote before failing is there.
@@ -542,7 +466,7 @@ fn m_and_d_diff_two_stages_with_the_summary_and_a_text_diff() {
         f.root().display(),
         f.ctx.path().display()
     );
-    let t = Tmux::start("diff", &args);
+    let t = start("diff", &args);
     let screen = t.wait_for("the build to finish", |s| {
         s.contains("✓ built") || s.contains("✗ failed")
     });
@@ -584,7 +508,7 @@ fn the_layer_tree_shows_provenance_through_chained_copy_from() {
         f.root().display(),
         f.ctx.path().display()
     );
-    let t = Tmux::start("provenance", &args);
+    let t = start("provenance", &args);
     let screen = t.wait_for("the build to finish", |s| {
         s.contains("✓ built") || s.contains("✗ failed")
     });
@@ -617,7 +541,7 @@ fn the_layer_tree_shows_provenance_through_chained_copy_from() {
 #[test]
 fn a_lesson_opens_beside_its_build_and_a_applies_the_next_try_step() {
     let store = tempfile::tempdir().unwrap();
-    let t = Tmux::start(
+    let t = start(
         "lesson",
         &format!("--root {} learn 6", store.path().display()),
     );
@@ -652,7 +576,7 @@ fn w_watches_a_live_build_and_an_edit_rebuilds_in_the_same_tui() {
         f.root().display(),
         f.ctx.path().display()
     );
-    let t = Tmux::start("watch", &args);
+    let t = start("watch", &args);
     let screen = t.wait_text("✓ built");
     assert!(!screen.contains("◉ watching"), "{screen}");
     t.send(&["w"]);
