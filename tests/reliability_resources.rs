@@ -251,7 +251,9 @@ fn a_gib_of_output_keeps_memory_bounded_json() {
     );
 }
 
-fn cancel_with(signal: i32, tag: &str) {
+fn cancel_with(signal: i32, n: u32) {
+    // A sleep length unique to this test process, so leftovers of another run never match.
+    let tag = &format!("9{:07}{n}", std::process::id());
     let f = Fixture::new();
     f.dockerfile(&format!(
         "FROM busybox\nRUN echo started && exec sleep {tag}\n"
@@ -272,7 +274,15 @@ fn cancel_with(signal: i32, tag: &str) {
             break;
         }
     }
-    assert_eq!(processes(&["sleep", tag]).len(), 1, "the step runs");
+    // "started" can arrive before the shell has exec'd into sleep: poll (bounded) for it.
+    let running = (0..3000).any(|_| {
+        let found = processes(&["sleep", tag]).len() == 1;
+        if !found {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        found
+    });
+    assert!(running, "the step runs");
     let start = std::time::Instant::now();
     // SAFETY: a signal to our own child.
     assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
@@ -291,10 +301,10 @@ fn cancel_with(signal: i32, tag: &str) {
 
 #[test]
 fn sigint_cancels_a_step_that_never_ends() {
-    cancel_with(libc::SIGINT, "31536001");
+    cancel_with(libc::SIGINT, 1);
 }
 
 #[test]
 fn sigterm_cancels_a_step_that_never_ends() {
-    cancel_with(libc::SIGTERM, "31536002");
+    cancel_with(libc::SIGTERM, 2);
 }
