@@ -326,13 +326,6 @@ fn a_cancel_that_comes_before_the_container_exists_still_kills_it() {
     });
 }
 
-/// A pid no process has now (so the "owner" of a container named after it is gone).
-fn dead_pid() -> u32 {
-    (4_000_000..)
-        .find(|pid| !Path::new(&format!("/proc/{pid}")).exists())
-        .unwrap()
-}
-
 #[test]
 fn containers_of_dead_stagecraft_processes_are_removed() {
     with_each_runtime(|case| {
@@ -345,7 +338,13 @@ fn containers_of_dead_stagecraft_processes_are_removed() {
             let user = exec::resolve_user(&spec.rootfs, "").unwrap();
             let config = exec::runtime_config(&spec, &user, &bundle, false).unwrap();
             config.save(bundle.join("config.json")).unwrap();
-            let id = format!("stagecraft-{}-{marker}-0", dead_pid());
+            // The "owner" stays alive until the container runs: a concurrent `exec::run` (other
+            // tests) removes containers of dead owners and would race `runc run` itself.
+            let mut owner = std::process::Command::new("sleep")
+                .arg("100000")
+                .spawn()
+                .unwrap();
+            let id = format!("stagecraft-{}-{marker}-0", owner.id());
             let status = std::process::Command::new(&case.runtime.path)
                 .arg("--root")
                 .arg(case.runtime.state_root())
@@ -360,6 +359,8 @@ fn containers_of_dead_stagecraft_processes_are_removed() {
                 .unwrap();
             assert!(status.success());
             wait_until_running(&["sleep", &marker]).await;
+            owner.kill().unwrap();
+            owner.wait().unwrap();
 
             // A concurrent `exec::run` (other tests) may get to it first: it cleans up too.
             case.runtime.remove_stale_containers();
