@@ -4,31 +4,9 @@
 
 mod engine_support;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use engine_support::{Fixture, bin};
-
-fn build(f: &Fixture, extra: &[&str], input: &str) -> Output {
-    let mut child = Command::new(bin())
-        .arg("--root")
-        .arg(f.root())
-        .args(["build", "--progress=plain"])
-        .args(extra)
-        .arg(f.ctx.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
+use engine_support::Fixture;
 
 fn pauses(out: &Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stderr)
@@ -43,7 +21,7 @@ fn plain_breakpoints_continue_step_and_cancel_from_stdin() {
     let f = Fixture::new();
     f.dockerfile("FROM busybox AS app\nRUN echo one > /one\nRUN echo two > /two\nRUN echo three\n");
     // n: run app/1, pause again before app/2; Enter: continue to the end.
-    let out = build(&f, &["--break", "app/1", "--no-cache"], "n\n\n");
+    let out = f.build_with_stdin(&["--break", "app/1", "--no-cache"], "n\n\n");
     assert!(
         out.status.success(),
         "{}",
@@ -60,7 +38,7 @@ fn plain_breakpoints_continue_step_and_cancel_from_stdin() {
         "{p:?}"
     );
     // q cancels at the pause: the build fails and step 1 never ran.
-    let out = build(&f, &["--break", "app/1", "--no-cache"], "q\n");
+    let out = f.build_with_stdin(&["--break", "app/1", "--no-cache"], "q\n");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -73,11 +51,7 @@ fn plain_breakpoints_continue_step_and_cancel_from_stdin() {
         "no step ran after the pause: {stderr}"
     );
     // End of input: every pause continues.
-    let out = build(
-        &f,
-        &["--break", "app/1", "--break", "app/3", "--no-cache"],
-        "",
-    );
+    let out = f.build_with_stdin(&["--break", "app/1", "--break", "app/3", "--no-cache"], "");
     assert!(
         out.status.success(),
         "{}",

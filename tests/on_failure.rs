@@ -4,10 +4,7 @@
 
 mod engine_support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use engine_support::{Fixture, bin};
+use engine_support::Fixture;
 
 #[test]
 fn failure_shell_opens_in_the_state_before_the_failing_step() {
@@ -19,24 +16,11 @@ fn failure_shell_opens_in_the_state_before_the_failing_step() {
         "RUN echo made > made.txt\n",
         "RUN echo partial > partial.txt && exit 7\n",
     ));
-    let mut child = Command::new(bin())
-        .arg("--root")
-        .arg(f.root())
-        .args(["build", "--progress=plain", "--on-failure", "shell"])
-        .arg(f.ctx.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // Not a terminal: the shell reads these commands from stdin.
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"pwd; cat made.txt; echo $GREETING; ls partial.txt 2>&1 || echo no-partial\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = f.build_with_stdin(
+        &["--on-failure", "shell"],
+        "pwd; cat made.txt; echo $GREETING; ls partial.txt 2>&1 || echo no-partial\n",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the build still fails: {stderr}");

@@ -113,28 +113,13 @@ fn a_failed_copy_keeps_nothing_and_says_so() {
 
 #[test]
 fn on_failure_shell_left_opens_the_leftovers_without_the_tui() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let f = Fixture::new();
     f.dockerfile("FROM busybox AS app\nRUN touch /left-behind && exit 4\n");
-    let mut child = Command::new(engine_support::bin())
-        .arg("--root")
-        .arg(f.root())
-        .args(["build", "--progress=plain", "--on-failure", "shell-left"])
-        .arg(f.ctx.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Not a terminal: the shell reads this from stdin.
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"ls /left-behind && echo found-it\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    // Not a terminal: the shell reads these commands from stdin.
+    let out = f.build_with_stdin(
+        &["--on-failure", "shell-left"],
+        "ls /left-behind && echo found-it\n",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the build still fails: {stderr}");

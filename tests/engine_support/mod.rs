@@ -3,8 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use stagecraft::engine::{Event, Record};
 
@@ -148,6 +149,29 @@ impl Fixture {
 
     pub fn dockerfile(&self, text: &str) {
         self.write("Dockerfile", text);
+    }
+
+    /// `stagecraft build --progress=plain EXTRA... CONTEXT` with `input` on its stdin (not a
+    /// terminal: pauses and failure shells read their answers from it).
+    pub fn build_with_stdin(&self, extra: &[&str], input: &str) -> Output {
+        let mut child = Command::new(bin())
+            .arg("--root")
+            .arg(self.store.path())
+            .args(["build", "--progress=plain"])
+            .args(extra)
+            .arg(self.ctx.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// `stagecraft build --progress=json CONTEXT EXTRA...`, events parsed.
