@@ -4,7 +4,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use crate::ui::tui::model::Model;
 
@@ -79,23 +78,5 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
         "states: · waiting ○ queued ⠋ running ‖ paused ◆ cached ✓ done ✗ failed ⊘ skipped",
         theme.dim,
     ));
-    let width = 84.min(area.width);
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    Clear.render(popup, buf);
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .border_style(theme.border_focus)
-        .title(Span::styled(
-            " keys ",
-            theme.title.add_modifier(Modifier::BOLD),
-        ))
-        .title(Line::styled(" any key closes ", theme.dim).right_aligned())
-        .style(theme.base);
-    Paragraph::new(lines).block(block).render(popup, buf);
+    super::popup::render(theme, "keys", lines, (84, false), buf, area);
 }

@@ -4,6 +4,7 @@ mod diff;
 mod graph;
 mod help;
 mod logs;
+mod popup;
 mod provenance;
 mod status;
 mod steps;

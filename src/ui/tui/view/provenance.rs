@@ -5,7 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::Widget;
 
 use crate::ui::tui::model::Model;
 use crate::ui::tui::provenance::{self, ProvenancePopup, ProvenanceState};
@@ -88,26 +88,5 @@ pub fn popup(m: &Model, p: &ProvenancePopup, buf: &mut Buffer, area: Rect) {
         ]));
         lines.push(Line::styled(format!("  {}", hop.text), theme.text));
     }
-    let width = 90.min(area.width);
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    Clear.render(rect, buf);
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .border_style(theme.border_focus)
-        .title(Span::styled(
-            " provenance ",
-            theme.title.add_modifier(Modifier::BOLD),
-        ))
-        .title(Line::styled(" any key closes ", theme.dim).right_aligned())
-        .style(theme.base);
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(block)
-        .render(rect, buf);
+    super::popup::render(theme, "provenance", lines, (90, true), buf, area);
 }
