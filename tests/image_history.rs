@@ -5,7 +5,8 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 use oci_spec::image::{HistoryBuilder, ImageConfigurationBuilder, RootFsBuilder};
-use stagecraft::store::{LayerOptions, Store};
+use stagecraft::image::layer::{LayerOptions, LayerStore};
+use stagecraft::store::Store;
 
 #[test]
 fn history_shows_empty_layers_and_sizes_newest_first() {

@@ -6,8 +6,9 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 use oci_spec::image::{Arch, ImageIndexBuilder, MediaType, Os, PlatformBuilder};
+use stagecraft::image::layer::{LayerOptions, LayerStore};
 use stagecraft::image::transport::oci_dir;
-use stagecraft::store::{LayerOptions, Store};
+use stagecraft::store::Store;
 
 #[test]
 fn index_entries_are_chosen_by_platform() {
@@ -99,7 +100,7 @@ fn index_entries_are_chosen_by_platform() {
     let host = st.resolve("host").unwrap().unwrap();
     assert_eq!(
         host.config.architecture(),
-        &stagecraft::image::platform::host_arch()
+        &stagecraft::store::platform::host_arch()
     );
     let arm = st.resolve("arm").unwrap().unwrap();
     assert_eq!(arm.config.architecture(), &Arch::ARM64);

@@ -10,8 +10,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
+use stagecraft::image::layer::{LayerOptions, LayerStore};
 use stagecraft::image::registry::{self, RegistryOptions};
-use stagecraft::store::{LayerOptions, Store};
+use stagecraft::store::Store;
 
 const REGISTRY: &str = "/usr/bin/docker-registry";
 

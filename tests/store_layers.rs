@@ -11,9 +11,10 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::Path;
 use std::process::Command;
 
-use stagecraft::image::digest::HashingReader;
 use stagecraft::image::layer::{ApplyOptions, Compression, WhiteoutMode, apply_layer, decompress};
-use stagecraft::store::{LayerOptions, LayerRef, Store};
+use stagecraft::image::layer::{LayerOptions, LayerStore};
+use stagecraft::store::digest::HashingReader;
+use stagecraft::store::{LayerRef, Store};
 
 /// Runs `script` in a private mount namespace with `$L` (lower dirs, colon-separated, topmost
 /// first), `$U`, `$W` and `$M` set; the overlay is mounted at `$M` first.
@@ -41,7 +42,7 @@ fn in_overlay(lowers: &[&Path], upper: &Path, work: &Path, mnt: &Path, script: &
 
 fn entries(
     store: &Store,
-    layer: &stagecraft::store::CommittedLayer,
+    layer: &stagecraft::image::layer::CommittedLayer,
 ) -> BTreeMap<String, (char, String)> {
     let blob = store.open_blob(layer.descriptor.digest()).unwrap();
     let mut hashing = HashingReader::new(decompress(blob).unwrap());

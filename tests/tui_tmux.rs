@@ -151,7 +151,8 @@ fn a_broken_event_log_is_reported_with_its_line() {
 #[test]
 fn the_layer_tree_reads_the_steps_layers_from_the_store() {
     use stagecraft::engine::event::{Event, StepRef};
-    use stagecraft::store::{LayerOptions, Store};
+    use stagecraft::image::layer::{LayerOptions, LayerStore};
+    use stagecraft::store::Store;
 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");

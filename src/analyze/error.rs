@@ -3,13 +3,13 @@
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum AnalyzeError {
     #[error(transparent)]
-    Io(#[from] crate::image::ioerr::IoError),
+    Io(#[from] crate::store::ioerr::IoError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
-    Engine(#[from] crate::engine::EngineError),
+    Layer(#[from] crate::image::layer::LayerError),
     #[error("{0}")]
     Record(String),
 }
 
-pub(crate) use crate::image::ioerr::io_err;
+pub(crate) use crate::store::ioerr::io_err;

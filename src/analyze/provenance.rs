@@ -13,10 +13,9 @@ use serde::Serialize;
 
 use super::error::AnalyzeError;
 use super::tree::{Entry, FileTree, Kind, display_path};
-use crate::engine::build::{BuildRecord, StageRecord};
-use crate::engine::lookup::layer_ref;
 use crate::frontend::plan::StageBase;
 use crate::store::Store;
+use crate::store::{BuildRecord, LayerDesc, StageRecord};
 
 /// One step on a file's way into the image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -128,7 +127,7 @@ impl<'a> Tracer<'a> {
             let layers = last
                 .layers
                 .iter()
-                .map(layer_ref)
+                .map(LayerDesc::to_ref)
                 .collect::<Result<Vec<_>, _>>()?;
             let tree = FileTree::from_layers(self.store, &layers)?;
             let owners = (0..layers.len())

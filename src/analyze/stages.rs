@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::error::AnalyzeError;
 use super::layers::{EntryKind, LayerIndex, index_layers};
 use super::stack::Stack;
-use crate::engine::BuildRecord;
+use crate::store::BuildRecord;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Serialize)]

@@ -12,8 +12,9 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::error::{AnalyzeError, io_err};
-use crate::image::digest::HashingReader;
+use crate::image::layer::LayerStore;
 use crate::image::layer::OVERLAY_OPAQUE_XATTR;
+use crate::store::digest::HashingReader;
 use crate::store::{LayerRef, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Global;
 use crate::engine::{self, BuildOptions, Record, SecretSpec, StepRef};
+use crate::image::layer::Compression;
 use crate::image::transport::Destination;
-use crate::store::Compression;
 use crate::store::Store;
 use crate::ui::progress::{JsonPrinter, PlainPrinter, Printer};
 use crate::ui::tui::{StoreLayers, TuiOptions};

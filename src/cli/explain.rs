@@ -10,7 +10,6 @@ use miette::{IntoDiagnostic, Result, miette};
 
 use super::Global;
 use crate::analyze::{FileProvenance, provenance};
-use crate::engine::load_record;
 use crate::store::Store;
 use crate::ui::progress::human_bytes;
 
@@ -57,7 +56,8 @@ pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
 
 fn run_provenance(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
-    let record = load_record(&store, "last")?
+    let record = store
+        .last_build()?
         .ok_or_else(|| miette!("no build recorded in {} yet", store.root().display()))?;
     let mut files = provenance(&store, &record, args.stage.as_deref())?;
     let total = files.len();

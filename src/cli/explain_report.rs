@@ -13,7 +13,6 @@ use super::explain_ci::{failed, render as render_ci};
 use crate::analyze::ci::RuleResult;
 use crate::analyze::stages::stage_shares;
 use crate::analyze::{Report, explain};
-use crate::engine::load_record;
 use crate::engine::lookup::resolve_target;
 use crate::store::Store;
 use crate::ui::progress::human_bytes;
@@ -31,7 +30,8 @@ pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
     let record = match &args.image {
         Some(_) => None,
         None => Some(
-            load_record(&store, "last")?
+            store
+                .last_build()?
                 .ok_or_else(|| miette!("no build recorded in {} yet", store.root().display()))?,
         ),
     };

@@ -6,11 +6,11 @@ use clap::{ArgAction, Subcommand};
 use miette::{IntoDiagnostic, Result, miette};
 
 use super::Global;
-use crate::image::layer::Compression;
-use crate::image::reference::Reference;
+use crate::image::layer::{Compression, LayerOptions, LayerStore};
 use crate::image::registry::{self, RegistryOptions};
 use crate::image::transport::{Destination, Source, docker_archive, oci_archive, oci_dir, rootfs};
-use crate::store::{LayerOptions, ResolvedImage, Store};
+use crate::store::reference::Reference;
+use crate::store::{ResolvedImage, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {

@@ -3,11 +3,9 @@
 
 use std::process::ExitCode;
 
-use miette::{Result, miette};
+use miette::Result;
 
-use crate::engine::build::{BuildRecord, StageRecord};
-use crate::engine::load_record;
-use crate::engine::lookup::{Resolved, layer_ref};
+use crate::engine::shell::last_failure;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -16,14 +14,6 @@ pub enum OnFailure {
     Shell,
     /// Open a shell in the state the failing RUN left behind (what it wrote before failing)
     ShellLeft,
-}
-
-/// The failed stage of a record: the target's if it failed, else the first one.
-fn failed_stage(record: &BuildRecord) -> Option<&StageRecord> {
-    let failed = || record.stages.iter().filter(|s| s.failed_step.is_some());
-    failed()
-        .find(|s| s.label == record.target)
-        .or_else(|| failed().next())
 }
 
 /// The failing command as one would type it again: the instruction without `RUN` and its flags.
@@ -49,48 +39,29 @@ pub fn open_failure_shell(
     mode: OnFailure,
     runtime: Option<&std::path::Path>,
 ) -> Result<Option<ExitCode>> {
-    let Some(record) = load_record(store, "last")? else {
+    let Some(mut state) = last_failure(store)? else {
         return Ok(None);
     };
-    let Some(stage) = failed_stage(&record) else {
-        return Ok(None);
-    };
-    let Some(step) = &stage.failed_step else {
-        return Ok(None);
-    };
+    let (stage, step) = (&state.stage, &state.step);
     if mode == OnFailure::ShellLeft {
-        let state = crate::engine::shell::failed_state(store, Some(&stage.label))?;
         eprintln!(
-            "stagecraft: step {}/{} (line {}) failed: {}\nstagecraft: shell in the state it left behind",
-            stage.label, step.index, step.line, step.text
+            "stagecraft: step {stage}/{} (line {}) failed: {}\nstagecraft: shell in the state it left behind",
+            step.index, step.line, step.text
         );
         return super::shell::open_left(store, &state, None, runtime, &[]).map(Some);
     }
-    let target = Resolved {
-        label: format!("{}/{} (before the failing step)", stage.label, step.index),
-        layers: step
-            .layers
-            .iter()
-            .map(layer_ref)
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| miette!("{e}"))?,
-        config: step.config(store).map_err(|e| miette!("{e}"))?,
-    };
-    if crate::engine::shell::failed_dir(store, &record, &stage.label).is_some() {
-        eprintln!(
-            "stagecraft: what it left behind: stagecraft shell {} --failed",
-            stage.label
-        );
+    if state.has_left() {
+        eprintln!("stagecraft: what it left behind: stagecraft shell {stage} --failed");
     }
     eprintln!(
-        "stagecraft: step {}/{} (line {}) failed: {}\nstagecraft: shell in the state before it; the failing command:\n  {}",
-        stage.label,
+        "stagecraft: step {stage}/{} (line {}) failed: {}\nstagecraft: shell in the state before it; the failing command:\n  {}",
         step.index,
         step.line,
         step.text,
         command_of(&step.text)
     );
-    super::shell::open(store, &target, None, runtime, &[]).map(Some)
+    state.below.label = format!("{stage}/{} (before the failing step)", step.index);
+    super::shell::open(store, &state.below, None, runtime, &[]).map(Some)
 }
 
 #[cfg(test)]

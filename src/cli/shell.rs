@@ -98,7 +98,7 @@ pub fn open_left(
     let code = rt.block_on(shell::open_over(
         store,
         &state.below,
-        Some(&state.left),
+        Some(state.left()?),
         tools,
         command,
         runtime,

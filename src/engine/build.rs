@@ -3,11 +3,9 @@
 //! A failure stops what depends on it and lets unrelated stages finish.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +19,7 @@ use super::sink::EventSink;
 use super::stage::{StageOutput, run_stage};
 use crate::exec::Runtime;
 use crate::frontend::{self, BuildPlan, PlanOptions};
-use crate::store::{LayerRef, RecordKind, Store};
+use crate::store::{BuildRecord, StepRecord, Store};
 
 /// What a stage task publishes for the stages that wait on it.
 pub type StageResult = Option<Result<Arc<StageOutput>, String>>;
@@ -69,103 +67,6 @@ impl BuildCtx {
                 .no_cache_filter
                 .iter()
                 .any(|f| f == stage_label || f == &stage_index.to_string())
-    }
-}
-
-/// The outcome of a build, also kept as `builds/<id>.json` for `shell`, `diff` and `explain`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BuildRecord {
-    pub id: String,
-    pub created: String,
-    pub context: PathBuf,
-    pub dockerfile: PathBuf,
-    pub target: String,
-    pub plan: BuildPlan,
-    /// Manifest digest of the target image, when the build succeeded.
-    pub image: Option<String>,
-    pub error: Option<String>,
-    pub stages: Vec<StageRecord>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StageRecord {
-    pub index: usize,
-    pub label: String,
-    /// Manifest digest of the stage's image (every built stage gets one).
-    pub image: Option<String>,
-    pub steps: Vec<StepRecord>,
-    /// When a step of this stage failed: that step, with the layers and config before it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_step: Option<StepRecord>,
-}
-
-/// One step's result: the layers of the stage after it (so `shell builder/3` can rebuild the view).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StepRecord {
-    pub index: usize,
-    pub text: String,
-    pub line: usize,
-    pub cache_key: String,
-    pub cached: bool,
-    /// Layer this step added, if any (`sha256:` diff_id).
-    pub diff_id: Option<String>,
-    /// Layer descriptors of the stage after this step, lowest first.
-    pub layers: Vec<LayerDesc>,
-    /// Digest of the image config after this step: a blob in the store ([`StepRecord::config`]
-    /// reads it). A digest, not the JSON, keeps the record linear in the number of steps.
-    #[serde(default)]
-    pub config_digest: String,
-    /// The config's bytes until the build's end stores them (with the record).
-    #[serde(skip)]
-    pub pending_config: Option<std::sync::Arc<[u8]>>,
-}
-
-impl StepRecord {
-    /// The image config after this step.
-    pub fn config(&self, store: &Store) -> Result<serde_json::Value, EngineError> {
-        let bytes = match &self.pending_config {
-            Some(b) => b.to_vec(),
-            None => {
-                let digest = crate::image::digest::parse_sha256(&self.config_digest).ok_or_else(
-                    || {
-                        EngineError::Other(format!(
-                            "step {} ({}) has no config digest: recorded by an older stagecraft, build again",
-                            self.index, self.text
-                        ))
-                    },
-                )?;
-                store.read_blob(&digest)?
-            }
-        };
-        serde_json::from_slice(&bytes)
-            .map_err(|e| EngineError::Other(format!("config {}: {e}", self.config_digest)))
-    }
-
-    /// Stores the config blob this record names (done once, when the build record is written).
-    pub fn store_config(&self, store: &Store) -> Result<(), EngineError> {
-        if let Some(bytes) = &self.pending_config {
-            store.put_blob(oci_spec::image::MediaType::ImageConfig, bytes)?;
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LayerDesc {
-    pub digest: String,
-    pub media_type: String,
-    pub size: u64,
-    pub diff_id: String,
-}
-
-impl LayerDesc {
-    pub fn from_ref(l: &LayerRef) -> Self {
-        Self {
-            digest: l.descriptor.digest().to_string(),
-            media_type: l.descriptor.media_type().to_string(),
-            size: l.descriptor.size(),
-            diff_id: l.diff_id.to_string(),
-        }
     }
 }
 
@@ -325,12 +226,4 @@ fn new_build_id() -> String {
         now.as_secs(),
         now.subsec_micros() % 100_000 + std::process::id() % 1000
     )
-}
-
-/// Loads a build record by id, or the newest one for `last`.
-pub fn load_record(store: &Store, id: &str) -> Result<Option<BuildRecord>, EngineError> {
-    if id != "last" {
-        return Ok(store.get_json(RecordKind::Build, id)?);
-    }
-    Ok(store.get_json(RecordKind::Build, "last")?)
 }

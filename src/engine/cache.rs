@@ -66,30 +66,6 @@ impl StepInputs {
     }
 }
 
-/// What a cache hit reuses: the layer a step produced (none for metadata-only steps).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CacheRecord {
-    pub key: String,
-    /// `stage/index` and text of the step that made it, for `cache ls`.
-    pub step: String,
-    pub text: String,
-    pub created: String,
-    pub layer: Option<CachedLayer>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CachedLayer {
-    /// Blob descriptor fields.
-    pub digest: String,
-    pub media_type: String,
-    pub compressed_size: u64,
-    pub diff_id: String,
-    pub size: u64,
-    pub added: u64,
-    pub modified: u64,
-    pub removed: u64,
-}
-
 /// Why a step could not reuse a cached result, in words a person can act on.
 /// `at_base`: the step starts right on a base image (its parent key is the image's digest).
 pub fn miss_reason(

@@ -3,6 +3,7 @@ use crate::engine::copy::CopyError;
 use crate::exec::ExecError;
 use crate::frontend::FrontendError;
 use crate::frontend::shell::ShellError;
+use crate::image::layer::LayerError;
 use crate::image::registry::RegistryError;
 use crate::snapshot::overlay::OverlayError;
 use crate::store::StoreError;
@@ -19,6 +20,8 @@ pub enum EngineError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Layer(#[from] LayerError),
     /// A step failed; the message names the step, its instruction and why.
     #[error("{message}")]
     Failed { message: String },
@@ -41,6 +44,8 @@ pub enum StepError {
     Overlay(#[from] OverlayError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Layer(#[from] LayerError),
     #[error("{0}")]
     Registry(#[from] RegistryError),
     #[error("{0}")]

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::frontend::plan::BuildPlan;
+use crate::store::LayerInfo;
 
 /// A step addressed as `stage/index`, where stage is the stage's name or, for an unnamed stage, its number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -96,21 +97,6 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// Which output a log line came from: the runtime's own type, serialized as `stdout`/`stderr`.
 pub use crate::exec::Stream;
-
-/// What a step's layer holds: its digests, sizes and how many paths it added, changed or removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerInfo {
-    /// Digest of the compressed blob (`sha256:…`).
-    pub digest: String,
-    /// Digest of the uncompressed tar (`sha256:…`).
-    pub diff_id: String,
-    /// Uncompressed size in bytes.
-    pub size: u64,
-    pub compressed_size: u64,
-    pub added: u64,
-    pub modified: u64,
-    pub removed: u64,
-}
 
 /// Totals reported when a build ends.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use oci_spec::image::{Descriptor, MediaType};
 
-use super::build::{BuildCtx, BuildOutcome, BuildRecord, StageRecord};
+use super::build::{BuildCtx, BuildOutcome};
 use super::error::EngineError;
 use super::event::{Event, Totals};
 use super::stage::{StageOutput, now_rfc3339};
-use crate::store::{RecordKind, ResolvedImage, Store};
+use crate::store::{BuildRecord, ResolvedImage, StageRecord, Store};
 
 /// Writes a stage's image (config blob + manifest) into the store; tags it when asked.
 pub fn write_stage_image(
@@ -126,8 +126,7 @@ pub async fn finish(
         error: error.clone(),
         stages,
     };
-    ctx.store.put_json(RecordKind::Build, &build_id, &record)?;
-    ctx.store.put_json(RecordKind::Build, "last", &record)?;
+    ctx.store.put_build(&record)?;
     ctx.sink.emit(Event::BuildFinished {
         image: image.clone(),
         totals: totals.clone(),

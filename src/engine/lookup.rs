@@ -1,12 +1,8 @@
 //! Naming a filesystem state after a build: a stage (`builder`) or a step (`builder/3`) of the last
 //! build, or an image in the store. `shell` opens these; `diff` compares them.
 
-use oci_spec::image::{Descriptor, MediaType};
-
-use super::build::{BuildRecord, LayerDesc, load_record};
 use super::error::EngineError;
-use crate::image::digest::parse_sha256;
-use crate::store::{LayerRef, Store};
+use crate::store::{BuildRecord, LayerDesc, LayerRef, Store};
 
 /// A filesystem state: its layers (lowest first) and the image config at that point.
 #[derive(Debug, Clone)]
@@ -15,24 +11,6 @@ pub struct Resolved {
     pub label: String,
     pub layers: Vec<LayerRef>,
     pub config: serde_json::Value,
-}
-
-/// A recorded layer descriptor as the store's `LayerRef`.
-pub fn layer_ref(d: &LayerDesc) -> Result<LayerRef, EngineError> {
-    let bad = || {
-        EngineError::Other(format!(
-            "build record has an invalid layer digest {}",
-            d.digest
-        ))
-    };
-    Ok(LayerRef {
-        descriptor: Descriptor::new(
-            MediaType::from(d.media_type.as_str()),
-            d.size,
-            parse_sha256(&d.digest).ok_or_else(bad)?,
-        ),
-        diff_id: parse_sha256(&d.diff_id).ok_or_else(bad)?,
-    })
 }
 
 fn from_record(
@@ -81,7 +59,7 @@ fn from_record(
         layers: chosen
             .layers
             .iter()
-            .map(layer_ref)
+            .map(LayerDesc::to_ref)
             .collect::<Result<_, _>>()?,
         config: chosen.config(store)?,
     }))
@@ -89,7 +67,7 @@ fn from_record(
 
 /// Resolves TARGET: a stage or `stage/step` of the last build first, then an image name or digest.
 pub fn resolve_target(store: &Store, target: &str) -> Result<Resolved, EngineError> {
-    if let Some(record) = load_record(store, "last")?
+    if let Some(record) = store.last_build()?
         && let Some(found) = from_record(store, &record, target)?
     {
         return Ok(found);

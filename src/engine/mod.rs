@@ -17,7 +17,7 @@ pub mod sink;
 pub mod stage;
 pub mod step;
 
-pub use build::{BuildOutcome, BuildRecord, build, load_plan, load_record};
+pub use build::{BuildOutcome, build, load_plan};
 pub use error::EngineError;
 pub use event::{Control, Event, Record, StepRef};
 pub use finish::write_stage_image;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::event::StepRef;
-use crate::store::Compression;
+use crate::image::layer::Compression;
 
 #[derive(Debug, Clone)]
 pub enum SecretSource {

@@ -3,14 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
-
-use super::build::{BuildRecord, StepRecord, load_record};
 use super::error::EngineError;
-use super::lookup::{Resolved, layer_ref};
+use super::lookup::Resolved;
 use crate::exec::{Command, ExtraMount, RunSpec, Runtime, TtyIo, run_interactive};
+use crate::image::layer::LayerStore;
 use crate::snapshot::Overlay;
-use crate::store::Store;
+use crate::store::{BuildRecord, LayerDesc, StageRecord, StepRecord, Store};
 
 fn config_strings(config: &serde_json::Value, key: &str) -> Vec<String> {
     config["config"][key]
@@ -28,12 +26,6 @@ fn config_str(config: &serde_json::Value, key: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
-}
-
-/// Where a failed RUN step's leftovers are kept: `failed/<name>`, named by the step and the key
-/// of the state it ran on (the build record's `failed_step.cache_key`), so the record finds them.
-pub fn failed_snapshot_name(stage: &str, index: usize, parent_key: &str) -> String {
-    hex::encode(Sha256::digest(format!("{parent_key}\n{stage}/{index}")))
 }
 
 /// Mounts a throwaway overlay of `target` (with `top` over its layers) inside the store's tmp/
@@ -64,7 +56,7 @@ pub async fn open(
     open_over(store, target, None, tools, command, runtime).await
 }
 
-/// [`open`] with `top` (a failed step's leftovers, [`failed_dir`]) stacked over the target's
+/// [`open`] with `top` (a failed step's leftovers, `Store::failed_leftovers`) stacked over the target's
 /// layers: the state the failure left behind. It stays as it is; a throwaway upper takes writes.
 pub async fn open_over(
     store: &Store,
@@ -118,36 +110,82 @@ pub async fn open_over(
     Ok(exit.code)
 }
 
-/// The kept leftovers of the failed step of `stage` in `record`, if the engine kept them (only
-/// a RUN that ran and exited non-zero leaves any).
-pub fn failed_dir(store: &Store, record: &BuildRecord, stage: &str) -> Option<PathBuf> {
-    let s = record.stages.iter().find(|s| s.label == stage)?;
-    let step = s.failed_step.as_ref()?;
-    let dir = store.failed_dir(&failed_snapshot_name(&s.label, step.index, &step.cache_key));
-    dir.is_dir().then_some(dir)
-}
-
-/// A failed step's kept leftovers as `RUN` left them, and the state below them (its parent).
+/// The failed step of a build: the state below it (its parent) and, when the RUN ran and failed,
+/// what it left behind. `stagecraft shell --failed`, `build --on-failure` and the TUI read this.
 pub struct FailedState {
-    pub below: Resolved,
-    pub left: PathBuf,
+    pub stage: String,
     pub step: StepRecord,
+    pub below: Resolved,
+    left: Option<PathBuf>,
 }
 
-/// The state the failed step of `stage` (or of the target, or the first failed stage) left
-/// behind in the last build.
-pub fn failed_state(store: &Store, stage: Option<&str>) -> Result<FailedState, EngineError> {
-    let record = load_record(store, "last")?
-        .ok_or_else(|| EngineError::Other("no build recorded in this store yet".into()))?;
-    let failed = || record.stages.iter().filter(|s| s.failed_step.is_some());
-    let s = match stage {
-        Some(label) => record
-            .stages
+impl FailedState {
+    /// What the failed RUN left behind; an error says why there is nothing.
+    pub fn left(&self) -> Result<&Path, EngineError> {
+        self.left.as_deref().ok_or_else(|| {
+            EngineError::Other(format!(
+                "step {}/{} ({}) left no state behind: only a RUN that ran and failed keeps one",
+                self.stage, self.step.index, self.step.text
+            ))
+        })
+    }
+
+    pub fn has_left(&self) -> bool {
+        self.left.is_some()
+    }
+}
+
+fn state_of(
+    store: &Store,
+    record: &BuildRecord,
+    stage: &StageRecord,
+) -> Result<FailedState, EngineError> {
+    let step = stage.failed_step.clone().ok_or_else(|| {
+        EngineError::Other(format!(
+            "no step of stage {} failed in the last build",
+            stage.label
+        ))
+    })?;
+    let below = Resolved {
+        label: format!(
+            "{}/{} (as the failed step left it)",
+            stage.label, step.index
+        ),
+        layers: step
+            .layers
             .iter()
-            .find(|s| s.label == label || s.index.to_string() == label),
-        None => failed()
-            .find(|s| s.label == record.target)
-            .or_else(|| failed().next()),
+            .map(LayerDesc::to_ref)
+            .collect::<Result<_, _>>()?,
+        config: step.config(store)?,
+    };
+    Ok(FailedState {
+        stage: stage.label.clone(),
+        left: store.failed_leftovers(record, &stage.label),
+        step,
+        below,
+    })
+}
+
+/// The failed step of the last build (the target's, else the first failed stage's), if any.
+pub fn last_failure(store: &Store) -> Result<Option<FailedState>, EngineError> {
+    let Some(record) = store.last_build()? else {
+        return Ok(None);
+    };
+    match record.failed_stage() {
+        Some(stage) => state_of(store, &record, stage).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The failed step of `stage` (a label or index; without one, as [`last_failure`]) in the last
+/// build, or an error that says why there is none.
+pub fn failed_state(store: &Store, stage: Option<&str>) -> Result<FailedState, EngineError> {
+    let record = store
+        .last_build()?
+        .ok_or_else(|| EngineError::Other("no build recorded in this store yet".into()))?;
+    let s = match stage {
+        Some(label) => record.stage(label),
+        None => record.failed_stage(),
     }
     .ok_or_else(|| {
         EngineError::Other(match stage {
@@ -155,26 +193,5 @@ pub fn failed_state(store: &Store, stage: Option<&str>) -> Result<FailedState, E
             None => "no step failed in the last build".into(),
         })
     })?;
-    let step = s.failed_step.clone().ok_or_else(|| {
-        EngineError::Other(format!(
-            "no step of stage {} failed in the last build",
-            s.label
-        ))
-    })?;
-    let left = failed_dir(store, &record, &s.label).ok_or_else(|| {
-        EngineError::Other(format!(
-            "step {}/{} ({}) left no state behind: only a RUN that ran and failed keeps one",
-            s.label, step.index, step.text
-        ))
-    })?;
-    let below = Resolved {
-        label: format!("{}/{} (as the failed step left it)", s.label, step.index),
-        layers: step
-            .layers
-            .iter()
-            .map(layer_ref)
-            .collect::<Result<_, _>>()?,
-        config: step.config(store)?,
-    };
-    Ok(FailedState { below, left, step })
+    state_of(store, &record, s)
 }

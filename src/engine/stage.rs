@@ -6,17 +6,19 @@ use std::time::Instant;
 
 use oci_spec::image::{Descriptor, MediaType};
 
-use super::build::{BuildCtx, LayerDesc, StepRecord};
-use super::cache::{CacheRecord, CachedLayer, StepInputs, lineage_id, miss_reason};
+use super::build::BuildCtx;
+use super::cache::{StepInputs, lineage_id, miss_reason};
 use super::error::StepError;
-use super::event::{Event, LayerInfo, StepRef};
+use super::event::{Event, StepRef};
 use super::step;
 use crate::frontend::StageVars;
 use crate::frontend::plan::StageBase;
 use crate::image::config::{History, ImageState};
-use crate::image::digest::parse_sha256;
-use crate::store::LayerOptions;
-use crate::store::{LayerRef, RecordKind};
+use crate::image::layer::{LayerOptions, LayerStore};
+use crate::store::digest::parse_sha256;
+use crate::store::{
+    CacheRecord, CachedLayer, LayerDesc, LayerInfo, LayerRef, RecordKind, StepRecord,
+};
 
 /// A finished stage: what later stages start from or copy out of.
 #[derive(Debug, Clone)]
@@ -302,7 +304,7 @@ fn config_of(state: &ImageState, layers: &[LayerRef]) -> (String, Option<std::sy
     let config = state.to_json(&diff_id_strings(layers), "");
     let bytes: std::sync::Arc<[u8]> = serde_json::to_vec(&config).unwrap_or_default().into();
     (
-        crate::image::digest::of_bytes(&bytes).to_string(),
+        crate::store::digest::of_bytes(&bytes).to_string(),
         Some(bytes),
     )
 }
@@ -571,10 +573,10 @@ async fn commit(
     executed: Executed,
 ) -> Result<LayerInfo, StepError> {
     let store = ctx.store.clone();
-    // Plain tars: compressing is an export's job (`Store::with_compressed_layers`), off the
+    // Plain tars: compressing is an export's job (`LayerStore::with_compressed_layers`), off the
     // build's critical path and only for images that leave the store.
     let opts = LayerOptions {
-        compression: crate::store::Compression::None,
+        compression: crate::image::layer::Compression::None,
         source_date_epoch: ctx.opts.source_date_epoch,
         lowers: cursor.snapshots.iter().rev().cloned().collect(),
     };
@@ -583,7 +585,7 @@ async fn commit(
         let committed = store.commit_layer(&executed.upper, &opts)?;
         let snapshot = store.adopt_snapshot(&parents, &committed.diff_id, &executed.upper)?;
         drop(executed.scratch);
-        Ok::<_, crate::store::StoreError>((committed, snapshot))
+        Ok::<_, crate::image::layer::LayerError>((committed, snapshot))
     })
     .await
     .map_err(|e| StepError::Invalid(e.to_string()))??;

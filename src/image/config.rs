@@ -172,7 +172,7 @@ impl ImageState {
         }
         let mut out = json!({
             "created": created,
-            "architecture": crate::image::platform::host_arch().to_string(),
+            "architecture": crate::store::platform::host_arch().to_string(),
             "os": "linux",
             "config": Value::Object(config),
             "rootfs": {"type": "layers", "diff_ids": diff_ids},

@@ -13,9 +13,9 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
 use oci_spec::image::{Arch, Descriptor, Digest, ImageIndex, ImageManifest, MediaType, Os};
 
-use super::digest::of_bytes;
-use super::platform;
-use super::reference::Reference;
+use crate::store::digest::of_bytes;
+use crate::store::platform;
+use crate::store::reference::Reference;
 use crate::store::{ResolvedImage, Store, StoreError};
 
 const MANIFEST_TYPES: &[&str] = &[

@@ -5,8 +5,9 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 use std::process::Command;
 
+use crate::image::layer::LayerOptions;
 use crate::image::transport::rootfs;
-use crate::store::{LayerOptions, Store};
+use crate::store::Store;
 
 pub const BASE_IMAGE: &str = "busybox:latest";
 const BUSYBOX: &str = "/bin/busybox";

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use oci_spec::image::Digest;
 use tempfile::NamedTempFile;
 
+use super::digest::HashingWriter;
 use super::error::{Result, StoreError, io_err};
-use crate::image::digest::HashingWriter;
 
 /// A blob being written. Nothing is visible in `blobs/` until [`BlobWriter::commit`] succeeds;
 /// dropping it removes the temporary file.

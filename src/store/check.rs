@@ -16,10 +16,10 @@ use std::path::PathBuf;
 
 use oci_spec::image::Digest;
 
+use super::CacheRecord;
+use super::digest::{HashingReader, parse_sha256};
 use super::error::{Result, io_err};
 use super::{RecordKind, Store};
-use crate::engine::cache::CacheRecord;
-use crate::image::digest::{HashingReader, parse_sha256};
 
 /// One broken thing: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,9 +1,7 @@
-use crate::image::layer::LayerError;
-
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StoreError {
     #[error(transparent)]
-    Io(#[from] crate::image::ioerr::IoError),
+    Io(#[from] super::ioerr::IoError),
     #[error("blob {expected} failed verification: content hashes to {actual} ({size} bytes)")]
     DigestMismatch {
         expected: String,
@@ -37,14 +35,18 @@ pub enum StoreError {
     Spec(#[from] oci_spec::OciSpecError),
     #[error("image {name}: {message}")]
     BadImage { name: String, message: String },
-    #[error(transparent)]
-    Layer(#[from] LayerError),
+    #[error(
+        "step {index} ({text}) has no config digest: recorded by an older stagecraft, build again"
+    )]
+    NoConfigDigest { index: usize, text: String },
+    #[error("build record has an invalid layer digest {0}")]
+    BadLayerDigest(String),
     #[error("the store is in use by another process; try again when it is idle")]
     Busy,
     #[error("invalid record key {0:?}: use letters, digits, '-', '_', '.' and ':'")]
     BadKey(String),
 }
 
-pub(crate) use crate::image::ioerr::io_err;
+pub(crate) use super::ioerr::io_err;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

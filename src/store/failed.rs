@@ -7,10 +7,18 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::Store;
+use sha2::{Digest as _, Sha256};
+
 use super::error::{Result, io_err};
+use super::{BuildRecord, Store};
 
 const DIR: &str = "failed";
+
+/// Where a failed RUN step's leftovers are kept: `failed/<name>`, named by the step and the key
+/// of the state it ran on (the build record's `failed_step.cache_key`), so the record finds them.
+pub fn failed_snapshot_name(stage: &str, index: usize, parent_key: &str) -> String {
+    hex::encode(Sha256::digest(format!("{parent_key}\n{stage}/{index}")))
+}
 
 /// A failed snapshot's name: lowercase hex (it is a hash), nothing that could escape the dir.
 pub fn valid_failed_name(name: &str) -> bool {
@@ -21,6 +29,15 @@ impl Store {
     /// The `fs` dir of a failed step's leftovers (it may not exist).
     pub fn failed_dir(&self, name: &str) -> PathBuf {
         self.root.join(DIR).join(name).join("fs")
+    }
+
+    /// The kept leftovers of the failed step of `stage` in `record`, if the engine kept them
+    /// (only a RUN that ran and exited non-zero leaves any).
+    pub fn failed_leftovers(&self, record: &BuildRecord, stage: &str) -> Option<PathBuf> {
+        let s = record.stages.iter().find(|s| s.label == stage)?;
+        let step = s.failed_step.as_ref()?;
+        let dir = self.failed_dir(&failed_snapshot_name(&s.label, step.index, &step.cache_key));
+        dir.is_dir().then_some(dir)
     }
 
     /// Moves `upper` (on the store's filesystem, e.g. under [`Store::tmp_dir`]) into

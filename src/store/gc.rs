@@ -13,13 +13,10 @@ use std::time::{Duration, SystemTime};
 
 use oci_spec::image::Digest;
 
+use super::digest::parse_sha256;
 use super::error::{Result, StoreError, io_err};
 use super::prune::digests_in;
-use super::{RecordKind, Store, chain_ids};
-use crate::engine::BuildRecord;
-use crate::engine::cache::CacheRecord;
-use crate::engine::shell::failed_snapshot_name;
-use crate::image::digest::parse_sha256;
+use super::{BuildRecord, CacheRecord, RecordKind, Store, chain_ids, failed_snapshot_name};
 
 #[derive(Debug, Clone, Default)]
 pub struct GcOptions {
@@ -138,11 +135,7 @@ impl Store {
     }
 
     fn remove_record(&self, kind: RecordKind, key: &str) -> Result<()> {
-        let dir = match kind {
-            RecordKind::Cache => "cache",
-            RecordKind::Build => "builds",
-        };
-        let path = self.root.join(dir).join(format!("{key}.json"));
+        let path = self.root.join(kind.dir()).join(format!("{key}.json"));
         match fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 Err(io_err("remove", path)(e).into())
@@ -226,11 +219,7 @@ impl Store {
             }
         }
         // Without a filter only the last build stays; with one, builds newer than it stay too.
-        let last_id = self
-            .get_json::<BuildRecord>(RecordKind::Build, "last")
-            .ok()
-            .flatten()
-            .map(|r| r.id);
+        let last_id = self.last_build().ok().flatten().map(|r| r.id);
         let mut kept_builds = Vec::new();
         for key in self.list_json(RecordKind::Build)? {
             let path = self.root.join("builds").join(format!("{key}.json"));
@@ -286,7 +275,7 @@ impl Store {
 
     /// The failed snapshots the last build record names (what a failure shell can still open).
     fn last_failed_names(&self) -> HashSet<String> {
-        let Ok(Some(record)) = self.get_json::<BuildRecord>(RecordKind::Build, "last") else {
+        let Ok(Some(record)) = self.last_build() else {
             return HashSet::new();
         };
         record

@@ -6,10 +6,10 @@ use oci_spec::image::{
 };
 
 use super::Store;
+use super::digest::parse_sha256;
 use super::error::{Result, StoreError};
-use crate::image::digest::parse_sha256;
-use crate::image::platform;
-use crate::image::reference::Reference;
+use super::platform;
+use super::reference::Reference;
 
 /// One layer of an image: its blob and the digest of its uncompressed tar.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,15 +7,17 @@
 
 mod blob;
 mod check;
-mod commit;
-mod compress;
+pub mod digest;
 mod error;
 mod failed;
 mod gc;
 mod images;
+pub mod ioerr;
 mod lock;
+pub mod platform;
 mod prune;
 mod records;
+pub mod reference;
 mod snapshot;
 mod tags;
 
@@ -27,19 +29,20 @@ use oci_spec::image::{Descriptor, Digest, MediaType};
 
 pub use blob::BlobWriter;
 pub use check::{CheckReport, Problem};
-pub use commit::{CommittedLayer, Compression, LayerOptions};
 pub use error::{Result, StoreError};
-pub use failed::valid_failed_name;
+pub use failed::{failed_snapshot_name, valid_failed_name};
 pub use gc::{CacheEntry, DiskUsage, GcOptions, GcReport};
 pub use images::{LayerRef, ResolvedImage};
 pub use lock::{FileLock, LockMode};
 pub use prune::PruneReport;
-pub use records::RecordKind;
+pub use records::{
+    BuildRecord, CacheRecord, CachedLayer, LayerDesc, LayerInfo, RecordKind, StageRecord,
+    StepRecord,
+};
 pub use snapshot::chain_ids;
 
 use error::io_err;
 
-/// Where the store's parts live, relative to its root.
 const LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
 
 #[derive(Debug)]

@@ -7,9 +7,9 @@ use std::fs;
 use oci_spec::image::{Digest, MediaType};
 
 use super::Store;
+use super::digest::parse_sha256;
 use super::error::{Result, StoreError, io_err};
 use super::snapshot::chain_ids;
-use crate::image::digest::parse_sha256;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PruneReport {

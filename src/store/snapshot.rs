@@ -1,5 +1,5 @@
-//! `snapshots/<chain-id>/fs`: each layer of a chain extracted once (whiteouts kept as overlayfs
-//! whiteouts), ready to be an overlay lower dir. A snapshot appears by one rename of a
+//! `snapshots/<chain-id>/fs`: each layer of a chain extracted once (by `image::layer`, which
+//! knows tars), ready to be an overlay lower dir. A snapshot appears by one rename of a
 //! completed directory, so a reader never sees a half-extracted one.
 
 use std::fs;
@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::Digest;
 use sha2::{Digest as _, Sha256};
 
-use super::error::{Result, StoreError, io_err};
-use super::{LayerRef, Store};
-use crate::image::digest::{HashingReader, from_hex};
-use crate::image::layer::{ApplyOptions, WhiteoutMode, apply_layer, decompress};
+use super::Store;
+use super::digest::from_hex;
+use super::error::{Result, io_err};
 
 /// OCI chain ids: `chain[0] = diff_id[0]`, `chain[n] = sha256(chain[n-1] + " " + diff_id[n])`.
 pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
@@ -35,26 +34,8 @@ impl Store {
             .join("fs")
     }
 
-    /// The extracted dir of every layer of the chain, lowest first, extracting what is missing.
-    pub fn snapshot(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>> {
-        let diff_ids: Vec<Digest> = layers.iter().map(|l| l.diff_id.clone()).collect();
-        let chains = chain_ids(&diff_ids);
-        let mut dirs = Vec::with_capacity(layers.len());
-        for (layer, chain) in layers.iter().zip(&chains) {
-            let dir = self.snapshot_dir(chain);
-            if !dir.is_dir() {
-                let gate = self.extraction_gate(chain);
-                let _one_at_a_time = gate.lock();
-                if !dir.is_dir() {
-                    self.extract_snapshot(layer, chain)?;
-                }
-            }
-            dirs.push(dir);
-        }
-        Ok(dirs)
-    }
-
-    fn extraction_gate(&self, chain: &Digest) -> std::sync::Arc<std::sync::Mutex<()>> {
+    /// The lock that lets one extraction of `chain` run at a time in this process.
+    pub(crate) fn extraction_gate(&self, chain: &Digest) -> std::sync::Arc<std::sync::Mutex<()>> {
         let mut gates = self
             .extracting
             .lock()
@@ -62,37 +43,9 @@ impl Store {
         gates.entry(chain.clone()).or_default().clone()
     }
 
-    fn extract_snapshot(&self, layer: &LayerRef, chain: &Digest) -> Result<()> {
-        let tmp = self.tmp_dir("snap-")?;
-        let fs_dir = tmp.path().join("fs");
-        fs::create_dir(&fs_dir).map_err(io_err("create", &fs_dir))?;
-        let blob = self.open_blob(layer.descriptor.digest())?;
-        let tar =
-            decompress(blob).map_err(io_err("read", self.blob_path(layer.descriptor.digest())))?;
-        let mut hashing = HashingReader::new(tar);
-        apply_layer(
-            &mut hashing,
-            &fs_dir,
-            &ApplyOptions {
-                whiteouts: WhiteoutMode::Overlay,
-            },
-        )?;
-        let (diff_id, _) = hashing
-            .finish()
-            .map_err(io_err("read", self.blob_path(layer.descriptor.digest())))?;
-        if diff_id != layer.diff_id {
-            return Err(StoreError::DiffIdMismatch {
-                digest: layer.descriptor.digest().to_string(),
-                expected: layer.diff_id.to_string(),
-                actual: diff_id.to_string(),
-            });
-        }
-        self.publish_snapshot(tmp, chain)
-    }
-
     /// Renames a completed `tmp/…/fs` into `snapshots/<chain>`; if another process won the race
     /// its copy (identical by construction) is kept.
-    fn publish_snapshot(&self, tmp: tempfile::TempDir, chain: &Digest) -> Result<()> {
+    pub(crate) fn publish_snapshot(&self, tmp: tempfile::TempDir, chain: &Digest) -> Result<()> {
         let dest = self.root.join("snapshots").join(chain.digest());
         let staged = tmp.keep();
         match fs::rename(&staged, &dest) {
@@ -110,7 +63,7 @@ impl Store {
     }
 
     /// Registers a diff dir the caller already has on disk (an overlay upper dir, committed with
-    /// [`Store::commit_layer`]) as the snapshot of a new layer on top of `parent_diff_ids`,
+    /// `LayerStore::commit_layer`) as the snapshot of a new layer on top of `parent_diff_ids`,
     /// by moving it into place instead of extracting the blob again. `upper` must be on the
     /// store's filesystem (e.g. under [`Store::tmp_dir`]); it is gone afterwards.
     pub fn adopt_snapshot(
@@ -138,7 +91,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::digest::of_bytes;
+    use crate::store::digest::of_bytes;
 
     #[test]
     fn chain_id_of_one_layer_is_its_diff_id() {

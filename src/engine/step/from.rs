@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::super::build::BuildCtx;
 use super::super::error::StepError;
+use crate::image::layer::LayerStore;
 use crate::image::registry::RegistryOptions;
 use crate::image::resolve::{Origin, resolve_base};
 use crate::store::{LayerRef, ResolvedImage};

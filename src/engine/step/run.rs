@@ -10,13 +10,13 @@ use super::super::cache::StepInputs;
 use super::super::error::StepError;
 use super::super::event::{Event, StepRef};
 use super::super::fsutil::resolve_in_root;
-use super::super::shell::failed_snapshot_name;
 use super::super::stage::{Cursor, Executed, fs_step};
 use super::mounts::prepare_mounts;
 use crate::exec::{self, Command, LogLine, Network, RunSpec};
 use crate::frontend::Instruction;
 use crate::frontend::instruction::{self, Run};
 use crate::snapshot::overlay::Overlay;
+use crate::store::failed_snapshot_name;
 
 /// The process a RUN executes: exec form as given; shell form through SHELL, heredocs as BuildKit
 /// hands them to the shell.

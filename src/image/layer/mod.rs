@@ -1,17 +1,67 @@
-//! OCI layer tars: writing one from an overlayfs upper dir, and applying one safely into a root.
+//! OCI layer tars: writing one from an overlayfs upper dir, applying one safely into a root, and
+//! the store's layer work built on them ([`LayerStore`]: commit, unpack, compress for export).
 
 mod apply;
+mod commit;
 mod compress;
 mod fsops;
+mod recompress;
 mod tarfmt;
+mod unpack;
 mod write;
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use apply::{ApplyOptions, ApplyReport, WhiteoutMode, apply_layer};
+pub use commit::{CommittedLayer, LayerOptions};
 pub use compress::{Compression, Compressor, decompress};
 pub use write::{LayerStats, WriteOptions, write_layer};
+
+use crate::store::{LayerRef, ResolvedImage, Store, StoreError};
+
+/// What the store does with layer tars. The store keeps blobs and snapshot dirs and knows no tar
+/// format; these methods live here, above it, so `store` never imports `image`.
+pub trait LayerStore {
+    /// Writes the layer tar of `diff_dir` (an overlay upper dir or any plain directory) into
+    /// the store as a blob. Never holds the layer in memory.
+    fn commit_layer(
+        &self,
+        diff_dir: &Path,
+        opts: &LayerOptions,
+    ) -> Result<CommittedLayer, LayerError>;
+    /// The extracted dir of every layer of the chain, lowest first, extracting what is missing.
+    fn snapshot(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, LayerError>;
+    /// `image` with every plain-tar layer stored `compression`-compressed: the same image if
+    /// there is nothing to do, else a new (untagged) manifest in the store.
+    fn with_compressed_layers(
+        &self,
+        image: &ResolvedImage,
+        compression: Compression,
+    ) -> Result<ResolvedImage, LayerError>;
+}
+
+impl LayerStore for Store {
+    fn commit_layer(
+        &self,
+        diff_dir: &Path,
+        opts: &LayerOptions,
+    ) -> Result<CommittedLayer, LayerError> {
+        commit::commit(self, diff_dir, opts)
+    }
+
+    fn snapshot(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, LayerError> {
+        unpack::unpack(self, layers)
+    }
+
+    fn with_compressed_layers(
+        &self,
+        image: &ResolvedImage,
+        compression: Compression,
+    ) -> Result<ResolvedImage, LayerError> {
+        recompress::with_compressed_layers(self, image, compression)
+    }
+}
 
 /// Prefix of an OCI whiteout entry: `.wh.NAME` deletes NAME from lower layers.
 pub const WHITEOUT_PREFIX: &str = ".wh.";
@@ -23,7 +73,9 @@ pub const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LayerError {
     #[error(transparent)]
-    Io(#[from] crate::image::ioerr::IoError),
+    Io(#[from] crate::store::ioerr::IoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("layer entry {path:?} is unsafe: {reason}")]
     Hostile { path: String, reason: &'static str },
     #[error("reading layer tar: {0}")]
@@ -36,4 +88,4 @@ pub enum LayerError {
     },
 }
 
-pub(crate) use crate::image::ioerr::io_err;
+pub(crate) use crate::store::ioerr::io_err;

@@ -10,8 +10,8 @@ use oci_spec::image::{Descriptor, ImageConfiguration, MediaType};
 use serde::{Deserialize, Serialize};
 
 use super::{TransportError, invalid, io_err};
-use crate::image::digest::{HashingReader, parse_sha256};
 use crate::image::layer::{Compression, Compressor, decompress};
+use crate::store::digest::{HashingReader, parse_sha256};
 use crate::store::{ResolvedImage, Store};
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -20,14 +20,14 @@ pub enum TransportError {
     #[error(transparent)]
     Layer(#[from] crate::image::layer::LayerError),
     #[error(transparent)]
-    Io(#[from] crate::image::ioerr::IoError),
+    Io(#[from] crate::store::ioerr::IoError),
     #[error("{location}: {message}")]
     Invalid { location: String, message: String },
     #[error(transparent)]
     Registry(#[from] crate::image::registry::RegistryError),
 }
 
-pub(crate) use crate::image::ioerr::io_err;
+pub(crate) use crate::store::ioerr::io_err;
 
 pub(crate) fn invalid(
     location: impl std::fmt::Display,

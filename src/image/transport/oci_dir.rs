@@ -8,7 +8,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, ImageManifest, 
 
 use super::blobs::{export_blob, import_blob};
 use super::{TransportError, invalid, io_err};
-use crate::image::platform;
+use crate::store::platform;
 use crate::store::{ResolvedImage, Store};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::TransportError;
 use crate::image::config::{History, ImageState};
-use crate::store::{LayerOptions, ResolvedImage, Store};
+use crate::image::layer::{LayerOptions, LayerStore};
+use crate::store::{ResolvedImage, Store};
 
 /// RFC 3339 time for `created` fields: `SOURCE_DATE_EPOCH` when given, else now.
 pub fn created(source_date_epoch: Option<u64>) -> String {

@@ -2,9 +2,10 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::Printer;
-use crate::engine::event::{Event, LayerInfo, Timestamp};
+use crate::engine::event::{Event, Timestamp};
 use crate::engine::{Record, StepRef};
 use crate::frontend::BuildPlan;
+use crate::store::LayerInfo;
 
 /// A readable build log in the spirit of BuildKit's `--progress=plain`: every step gets a number,
 /// its header names the stage and position, and output lines carry the seconds since the step began.

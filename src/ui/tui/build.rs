@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::engine::event::{ConfigSummary, Event, LayerInfo, Record, StepRef, Timestamp, Totals};
+use crate::engine::event::{ConfigSummary, Event, Record, StepRef, Timestamp, Totals};
 use crate::frontend::plan::{BuildPlan, PlanStep, StageBase};
+use crate::store::LayerInfo;
 
 use super::format;
 use super::tree::LayerRequest;

@@ -17,6 +17,7 @@ use super::shell::{self, ShellRequest};
 use super::tree::{Change, Entry, EntryKind, FileTree, TreeView};
 use crate::analyze::{self, Aspect, ChangeKind, Kind};
 use crate::engine::event::StepRef;
+use crate::image::layer::LayerStore;
 use crate::store::Store;
 
 /// A state picked with `m`: how to call it, and the step whose filesystem it is.

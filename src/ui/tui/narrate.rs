@@ -345,8 +345,9 @@ fn short(key: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::engine::event::{Event, LayerInfo, Record, StepRef};
+    use crate::engine::event::{Event, Record, StepRef};
     use crate::frontend::plan::BuildPlan;
+    use crate::store::LayerInfo;
 
     fn plan() -> BuildPlan {
         serde_json::from_value(serde_json::json!({

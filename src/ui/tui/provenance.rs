@@ -9,7 +9,6 @@ use super::model::{Layer, Model};
 use super::msg::Effect;
 use super::tree::EntryKind;
 use crate::analyze::{Hop, provenance};
-use crate::engine::build::load_record;
 use crate::store::Store;
 
 /// Which build and stage a provenance answer is about.
@@ -147,7 +146,8 @@ pub fn column(hops: &[Hop]) -> String {
 pub fn compute(store_root: Option<&Path>, key: &ProvenanceKey) -> Result<Origins, String> {
     let root = store_root.ok_or("no store is connected to this view")?;
     let store = Store::open(root).map_err(|e| e.to_string())?;
-    let record = load_record(&store, "last")
+    let record = store
+        .last_build()
         .map_err(|e| e.to_string())?
         .filter(|r| r.id == key.build_id)
         .ok_or("this build is not the store's last build any more")?;

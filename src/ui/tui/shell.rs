@@ -9,12 +9,10 @@ use oci_spec::image::{Descriptor, MediaType};
 
 use super::build::{BuildState, StepState};
 use super::tree::LayerRequest;
-use crate::engine::build::load_record;
 use crate::engine::event::{ConfigSummary, StepRef};
 use crate::engine::lookup::{Resolved, resolve_target};
-use crate::engine::shell::failed_snapshot_name;
-use crate::image::digest::parse_sha256;
-use crate::store::{LayerRef, Store};
+use crate::store::digest::parse_sha256;
+use crate::store::{LayerRef, Store, failed_snapshot_name};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShellRequest {
@@ -151,7 +149,7 @@ pub fn resolve_shell(store: &Store, req: &ShellRequest) -> Result<ShellTarget, S
 /// The layers and config to open: this build's record when it has the step, else the events.
 pub fn resolve(store: &Store, req: &ShellRequest) -> Result<Resolved, String> {
     if let Some(after) = &req.after
-        && let Ok(Some(record)) = load_record(store, "last")
+        && let Ok(Some(record)) = store.last_build()
         && Some(&record.id) == req.build_id.as_ref()
         && let Ok(found) = resolve_target(store, &format!("{}/{}", after.stage, after.index))
     {

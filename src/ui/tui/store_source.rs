@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use oci_spec::image::Digest;
 
 use super::tree::{Change, Entry, EntryKind, LayerError, LayerRequest, LayerSource};
-use crate::image::digest::parse_sha256;
 use crate::image::layer::decompress;
 use crate::store::Store;
+use crate::store::digest::parse_sha256;
 
 #[derive(Debug, Clone)]
 pub struct StoreLayers {
@@ -166,7 +166,7 @@ fn remove_below(files: &mut Files, dir: &str, marks: bool) {
 mod tests {
     use super::*;
     use crate::engine::event::StepRef;
-    use crate::store::LayerOptions;
+    use crate::image::layer::{LayerOptions, LayerStore};
 
     fn write(root: &std::path::Path, files: &[(&str, &str)]) {
         for (path, text) in files {

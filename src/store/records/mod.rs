@@ -1,4 +1,9 @@
-//! JSON records beside the image layout: `cache/<key>.json` and `builds/<id>.json`.
+//! JSON records beside the image layout: `cache/<key>.json` and `builds/<id>.json`, and the
+//! record types the engine writes and everything above it reads.
+
+mod build;
+mod cache;
+mod layer;
 
 use std::path::PathBuf;
 
@@ -8,6 +13,10 @@ use serde::de::DeserializeOwned;
 use super::Store;
 use super::error::{Result, StoreError, io_err};
 
+pub use build::{BuildRecord, LayerDesc, StageRecord, StepRecord};
+pub use cache::{CacheRecord, CachedLayer};
+pub use layer::LayerInfo;
+
 /// Which record directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordKind {
@@ -16,7 +25,7 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
-    fn dir(self) -> &'static str {
+    pub(crate) fn dir(self) -> &'static str {
         match self {
             RecordKind::Cache => "cache",
             RecordKind::Build => "builds",
