@@ -4,12 +4,14 @@
 //! → `store`/`image` (OCI content) → `analyze` (trees, diffs, waste) → `ui` (TUI and progress printers).
 
 pub mod analyze;
+pub mod backend;
 pub mod cli;
 pub mod engine;
 pub mod exec;
 pub mod frontend;
 pub mod image;
 pub mod lesson;
+pub mod session;
 pub mod snapshot;
 pub mod store;
 pub mod ui;

@@ -10,18 +10,16 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use miette::{IntoDiagnostic, Result, miette};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::Global;
-use crate::engine::{self, BuildOptions, Record, SecretSpec, StepRef};
+use crate::backend::Local;
+use crate::engine::{self, BuildOptions, SecretSpec, StepRef};
 use crate::image::layer::Compression;
 use crate::image::transport::Destination;
+use crate::session::{Session, Source, View};
 use crate::store::Store;
 use crate::ui::progress::{JsonPrinter, PlainPrinter, Printer};
 use crate::ui::tui::{StoreLayers, TuiOptions};
-
-use super::view::Display;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Progress {
@@ -155,24 +153,6 @@ fn opts_compression(arg: CompressionArg) -> Compression {
     }
 }
 
-/// Waits for SIGINT, SIGTERM or SIGHUP; true when one came. Each cancels the build so the running
-/// container is killed and deleted and mounts are undone (the default SIGTERM action would leave
-/// the runtime's container running).
-pub(crate) async fn cancel_signal() -> bool {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return tokio::signal::ctrl_c().await.is_ok();
-    };
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.is_ok(),
-        _ = term.recv() => true,
-        _ = hup.recv() => true,
-    }
-}
-
 /// `KEY=VALUE`, or `KEY` alone to take the value from the environment (skipped when unset), as docker.
 pub fn parse_build_args(args: &[String]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -203,8 +183,8 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         Progress::Auto => std::io::stdout().is_terminal(),
         Progress::Plain | Progress::Json => false,
     };
-    let display = if tty {
-        Display::Tui(Box::new(TuiOptions {
+    let view = if tty {
+        View::Tui(Box::new(TuiOptions {
             theme: args.theme.load()?,
             // `t` in the TUI reads the selected step's layers from this build's store.
             layers: Some(Arc::new(StoreLayers::new(global.store_root()))),
@@ -216,7 +196,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
             Progress::Json => Box::new(JsonPrinter::new(std::io::stdout())),
             _ => Box::new(PlainPrinter::new(std::io::stderr())),
         };
-        Display::Printer(printer)
+        View::Printer(printer)
     };
     let event_log = match &args.event_log {
         Some(path) => Some(JsonPrinter::new(BufWriter::new(
@@ -228,39 +208,17 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .into_diagnostic()?;
-    // The TUI always runs a session, so `w` can start watching; printers only with --watch.
-    let outcome = match display {
-        // One build without a UI: print its events and end.
-        Display::Printer(printer) if !args.watch => rt.block_on(async move {
-            let (tx, rx) = mpsc::unbounded_channel::<Record>();
-            let (control_tx, control_rx) = mpsc::unbounded_channel();
-            let cancel = CancellationToken::new();
-            let ctrl_c = cancel.clone();
-            tokio::spawn(async move {
-                if cancel_signal().await {
-                    ctrl_c.cancel();
-                }
-            });
-            let view = tokio::spawn(super::view::show(
-                rx, control_tx, printer, event_log, backlog,
-            ));
-            let result = engine::build(store.clone(), opts, tx, Some(control_rx), cancel).await;
-            if let Err(e) = view.await {
-                eprintln!("display task failed: {e}");
-            }
-            result.map(|o| (o, store))
-        }),
-        // The TUI always runs a session, so `w` can start watching; printers only with --watch.
-        display => {
-            let session = super::session::Session {
-                store: store.clone(),
-                source: super::session::Source::Options(Box::new(opts)),
-                watch: args.watch,
-                event_log,
-            };
-            rt.block_on(session.run(display)).map(|o| (o, store))
-        }
+    // The TUI stays open across builds, so `w` can start watching; printers end after one build
+    // unless --watch.
+    let session = Session {
+        backend: Arc::new(Local::new(store.clone())),
+        store: store.clone(),
+        source: Source::Options(Box::new(opts)),
+        watch: args.watch,
+        walk: None,
+        event_log,
     };
+    let outcome = rt.block_on(session.run(view)).map(|o| (o, store));
     if let (Err(_), Some(mode)) = (&outcome, args.on_failure) {
         let store = Store::open(&global.store_root())?;
         super::on_failure::open_failure_shell(&store, mode, args.runtime.as_deref())?;

@@ -8,16 +8,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use miette::{IntoDiagnostic, Result, miette};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use miette::{IntoDiagnostic, Result};
 
 use super::Global;
 use super::build::Progress;
-use super::session::{Session, Source};
-use super::view::Display;
-use crate::engine::{self, BuildOutcome, Record};
+use crate::backend::Local;
+use crate::engine::{BuildOutcome, EngineError};
 use crate::lesson::{self, Lesson, Workspace};
+use crate::session::{Session, Source, View};
 use crate::store::Store;
 use crate::ui::progress::{JsonPrinter, PlainPrinter, Printer};
 use crate::ui::tui::{StoreLayers, TuiOptions};
@@ -74,98 +72,52 @@ fn open_in_tui(
     lesson: Lesson,
     store: Arc<Store>,
 ) -> Result<ExitCode> {
-    let ws = Workspace::new(lesson).into_diagnostic()?;
-    let display = Display::Tui(Box::new(TuiOptions {
+    let view = View::Tui(Box::new(TuiOptions {
         theme: args.theme.load()?,
         layers: Some(Arc::new(StoreLayers::new(global.store_root()))),
         store_root: Some(global.store_root()),
         ..TuiOptions::default()
     }));
+    // A failed build is part of some lessons; the UI showed it.
+    let _ = run_session(lesson, store, None, view)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the lesson, then applies each try step and rebuilds, printing progress; the exit code
+/// is the last build's (a step may break the build on purpose, and the walk goes on).
+fn walk_through(args: &LearnArgs, lesson: Lesson, store: Arc<Store>) -> Result<ExitCode> {
+    let steps = args.steps.unwrap_or(lesson.manifest.steps.len());
+    let printer: Box<dyn Printer> = if args.progress == Progress::Json {
+        Box::new(JsonPrinter::new(std::io::stdout()))
+    } else {
+        Box::new(PlainPrinter::new(std::io::stderr()))
+    };
+    Ok(
+        match run_session(lesson, store, Some(steps), View::Printer(printer))? {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(1),
+        },
+    )
+}
+
+fn run_session(
+    lesson: Lesson,
+    store: Arc<Store>,
+    walk: Option<usize>,
+    view: View,
+) -> Result<Result<BuildOutcome, EngineError>> {
+    let ws = Workspace::new(lesson).into_diagnostic()?;
     let session = Session {
+        backend: Arc::new(Local::new(store.clone())),
         store,
         source: Source::Lesson(Box::new(ws)),
         watch: false,
+        walk,
         event_log: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .into_diagnostic()?;
-    // A failed build is part of some lessons; the UI showed it.
-    let _ = rt.block_on(session.run(display));
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Builds the lesson, then applies each try step and rebuilds, printing progress.
-fn walk_through(args: &LearnArgs, lesson: Lesson, store: Arc<Store>) -> Result<ExitCode> {
-    let steps = args.steps.unwrap_or(lesson.manifest.steps.len());
-    let json = args.progress == Progress::Json;
-    eprintln!("{}", lesson.text.trim_end());
-    let mut ws = Workspace::new(lesson).into_diagnostic()?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
-    let mut printer: Box<dyn Printer> = if json {
-        Box::new(JsonPrinter::new(std::io::stdout()))
-    } else {
-        Box::new(PlainPrinter::new(std::io::stderr()))
-    };
-    let mut last_failed = false;
-    for round in 0..=steps {
-        if round > 0 {
-            let Some(step) = ws.apply_next().into_diagnostic()? else {
-                break;
-            };
-            eprintln!("\n── try {round}: {} ──\n{}\n", step.title, step.look);
-        }
-        let opts = ws.options().map_err(|e| miette!("{e}"))?;
-        let outcome = rt.block_on(build_once(store.clone(), opts, printer.as_mut()));
-        match outcome {
-            Ok(o) => {
-                last_failed = false;
-                if let Some(image) = &o.record.image {
-                    // What explain finds, as the TUI's run table shows it.
-                    for line in rt.block_on(super::session::findings(store.clone(), image.clone()))
-                    {
-                        eprintln!("  {line}");
-                    }
-                    println!("{image}");
-                }
-            }
-            // A step may break the build on purpose (lesson 2); the walk goes on, and the exit
-            // code is the last build's.
-            Err(e) => {
-                last_failed = true;
-                eprintln!("stagecraft: build failed: {e}");
-            }
-        }
-    }
-    Ok(if last_failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// One build to the end, its events printed as they come.
-pub async fn build_once(
-    store: Arc<Store>,
-    opts: engine::BuildOptions,
-    printer: &mut dyn Printer,
-) -> Result<BuildOutcome, engine::EngineError> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
-    let build = tokio::spawn(engine::build(
-        store,
-        opts,
-        tx,
-        None,
-        CancellationToken::new(),
-    ));
-    while let Some(record) = rx.recv().await {
-        let _ = printer.print(&record);
-    }
-    build
-        .await
-        .unwrap_or_else(|e| Err(engine::EngineError::Other(format!("build task: {e}"))))
+    Ok(rt.block_on(session.run(view)))
 }

@@ -9,19 +9,14 @@ pub mod build;
 pub mod cache;
 pub mod diff;
 pub mod explain;
-pub mod explain_ci;
-pub mod explain_report;
 pub mod image;
 pub mod inspect;
 pub mod learn;
 pub mod on_failure;
 pub mod plan;
-pub mod session;
 pub mod shell;
 pub mod store;
 pub mod tui;
-pub mod view;
-pub mod watch;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,60 +1,17 @@
-//! `stagecraft explain [IMAGE | --last]`: what an image's layers hold, what they waste and what
-//! they leak (see `explain_report`), with a CI mode (`explain_ci`); `--provenance`: where every
-//! file of the last build's image came from.
+//! `explain --provenance`: where every file of the last build's image came from.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use clap::Args;
 use miette::{IntoDiagnostic, Result, miette};
 
-use super::Global;
+use super::args::{ExplainArgs, Format};
 use crate::analyze::{FileProvenance, provenance};
+use crate::cli::Global;
 use crate::store::Store;
 use crate::ui::progress::human_bytes;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ExplainArgs {
-    /// An image of the store, or a stage (`builder`) or step (`builder/3`) of the last build
-    /// (default: the last build's image)
-    #[arg(conflicts_with = "last")]
-    pub image: Option<String>,
-    /// For every file of the image: the stage, step, instruction and Dockerfile line that put it
-    /// there, following COPY --from back to the step that created it
-    #[arg(long, conflicts_with = "image")]
-    pub provenance: bool,
-    /// Explain the last build (the default; builds are recorded in the store)
-    #[arg(long)]
-    pub last: bool,
-    /// A stage of the build instead of its target
-    #[arg(long)]
-    pub stage: Option<String>,
-    /// Show at most N files, largest first (0: all)
-    #[arg(long, default_value_t = 50)]
-    pub limit: usize,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Rows of each list (largest files, deleted files, duplicates…); 0: all
-    #[arg(long, default_value_t = 10)]
-    pub top: usize,
-    #[command(flatten)]
-    pub ci: super::explain_ci::CiArgs,
-}
-
 pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
-    if args.provenance {
-        return run_provenance(global, args);
-    }
-    super::explain_report::run(global, args)
-}
-
-fn run_provenance(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
     let record = store
         .last_build()?

@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use miette::{IntoDiagnostic, Result, miette};
 use serde::Serialize;
 
-use super::Global;
-use super::explain::{ExplainArgs, Format};
-use super::explain_ci::{failed, render as render_ci};
+use super::args::{ExplainArgs, Format};
+use super::ci::{failed, render as render_ci};
 use crate::analyze::ci::RuleResult;
 use crate::analyze::stages::stage_shares;
 use crate::analyze::{Report, explain};
+use crate::cli::Global;
 use crate::engine::lookup::resolve_target;
 use crate::store::Store;
 use crate::ui::progress::human_bytes;
