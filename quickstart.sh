@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 machine to the TUI on the bundled multi-stage example:
-# installs what is missing, builds stagecraft, imports a busybox base image made from Debian's
-# busybox-static (no registry needed), and opens the live build.
+# installs what is missing (every package the tests need too, from .ci/packages, the list CI
+# installs), builds stagecraft, imports a busybox base image made from Debian's busybox-static
+# (no registry needed), and opens the live build. Afterwards `cargo test --all-targets` passes.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
-for pkg in runc busybox-static skopeo umoci; do
+mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' .ci/packages)
+for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -15,7 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
-cargo build --release --quiet
+# cargo's own progress: the first build takes minutes.
+cargo build --release
 bin=target/release/stagecraft
 
 # The example's base image, made locally from busybox-static.

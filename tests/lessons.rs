@@ -417,6 +417,12 @@ fn learn_without_a_terminal_walks_through_the_try_steps_with_explains_findings()
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "JSON progress: every stdout line is JSON, not {line:?}"
+        );
+    }
     let builds = stdout
         .lines()
         .filter(|l| l.contains("\"build_finished\""))

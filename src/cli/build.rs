@@ -99,6 +99,23 @@ pub struct BuildArgs {
     /// Talk plain HTTP to the registry for FROM pulls and pushes
     #[arg(long = "tls-verify", default_value = "true", action = clap::ArgAction::Set)]
     pub tls_verify: bool,
+    /// Set a label on the image (KEY=VALUE); repeatable
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Resolve every base image from its registry again instead of the store's copy
+    #[arg(long)]
+    pub pull: bool,
+    /// Add a line to RUN's /etc/hosts (HOST:IP); repeatable
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_hosts: Vec<String>,
+    /// Size of RUN's /dev/shm (bytes, or with a unit: 128m, 1g; default 64m)
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// Target platform; only this machine's (e.g. linux/amd64) until cross-building exists
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub result: super::build_result::ResultFlags,
 }
 
 /// Parses `build` flags on their own, for the bare `stagecraft` command.
@@ -141,6 +158,17 @@ impl BuildArgs {
             .and_then(|s| s.parse().ok());
         opts.breakpoints = self.breakpoints.clone();
         opts.insecure_registry = !self.tls_verify;
+        opts.labels = super::build_flags::labels(&self.labels)?;
+        opts.pull = self.pull;
+        opts.extra_hosts = super::build_flags::add_hosts(&self.add_hosts)?;
+        opts.shm_size = self
+            .shm_size
+            .as_deref()
+            .map(super::build_flags::bytes)
+            .transpose()?;
+        if let Some(p) = &self.platform {
+            super::build_flags::check_platform(p)?;
+        }
         Ok(opts)
     }
 }
@@ -179,6 +207,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
     opts.log_backlog = Some(backlog.clone());
     let store = Arc::new(Store::open(&global.store_root())?);
     let tty = match args.progress {
+        _ if args.result.quiet => false,
         Progress::Tty => true,
         Progress::Auto => std::io::stdout().is_terminal(),
         Progress::Plain | Progress::Json => false,
@@ -193,6 +222,8 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         }))
     } else {
         let printer: Box<dyn Printer> = match args.progress {
+            // -q: nothing but the digest (and errors, which are not events) is printed.
+            _ if args.result.quiet => Box::new(PlainPrinter::new(std::io::sink())),
             Progress::Json => Box::new(JsonPrinter::new(std::io::stdout())),
             _ => Box::new(PlainPrinter::new(std::io::stderr())),
         };
@@ -224,18 +255,16 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         super::on_failure::open_failure_shell(&store, mode, args.runtime.as_deref())?;
     }
     let (outcome, store) = outcome?;
-    if let Some(digest) = &outcome.record.image {
-        for dest in &args.output {
-            super::image::export_image(
-                &store,
-                digest,
-                args.tags.first().map(String::as_str),
-                dest,
-                !args.tls_verify,
-                opts_compression(args.compression),
-            )?;
-        }
-        println!("{digest}");
+    super::build_result::Delivery {
+        store: &store,
+        record: &outcome.record,
+        tags: &args.tags,
+        outputs: &args.output,
+        insecure: !args.tls_verify,
+        compression: opts_compression(args.compression),
+        // JSON progress keeps stdout to JSON lines: the digest is in `build_finished`.
+        print_digest: args.progress != Progress::Json,
     }
+    .run(&args.result)?;
     Ok(ExitCode::SUCCESS)
 }

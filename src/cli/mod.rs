@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod build;
+pub mod build_flags;
+pub mod build_result;
 pub mod cache;
 pub mod diff;
 pub mod explain;
@@ -15,6 +17,7 @@ pub mod learn;
 pub mod on_failure;
 pub mod plan;
 pub mod shell;
+pub mod shell_integration;
 pub mod store;
 pub mod tui;
 
@@ -84,6 +87,10 @@ pub enum Command {
     Tui(tui::TuiArgs),
     /// Lessons on multi-stage builds: list them, or open lesson N beside its live build
     Learn(learn::LearnArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish, powershell
+    Completions(shell_integration::CompletionsArgs),
+    /// Print the man page (roff), or write one per subcommand with --dir
+    Man(shell_integration::ManArgs),
 }
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
@@ -112,5 +119,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Some(Command::Shell(args)) => shell::run(&cli.global, args),
         Some(Command::Tui(args)) => tui::run(&cli.global, args),
         Some(Command::Learn(args)) => learn::run(&cli.global, args),
+        Some(Command::Completions(args)) => shell_integration::completions(args),
+        Some(Command::Man(args)) => shell_integration::man(args),
     }
 }

@@ -13,15 +13,23 @@ use super::event::{Event, Totals};
 use super::stage::{StageOutput, now_rfc3339};
 use crate::store::{BuildRecord, ResolvedImage, StageRecord, Store};
 
-/// Writes a stage's image (config blob + manifest) into the store; tags it when asked.
+/// Writes a stage's image (config blob + manifest) into the store, with `labels` added to its
+/// config (`--label`, the target's only); tags it when asked.
 pub fn write_stage_image(
     store: &Store,
     out: &StageOutput,
     tag: Option<&str>,
     created: &str,
+    labels: &BTreeMap<String, String>,
 ) -> Result<ResolvedImage, EngineError> {
     let diff_ids: Vec<String> = out.layers.iter().map(|l| l.diff_id.to_string()).collect();
-    let config = out.state.to_json(&diff_ids, created);
+    let config = if labels.is_empty() {
+        out.state.to_json(&diff_ids, created)
+    } else {
+        let mut state = out.state.clone();
+        state.labels.extend(labels.clone());
+        state.to_json(&diff_ids, created)
+    };
     let bytes = serde_json::to_vec(&config)
         .map_err(|e| EngineError::Other(format!("image config: {e}")))?;
     let config_desc = store.put_blob(MediaType::ImageConfig, &bytes)?;
@@ -68,7 +76,13 @@ pub async fn finish(
                 } else {
                     None
                 };
-                let written = write_stage_image(&ctx.store, out, first_tag, &created)?;
+                let no_labels = BTreeMap::new();
+                let labels = if is_target {
+                    &ctx.opts.labels
+                } else {
+                    &no_labels
+                };
+                let written = write_stage_image(&ctx.store, out, first_tag, &created, labels)?;
                 if is_target {
                     for tag in ctx.opts.tags.iter().skip(1) {
                         ctx.store.tag_image(tag, &written.descriptor)?;

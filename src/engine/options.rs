@@ -70,6 +70,14 @@ pub struct BuildOptions {
     pub breakpoints: Vec<StepRef>,
     /// Talk plain HTTP to registries (always on for loopback).
     pub insecure_registry: bool,
+    /// `--label K=V`: labels added to the target image's config.
+    pub labels: BTreeMap<String, String>,
+    /// `--pull`: resolve every base image from its registry, not the store's tags.
+    pub pull: bool,
+    /// `--add-host HOST:IP`: lines added to RUN's `/etc/hosts`.
+    pub extra_hosts: Vec<(String, String)>,
+    /// `--shm-size`: bytes of RUN's `/dev/shm` (default 64 MiB).
+    pub shm_size: Option<u64>,
     /// Log text not yet shown by the display; RUN output waits while it is full (`None`: no limit).
     pub log_backlog: Option<std::sync::Arc<super::sink::LogBacklog>>,
 }
@@ -94,6 +102,10 @@ impl BuildOptions {
             source_date_epoch: None,
             breakpoints: Vec::new(),
             insecure_registry: false,
+            labels: BTreeMap::new(),
+            pull: false,
+            extra_hosts: Vec::new(),
+            shm_size: None,
             log_backlog: None,
         }
     }

@@ -13,7 +13,7 @@ use nix::fcntl::AT_FDCWD;
 use nix::sys::stat::{UtimensatFlags, utimensat};
 use nix::sys::time::TimeSpec;
 
-use super::config::runtime_config;
+use super::config::{hosts_path, runtime_config};
 use super::error::ExecError;
 use super::spec::{ExtraMount, RunSpec};
 use super::user::ResolvedUser;
@@ -102,6 +102,17 @@ impl Bundle {
                 fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(*mode))
                     .map_err(err(&path))?;
             }
+        }
+        if !spec.extra_hosts.is_empty() {
+            let path = hosts_path(&secret_dir);
+            let mut text = fs::read_to_string("/etc/hosts").unwrap_or_default();
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            for (host, ip) in &spec.extra_hosts {
+                text.push_str(&format!("{ip}\t{host}\n"));
+            }
+            fs::write(&path, text).map_err(err(&path))?;
         }
         let config = runtime_config(spec, user, &secret_dir, terminal)?;
         let config_path = bundle.dir.join("config.json");

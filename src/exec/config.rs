@@ -157,7 +157,16 @@ fn mount(
         .build()?)
 }
 
+/// The `/etc/hosts` written for `--add-host`: beside the secrets, in the bundle's private dir.
+pub fn hosts_path(secret_dir: &Path) -> std::path::PathBuf {
+    secret_dir.with_file_name("hosts")
+}
+
 fn mounts(spec: &RunSpec, secret_dir: &Path) -> Result<Vec<Mount>, ExecError> {
+    let shm_size = format!(
+        "size={}k",
+        spec.shm_size.map_or(65536, |b| b.div_ceil(1024))
+    );
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -183,7 +192,7 @@ fn mounts(spec: &RunSpec, secret_dir: &Path) -> Result<Vec<Mount>, ExecError> {
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         )?,
         mount(
             "/dev/mqueue",
@@ -199,7 +208,15 @@ fn mounts(spec: &RunSpec, secret_dir: &Path) -> Result<Vec<Mount>, ExecError> {
         )?,
     ];
     for file in HOST_FILES {
-        if Path::new(file).exists() {
+        if file == "/etc/hosts" && !spec.extra_hosts.is_empty() {
+            let hosts = hosts_path(secret_dir);
+            mounts.push(mount(
+                file,
+                "bind",
+                hosts,
+                &["rbind", "ro", "nosuid", "nodev"],
+            )?);
+        } else if Path::new(file).exists() {
             mounts.push(mount(
                 file,
                 "bind",

@@ -19,6 +19,10 @@ pub struct RunSpec {
     pub network: Network,
     pub hostname: String,
     pub mounts: Vec<ExtraMount>,
+    /// `(host, ip)` lines appended to the host's `/etc/hosts` (`--add-host`).
+    pub extra_hosts: Vec<(String, String)>,
+    /// Size of `/dev/shm` in bytes; `None` is Docker's 64 MiB.
+    pub shm_size: Option<u64>,
     pub runtime: Runtime,
     /// Holds the per-run bundle dirs (config.json, secret files); removed after each run.
     pub bundle_parent: PathBuf,
@@ -41,6 +45,8 @@ impl RunSpec {
             network: Network::Host,
             hostname: "stagecraft".into(),
             mounts: Vec::new(),
+            extra_hosts: Vec::new(),
+            shm_size: None,
             runtime,
             bundle_parent,
         }

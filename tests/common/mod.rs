@@ -1,6 +1,8 @@
 //! Fixtures shared by integration tests, made at test time from Debian packages.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};

@@ -14,6 +14,8 @@ mod common;
 pub use common::busybox_rootfs;
 #[allow(unused_imports)]
 pub use common::have;
+#[allow(unused_imports)]
+pub use common::registry::start_registry;
 
 pub struct Fixture {
     pub store: tempfile::TempDir,
@@ -71,14 +73,15 @@ impl Built {
             .collect()
     }
 
-    /// The digest `build` printed last on stdout.
+    /// The image digest `build_finished` carries (JSON progress prints nothing else on stdout).
     pub fn image(&self) -> String {
-        String::from_utf8_lossy(&self.output.stdout)
-            .lines()
-            .rev()
-            .find(|l| l.starts_with("sha256:"))
+        self.events
+            .iter()
+            .find_map(|r| match &r.event {
+                Event::BuildFinished { image, .. } => image.clone(),
+                _ => None,
+            })
             .unwrap_or_default()
-            .to_string()
     }
 
     pub fn finished(&self) -> Option<&Event> {
@@ -183,7 +186,6 @@ impl Fixture {
         let output = self.cmd(&args);
         let events = String::from_utf8_lossy(&output.stdout)
             .lines()
-            .filter(|l| l.starts_with('{'))
             .map(|l| {
                 serde_json::from_str::<Record>(l).unwrap_or_else(|e| panic!("bad event {l}: {e}"))
             })

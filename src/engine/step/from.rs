@@ -20,8 +20,17 @@ pub async fn resolve_image(
         platform: platform.map(str::to_string),
         ..RegistryOptions::default()
     };
+    if ctx.opts.pull && !is_digest(reference) {
+        let image = crate::image::registry::pull(&ctx.store, reference, &opts).await?;
+        return Ok((image, true));
+    }
     let (image, origin) = resolve_base(&ctx.store, reference, &opts).await?;
     Ok((image, origin == Origin::Registry))
+}
+
+/// A bare manifest digest names content the store already has; there is nothing to re-resolve.
+fn is_digest(reference: &str) -> bool {
+    reference.starts_with("sha256:")
 }
 
 /// The extracted snapshot dirs of a layer chain (lowest first), extracting off the async threads.

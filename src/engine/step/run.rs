@@ -65,6 +65,13 @@ pub async fn run(
     key_env.insert("(user)".into(), cursor.state.user.clone());
     key_env.insert("(workdir)".into(), cursor.state.workdir.clone());
     key_env.insert("(network)".into(), format!("{network:?}"));
+    // Only when given, so keys made without these flags stay as they were.
+    for (host, ip) in &ctx.opts.extra_hosts {
+        key_env.insert(format!("(add-host {host})"), ip.clone());
+    }
+    if let Some(size) = ctx.opts.shm_size {
+        key_env.insert("(shm-size)".into(), size.to_string());
+    }
     let instruction_text = format!(
         "RUN {}{}{}",
         json!(argv),
@@ -123,6 +130,8 @@ pub async fn run(
             spec.user = user;
             spec.network = network;
             spec.mounts = mounts.mounts.clone();
+            spec.extra_hosts = ctx.opts.extra_hosts.clone();
+            spec.shm_size = ctx.opts.shm_size;
             let exit = run_logged(ctx, step_ref, &spec).await;
             drop(mounts);
             let upper = tokio::task::spawn_blocking(move || overlay.unmount())
