@@ -121,13 +121,14 @@ impl Display {
         }
     }
 
-    /// After each build of a printed lesson walk: its image on stdout, or how it failed (a step
-    /// may break the build on purpose, and the walk goes on).
+    /// After each build of a printed lesson walk: its image on stdout (not with JSON progress,
+    /// whose stdout is JSON lines only: the image is in `build_finished`), or how it failed (a
+    /// step may break the build on purpose, and the walk goes on).
     pub fn walked(&mut self, last: &Result<BuildOutcome, EngineError>) {
-        if let Display::Printer(_) = self {
+        if let Display::Printer(p) = self {
             match last {
                 Ok(o) => {
-                    if let Some(image) = &o.record.image {
+                    if let Some(image) = o.record.image.as_ref().filter(|_| !p.printer.is_json()) {
                         println!("{image}");
                     }
                 }

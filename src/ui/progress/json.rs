@@ -48,6 +48,10 @@ impl<W: Write + Send> Printer for JsonPrinter<W> {
         }
         self.out.flush()
     }
+
+    fn is_json(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -11,4 +11,9 @@ use crate::engine::Record;
 /// A consumer of the event stream that writes text somewhere.
 pub trait Printer: Send {
     fn print(&mut self, record: &Record) -> std::io::Result<()>;
+
+    /// True for the JSON-lines printer: whoever shares its output (stdout) must print nothing else.
+    fn is_json(&self) -> bool {
+        false
+    }
 }
