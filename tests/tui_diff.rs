@@ -41,7 +41,7 @@ fn loaded(m: &mut Model, a: &str, b: &str) {
 }
 
 fn ready(m: &Model) -> &stagecraft::ui::tui::diffview::DiffView {
-    match &m.diff {
+    match m.diff() {
         Some(DiffPane::Ready(v)) => v,
         other => panic!("diff view not ready: {other:?}"),
     }
@@ -74,11 +74,11 @@ fn mark_then_d_asks_for_a_diff_of_the_two_stages() {
         ("deps", "final")
     );
     assert_eq!(req.b.after.as_ref().unwrap().stage, "final");
-    assert!(matches!(m.diff, Some(DiffPane::Loading { .. })));
+    assert!(matches!(m.diff(), Some(DiffPane::Loading { .. })));
     assert!(render(&m).contains("comparing deps with final"));
     // An answer for another pair is not this one.
     loaded(&mut m, "base", "final");
-    assert!(matches!(m.diff, Some(DiffPane::Loading { .. })));
+    assert!(matches!(m.diff(), Some(DiffPane::Loading { .. })));
     loaded(&mut m, "deps", "final");
     let v = ready(&m);
     assert!(
@@ -89,7 +89,7 @@ fn mark_then_d_asks_for_a_diff_of_the_two_stages() {
     );
     assert_eq!(v.counts, "1 added · 1 removed · 1 modified");
     // Marking the same state again clears the mark.
-    m.diff = None;
+    m.overlay = stagecraft::ui::tui::state::overlay::Overlay::None;
     m.stage = deps;
     key(&mut m, KeyCode::Char('m'));
     assert!(m.mark.is_none());
@@ -139,7 +139,7 @@ fn the_diff_view_walks_changes_and_shows_the_text_diff() {
     key(&mut m, KeyCode::Char('t'));
     assert!(!m.tree_open());
     key(&mut m, KeyCode::Esc);
-    assert!(m.diff.is_none());
+    assert!(m.diff().is_none());
     assert_eq!(m.stage, fin);
 }
 

@@ -22,7 +22,7 @@ fn e_on_a_missed_step_shows_the_real_miss_reason_and_any_key_closes_it() {
         "{screen}"
     );
     key(&mut m, KeyCode::Char('j'));
-    assert!(m.teach.explain.is_none());
+    assert!(m.explanation().is_none());
     assert_eq!(m.step, 1, "the closing key does nothing else");
     assert!(!render(&m).contains("same as last time"));
 }

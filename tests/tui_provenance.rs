@@ -91,7 +91,7 @@ fn the_final_stages_tree_shows_origins_and_p_opens_the_chain() {
     // Enter on a file opens the chain (on a directory it would expand it).
     assert_eq!(m.focus, Pane::Tree);
     key(&mut m, KeyCode::Enter);
-    let popup = m.provenance_popup.clone().unwrap();
+    let popup = m.provenance_popup().cloned().unwrap();
     assert_eq!(popup.path, "/app");
     let screen = render(&m);
     assert!(screen.contains("created by builder/4  line 14"), "{screen}");
@@ -99,8 +99,8 @@ fn the_final_stages_tree_shows_origins_and_p_opens_the_chain() {
     assert!(screen.contains("put here by final/1  line 21"), "{screen}");
     // Any key closes it and does nothing else.
     key(&mut m, KeyCode::Char('t'));
-    assert!(m.provenance_popup.is_none());
+    assert!(m.provenance_popup().is_none());
     assert!(m.tree_open());
     key(&mut m, KeyCode::Char('p'));
-    assert!(m.provenance_popup.is_some());
+    assert!(m.provenance_popup().is_some());
 }

@@ -52,7 +52,7 @@ fn help_overlay() {
         keys(&mut m, "?");
         insta::assert_snapshot!(format!("help_{w}x{h}"), render(&m));
         keys(&mut m, "x");
-        assert!(!m.help);
+        assert!(!m.help_open());
     }
 }
 

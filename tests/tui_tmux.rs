@@ -561,8 +561,9 @@ fn a_lesson_opens_beside_its_build_and_a_applies_the_next_try_step() {
     assert!(t.screen().contains("0 B wasted"));
     // `e` on the selected step: the plain-words explanation of the chained RUN.
     t.send(&["2", "e"]);
-    let screen = t.wait_text("RUN executes");
-    assert!(screen.contains("e or any key closes"), "{screen}");
+    // The popup's last line: a capture can land mid-frame, so wait for the end of it.
+    let screen = t.wait_text("e or any key closes");
+    assert!(screen.contains("RUN executes"), "{screen}");
     t.send(&["q"]);
     assert_clean_exit(&t);
 }

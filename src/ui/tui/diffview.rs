@@ -3,93 +3,24 @@
 //! UI thread; the view shows its changes as a tree (the layer tree's model and rows), the summary
 //! line `diff` prints, and the unified text diff of the selected file.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::build::StepState;
-use super::format;
 use super::layout::Pane;
 use super::model::Model;
 use super::msg::Effect;
+use super::nav;
 use super::shell::{self, ShellRequest};
-use super::tree::{Change, Entry, EntryKind, FileTree, TreeView};
-use crate::analyze::{self, Aspect, ChangeKind, Kind};
+use super::state::overlay::Overlay;
+use super::tree::TreeView;
+use crate::analyze::{self, ChangeKind, Kind};
 use crate::engine::event::StepRef;
 use crate::image::layer::LayerStore;
 use crate::store::Store;
 
-/// A state picked with `m`: how to call it, and the step whose filesystem it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mark {
-    pub label: String,
-    pub step: StepRef,
-}
-
-/// Compare `a` (before) with `b` (after).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiffRequest {
-    pub a_label: String,
-    pub b_label: String,
-    pub a: ShellRequest,
-    pub b: ShellRequest,
-}
-
-/// What the text pane says about one changed path.
-#[derive(Debug, Clone)]
-pub struct Detail {
-    pub change: ChangeKind,
-    /// One line: what differs (`content 1.2 kB → 1.4 kB, mode 0644 → 0755`).
-    pub what: String,
-    /// Unified diff, for small text files.
-    pub text: Option<String>,
-}
-
-/// The comparison, ready to show.
-#[derive(Debug, Clone)]
-pub struct DiffData {
-    pub summary: String,
-    pub counts: String,
-    pub tree: FileTree,
-    pub details: HashMap<String, Detail>,
-}
-
-#[derive(Debug, Clone)]
-pub struct DiffView {
-    pub a_label: String,
-    pub b_label: String,
-    pub summary: String,
-    pub counts: String,
-    pub tree: TreeView,
-    pub details: HashMap<String, Detail>,
-    /// First line of the text diff shown.
-    pub text_scroll: usize,
-}
-
-impl DiffView {
-    /// What the text pane shows for the selected row.
-    pub fn selected_detail(&self) -> Option<(String, Option<&Detail>)> {
-        let id = self.tree.selected_node()?;
-        let path = self.tree.tree.path(id);
-        let detail = self.details.get(&path);
-        Some((path, detail))
-    }
-}
-
-#[derive(Debug, Clone)]
-pub enum DiffPane {
-    Loading {
-        a_label: String,
-        b_label: String,
-    },
-    Ready(Box<DiffView>),
-    Failed {
-        a_label: String,
-        b_label: String,
-        error: String,
-    },
-}
+pub use super::state::diff::{Detail, DiffData, DiffPane, DiffRequest, DiffView, Mark, present};
 
 /// The state `m` or `d` acts on: the selected stage's last finished step in the graph, else the
 /// selected step.
@@ -141,10 +72,10 @@ fn open_failed(m: &mut Model, step: StepRef) -> Vec<Effect> {
     });
     match request {
         Ok(request) => {
-            m.diff = Some(DiffPane::Loading {
+            m.overlay = Overlay::Diff(Box::new(DiffPane::Loading {
                 a_label: request.a_label.clone(),
                 b_label: request.b_label.clone(),
-            });
+            }));
             vec![Effect::LoadDiff(Box::new(request))]
         }
         Err(why) => {
@@ -182,10 +113,10 @@ pub fn open(m: &mut Model) -> Vec<Effect> {
     });
     match request {
         Ok(request) => {
-            m.diff = Some(DiffPane::Loading {
+            m.overlay = Overlay::Diff(Box::new(DiffPane::Loading {
                 a_label: a.label,
                 b_label: b.label,
-            });
+            }));
             vec![Effect::LoadDiff(Box::new(request))]
         }
         Err(why) => {
@@ -201,14 +132,14 @@ pub fn loaded(m: &mut Model, a_label: &str, b_label: &str, result: Result<Box<Di
     let Some(DiffPane::Loading {
         a_label: a,
         b_label: b,
-    }) = &m.diff
+    }) = m.diff()
     else {
         return;
     };
     if (a.as_str(), b.as_str()) != (a_label, b_label) {
         return;
     }
-    m.diff = Some(match result {
+    m.overlay = Overlay::Diff(Box::new(match result {
         Ok(data) => {
             let data = *data;
             let step = StepRef::new(b_label, 0);
@@ -230,27 +161,30 @@ pub fn loaded(m: &mut Model, a_label: &str, b_label: &str, result: Result<Box<Di
             b_label: b_label.to_string(),
             error,
         },
-    });
+    }));
 }
 
 /// Keys while the diff view is open: it has them all (Ctrl-C and `q` still quit).
 pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
     let rows = usize::from(tree_rows(m.height)).max(1);
-    let Some(DiffPane::Ready(view)) = &mut m.diff else {
+    let Overlay::Diff(pane) = &mut m.overlay else {
+        return Vec::new();
+    };
+    let DiffPane::Ready(view) = pane.as_mut() else {
         if matches!(key.code, KeyCode::Esc | KeyCode::Char('d')) {
-            m.diff = None;
+            m.overlay = Overlay::None;
         } else if key.code == KeyCode::Char('q') {
-            return super::update::quit(m);
+            return nav::quit(m);
         }
         return Vec::new();
     };
     let before = view.tree.selected;
     match key.code {
         KeyCode::Esc | KeyCode::Char('d') => {
-            m.diff = None;
+            m.overlay = Overlay::None;
             return Vec::new();
         }
-        KeyCode::Char('q') => return super::update::quit(m),
+        KeyCode::Char('q') => return nav::quit(m),
         KeyCode::Up | KeyCode::Char('k') => view.tree.select(-1),
         KeyCode::Down | KeyCode::Char('j') => view.tree.select(1),
         KeyCode::Left | KeyCode::Char('h') => view.tree.collapse(),
@@ -281,93 +215,6 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
 /// and the tree's header line.
 pub fn tree_rows(height: u16) -> u16 {
     height.saturating_sub(2 + 2 + 2 + 1)
-}
-
-fn kind_of(kind: Kind) -> EntryKind {
-    match kind {
-        Kind::File => EntryKind::File,
-        Kind::Dir => EntryKind::Dir,
-        Kind::Symlink => EntryKind::Symlink,
-        _ => EntryKind::Other,
-    }
-}
-
-fn describe(c: &analyze::Change) -> String {
-    let kind = |k: Kind| format!("{k:?}").to_lowercase();
-    let side = |s: &analyze::diff::Side| {
-        let mut t = format!("{} {}, mode {}", kind(s.kind), format::size(s.size), s.mode);
-        if let Some(link) = &s.link {
-            t.push_str(&format!(" → {link}"));
-        }
-        t
-    };
-    match (c.change, &c.a, &c.b) {
-        (ChangeKind::Added, _, Some(b)) => format!("added: {}", side(b)),
-        (ChangeKind::Removed, Some(a), _) => format!("removed: {}", side(a)),
-        (ChangeKind::Modified, Some(a), Some(b)) => {
-            let parts: Vec<String> = c
-                .aspects
-                .iter()
-                .map(|aspect| match aspect {
-                    Aspect::Kind => format!("kind {} → {}", kind(a.kind), kind(b.kind)),
-                    Aspect::Content => format!(
-                        "content {} → {}",
-                        format::size(a.size),
-                        format::size(b.size)
-                    ),
-                    Aspect::Mode => format!("mode {} → {}", a.mode, b.mode),
-                    Aspect::Owner => format!("owner {}:{} → {}:{}", a.uid, a.gid, b.uid, b.gid),
-                    Aspect::SymlinkTarget => format!(
-                        "symlink {} → {}",
-                        a.link.as_deref().unwrap_or(""),
-                        b.link.as_deref().unwrap_or("")
-                    ),
-                })
-                .collect();
-            format!("modified: {}", parts.join(", "))
-        }
-        _ => String::new(),
-    }
-}
-
-/// Turns a tree diff into what the view shows.
-pub fn present(a_label: &str, b_label: &str, d: analyze::TreeDiff) -> DiffData {
-    let t = &d.totals;
-    let summary = d.summary_line(a_label, b_label, crate::ui::progress::human_bytes);
-    let counts = format!(
-        "{} added · {} removed · {} modified",
-        t.added, t.removed, t.modified
-    );
-    let mut entries = Vec::with_capacity(d.changes.len());
-    let mut details = HashMap::with_capacity(d.changes.len());
-    for c in d.changes {
-        let (side, change) = match c.change {
-            ChangeKind::Added => (c.b.as_ref(), Change::Added),
-            ChangeKind::Removed => (c.a.as_ref(), Change::Removed),
-            ChangeKind::Modified => (c.b.as_ref(), Change::Modified),
-        };
-        let Some(side) = side else { continue };
-        entries.push(Entry {
-            path: c.path.trim_start_matches('/').to_string(),
-            size: side.size,
-            kind: kind_of(side.kind),
-            change,
-        });
-        details.insert(
-            c.path.clone(),
-            Detail {
-                change: c.change,
-                what: describe(&c),
-                text: c.text_diff.clone(),
-            },
-        );
-    }
-    DiffData {
-        summary,
-        counts,
-        tree: FileTree::from_entries(entries),
-        details,
-    }
 }
 
 /// Reads both filesystems from the store and compares them. Blocking: run off the UI thread.

@@ -7,8 +7,9 @@ use super::layout::Pane;
 use super::logs::Query;
 use super::model::{Input, Layer, Model, Search};
 use super::msg::Effect;
+use super::nav::{self, center_log, log_rows, scroll_logs, steps_rows, tree_rows};
+use super::state::overlay::Overlay;
 use super::teach;
-use super::update::{self, center_log, log_rows, scroll_logs, steps_rows, tree_rows};
 use super::{diffview, provenance, shell};
 use crate::engine::event::Control;
 
@@ -29,43 +30,156 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && key.code == KeyCode::Char('c') {
-        return update::quit(m);
+        return nav::quit(m);
     }
     m.notice = None;
-    if let Input::Search(text) = &mut m.input {
-        match key.code {
-            KeyCode::Enter => {
-                let text = std::mem::take(text);
-                m.input = Input::Normal;
-                start_search(m, &text);
+    if let Input::Search(_) = &m.input {
+        search_prompt(m, key, ctrl);
+        return Vec::new();
+    }
+    if let Some(effects) = overlay_key(m, key) {
+        return effects;
+    }
+    if let Some(effects) = control_key(m, key).or_else(|| action_key(m, key, ctrl)) {
+        return effects;
+    }
+    if let Some(mv) = movement(m, key, ctrl) {
+        navigate(m, m.focus, mv);
+    }
+    Vec::new()
+}
+
+/// Typing a `/` search.
+fn search_prompt(m: &mut Model, key: KeyEvent, ctrl: bool) {
+    let Input::Search(text) = &mut m.input else {
+        return;
+    };
+    match key.code {
+        KeyCode::Enter => {
+            let text = std::mem::take(text);
+            m.input = Input::Normal;
+            start_search(m, &text);
+        }
+        KeyCode::Esc => m.input = Input::Normal,
+        // Backspace on an empty prompt leaves it, like a shell's vi mode.
+        KeyCode::Backspace if text.pop().is_none() => m.input = Input::Normal,
+        KeyCode::Char(c) if !ctrl => text.push(c),
+        _ => {}
+    }
+}
+
+/// An overlay has the keys: the diff view all of them; help, an explanation and a provenance
+/// chain close on any key (`q` still quits).
+fn overlay_key(m: &mut Model, key: KeyEvent) -> Option<Vec<Effect>> {
+    match m.overlay {
+        Overlay::None => None,
+        Overlay::Diff(_) => Some(diffview::on_key(m, key)),
+        Overlay::Help | Overlay::Explain(_) | Overlay::Provenance(_) => {
+            m.overlay = Overlay::None;
+            (key.code != KeyCode::Char('q')).then(Vec::new)
+        }
+    }
+}
+
+/// Quitting, focus, search, the build's debugger keys and the log filters.
+fn control_key(m: &mut Model, key: KeyEvent) -> Option<Vec<Effect>> {
+    let none = Some(Vec::new());
+    match key.code {
+        KeyCode::Char('q') => Some(nav::quit(m)),
+        KeyCode::Char('?') => {
+            m.overlay = Overlay::Help;
+            none
+        }
+        KeyCode::Tab => {
+            cycle_focus(m, 1);
+            none
+        }
+        KeyCode::BackTab => {
+            cycle_focus(m, -1);
+            none
+        }
+        KeyCode::Char(c @ '1'..='3') => {
+            m.focus = m.panes()[usize::from(c as u8 - b'1')];
+            none
+        }
+        KeyCode::Esc => {
+            m.log.search = None;
+            none
+        }
+        KeyCode::Char('/') => {
+            m.input = Input::Search(String::new());
+            none
+        }
+        // While the engine holds a step, `c` and `n` drive it (as in a debugger); else `n` searches.
+        KeyCode::Char('c') if m.focus != Pane::Tree && m.live && m.paused().is_some() => {
+            Some(vec![Effect::Control(Control::Continue)])
+        }
+        KeyCode::Char('n') if m.live && m.paused().is_some() && m.log.search.is_none() => {
+            Some(vec![Effect::Control(Control::StepOnce)])
+        }
+        KeyCode::Char('b') if m.focus != Pane::Tree => Some(toggle_breakpoint(m)),
+        KeyCode::Char('n') => Some(next_match(m, true)),
+        KeyCode::Char('N') => Some(next_match(m, false)),
+        KeyCode::Char('f') => {
+            m.log.only_step = !m.log.only_step;
+            m.log.anchor = None;
+            none
+        }
+        KeyCode::Char('F') => {
+            m.follow_build = !m.follow_build;
+            if let Some(step) = m.build.latest_step.clone().filter(|_| m.follow_build) {
+                nav::select_step(m, &step);
             }
-            KeyCode::Esc => m.input = Input::Normal,
-            // Backspace on an empty prompt leaves it, like a shell's vi mode.
-            KeyCode::Backspace if text.pop().is_none() => m.input = Input::Normal,
-            KeyCode::Char(c) if !ctrl => text.push(c),
-            _ => {}
+            none
         }
-        return Vec::new();
+        _ => None,
     }
-    if m.diff.is_some() {
-        return diffview::on_key(m, key);
-    }
-    if m.teach.explain.take().is_some() && key.code != KeyCode::Char('q') {
-        return Vec::new();
-    }
-    // Like help, the provenance popup closes on any key.
-    if m.provenance_popup.take().is_some() && key.code != KeyCode::Char('q') {
-        return Vec::new();
-    }
-    if m.help {
-        m.help = false;
-        if key.code != KeyCode::Char('q') {
-            return Vec::new();
+}
+
+/// What opens something: the layer tree, explanations, lessons, shells, marks and diffs.
+fn action_key(m: &mut Model, key: KeyEvent, ctrl: bool) -> Option<Vec<Effect>> {
+    let tree = m.focus == Pane::Tree;
+    Some(match key.code {
+        KeyCode::Char('t') => toggle_tree(m),
+        KeyCode::Char('e') => teach::explain(m),
+        KeyCode::Char('w') => teach::toggle_watch(m),
+        KeyCode::Char('a') => teach::next_step(m),
+        KeyCode::Char('[') => {
+            teach::scroll_lesson(m, -3);
+            Vec::new()
         }
-    }
-    let page = |m: &Model, pane: Pane| -> usize {
+        KeyCode::Char(']') => {
+            teach::scroll_lesson(m, 3);
+            Vec::new()
+        }
+        KeyCode::Char('s') if tree => {
+            if let Layer::Ready(view) = &mut m.layer {
+                view.toggle_sort();
+            }
+            Vec::new()
+        }
+        KeyCode::Char('c') if tree => {
+            if let Layer::Ready(view) = &mut m.layer {
+                view.toggle_only_changes();
+            }
+            Vec::new()
+        }
+        KeyCode::Char('s') => open_shell(m),
+        KeyCode::Char('S') => shell_after_failure(m),
+        KeyCode::Char('m') => diffview::mark(m),
+        KeyCode::Char('p') if tree => provenance::open_popup(m),
+        KeyCode::Enter if tree && provenance::enter_opens(m) => provenance::open_popup(m),
+        KeyCode::Char('d') if !ctrl => diffview::open(m),
+        KeyCode::Enter | KeyCode::Char(' ') => activate(m),
+        _ => return None,
+    })
+}
+
+/// Movement keys, whatever pane they land in.
+fn movement(m: &Model, key: KeyEvent, ctrl: bool) -> Option<Move> {
+    let page = || -> usize {
         let a = m.areas();
-        usize::from(match pane {
+        usize::from(match m.focus {
             Pane::Graph => 1,
             Pane::Steps => steps_rows(a.steps.height),
             Pane::Logs => log_rows(a.detail.height),
@@ -73,101 +187,19 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
         })
         .max(1)
     };
-    let mv = match key.code {
-        KeyCode::Char('q') => return update::quit(m),
-        KeyCode::Char('?') => {
-            m.help = true;
-            return Vec::new();
-        }
-        KeyCode::Tab => {
-            cycle_focus(m, 1);
-            return Vec::new();
-        }
-        KeyCode::BackTab => {
-            cycle_focus(m, -1);
-            return Vec::new();
-        }
-        KeyCode::Char(c @ '1'..='3') => {
-            m.focus = m.panes()[usize::from(c as u8 - b'1')];
-            return Vec::new();
-        }
-        KeyCode::Esc => {
-            m.log.search = None;
-            return Vec::new();
-        }
-        KeyCode::Char('/') => {
-            m.input = Input::Search(String::new());
-            return Vec::new();
-        }
-        // While the engine holds a step, `c` and `n` drive it (as in a debugger); else `n` searches.
-        KeyCode::Char('c') if m.focus != Pane::Tree && m.live && m.paused().is_some() => {
-            return vec![Effect::Control(Control::Continue)];
-        }
-        KeyCode::Char('n') if m.live && m.paused().is_some() && m.log.search.is_none() => {
-            return vec![Effect::Control(Control::StepOnce)];
-        }
-        KeyCode::Char('b') if m.focus != Pane::Tree => return toggle_breakpoint(m),
-        KeyCode::Char('n') => return next_match(m, true),
-        KeyCode::Char('N') => return next_match(m, false),
-        KeyCode::Char('f') => {
-            m.log.only_step = !m.log.only_step;
-            m.log.anchor = None;
-            return Vec::new();
-        }
-        KeyCode::Char('F') => {
-            m.follow_build = !m.follow_build;
-            if let Some(step) = m.build.latest_step.clone().filter(|_| m.follow_build) {
-                update::select_step(m, &step);
-            }
-            return Vec::new();
-        }
-        KeyCode::Char('t') => return toggle_tree(m),
-        KeyCode::Char('e') => return teach::explain(m),
-        KeyCode::Char('w') => return teach::toggle_watch(m),
-        KeyCode::Char('a') => return teach::next_step(m),
-        KeyCode::Char('[') => {
-            teach::scroll_lesson(m, -3);
-            return Vec::new();
-        }
-        KeyCode::Char(']') => {
-            teach::scroll_lesson(m, 3);
-            return Vec::new();
-        }
-        KeyCode::Char('s') if m.focus == Pane::Tree => {
-            if let Layer::Ready(view) = &mut m.layer {
-                view.toggle_sort();
-            }
-            return Vec::new();
-        }
-        KeyCode::Char('c') if m.focus == Pane::Tree => {
-            if let Layer::Ready(view) = &mut m.layer {
-                view.toggle_only_changes();
-            }
-            return Vec::new();
-        }
-        KeyCode::Char('s') => return open_shell(m),
-        KeyCode::Char('S') => return shell_after_failure(m),
-        KeyCode::Char('m') => return diffview::mark(m),
-        KeyCode::Char('p') if m.focus == Pane::Tree => return provenance::open_popup(m),
-        KeyCode::Enter if m.focus == Pane::Tree && provenance::enter_opens(m) => {
-            return provenance::open_popup(m);
-        }
-        KeyCode::Char('d') if !ctrl => return diffview::open(m),
-        KeyCode::Enter | KeyCode::Char(' ') => return activate(m),
+    Some(match key.code {
         KeyCode::Up | KeyCode::Char('k') => Move::Up(1),
         KeyCode::Down | KeyCode::Char('j') => Move::Down(1),
         KeyCode::Left | KeyCode::Char('h') => Move::Left,
         KeyCode::Right | KeyCode::Char('l') => Move::Right,
-        KeyCode::PageUp => Move::Up(page(m, m.focus)),
-        KeyCode::PageDown => Move::Down(page(m, m.focus)),
-        KeyCode::Char('u') if ctrl => Move::Up(page(m, m.focus) / 2),
-        KeyCode::Char('d') if ctrl => Move::Down(page(m, m.focus) / 2),
+        KeyCode::PageUp => Move::Up(page()),
+        KeyCode::PageDown => Move::Down(page()),
+        KeyCode::Char('u') if ctrl => Move::Up(page() / 2),
+        KeyCode::Char('d') if ctrl => Move::Down(page() / 2),
         KeyCode::Home | KeyCode::Char('g') => Move::Top,
         KeyCode::End | KeyCode::Char('G') => Move::Bottom,
-        _ => return Vec::new(),
-    };
-    navigate(m, m.focus, mv);
-    Vec::new()
+        _ => return None,
+    })
 }
 
 fn cycle_focus(m: &mut Model, by: isize) {

@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod diffview;
+mod effects;
 pub mod format;
 pub mod graph;
 pub mod highlight;
@@ -15,10 +16,12 @@ pub mod model;
 mod mouse;
 pub mod msg;
 pub mod narrate;
+mod nav;
 pub mod provenance;
 pub mod replay;
 mod runtime;
 pub mod shell;
+pub mod state;
 pub mod store_source;
 pub mod teach;
 pub mod terminal;

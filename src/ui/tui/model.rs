@@ -5,12 +5,14 @@ use std::collections::BTreeSet;
 use crate::engine::event::{StepRef, Timestamp};
 
 use super::build::{BuildState, StageView, StepState, StepView};
-use super::diffview::{DiffPane, Mark};
 use super::graph::GraphLayout;
 use super::layout::{self, Areas, Pane};
 use super::logs::{Filter, LogStore, Query};
-use super::provenance::{ProvenancePopup, ProvenanceState};
-use super::teach::TeachState;
+use super::narrate::Explanation;
+use super::state::diff::{DiffPane, Mark};
+use super::state::overlay::Overlay;
+use super::state::provenance::{ProvenancePopup, ProvenanceState};
+use super::state::teach::TeachState;
 use super::theme::Theme;
 use super::tree::TreeView;
 
@@ -65,7 +67,6 @@ pub struct Model {
     pub steps_scroll: usize,
     pub log: LogView,
     pub input: Input,
-    pub help: bool,
     pub layer: Layer,
     /// The build's clock, advanced by ticks.
     pub now: Option<Timestamp>,
@@ -80,14 +81,12 @@ pub struct Model {
     pub notice: Option<String>,
     /// The stage or step `m` marked, for `d` to compare with.
     pub mark: Option<Mark>,
-    /// The diff view, open over everything while `Some`.
-    pub diff: Option<DiffPane>,
     /// Lesson pane, watch mode, `e` explanations.
     pub teach: TeachState,
     /// Where the final stage's files came from, for the layer tree's provenance column.
     pub provenance: Option<ProvenanceState>,
-    /// `p`: one file's chain, open over everything while `Some`.
-    pub provenance_popup: Option<ProvenancePopup>,
+    /// What covers the panes (help, an explanation, a provenance chain, the diff view).
+    pub overlay: Overlay,
 }
 
 impl Model {
@@ -107,7 +106,6 @@ impl Model {
             steps_scroll: 0,
             log: LogView::default(),
             input: Input::Normal,
-            help: false,
             layer: Layer::Closed,
             now: None,
             ticks: 0,
@@ -116,10 +114,34 @@ impl Model {
             breakpoints: BTreeSet::new(),
             notice: None,
             mark: None,
-            diff: None,
             teach: TeachState::default(),
             provenance: None,
-            provenance_popup: None,
+            overlay: Overlay::None,
+        }
+    }
+
+    pub fn help_open(&self) -> bool {
+        matches!(self.overlay, Overlay::Help)
+    }
+
+    pub fn diff(&self) -> Option<&DiffPane> {
+        match &self.overlay {
+            Overlay::Diff(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn provenance_popup(&self) -> Option<&ProvenancePopup> {
+        match &self.overlay {
+            Overlay::Provenance(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn explanation(&self) -> Option<&Explanation> {
+        match &self.overlay {
+            Overlay::Explain(e) => Some(e),
+            _ => None,
         }
     }
 

@@ -6,7 +6,7 @@ use super::graph::NodeKind;
 use super::layout::{self, Pane};
 use super::model::{Layer, Model};
 use super::msg::Effect;
-use super::update::scroll_logs;
+use super::nav::scroll_logs;
 
 pub fn on_mouse(m: &mut Model, e: MouseEvent) -> Vec<Effect> {
     let areas = m.areas();

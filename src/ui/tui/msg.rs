@@ -4,10 +4,10 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::engine::event::{Control, Record, StepRef, Timestamp};
 
-use super::diffview::{DiffData, DiffRequest};
-use super::provenance::{Origins, ProvenanceKey};
 use super::shell::ShellRequest;
-use super::teach::{TeachNote, TeachRequest};
+use super::state::diff::{DiffData, DiffRequest};
+use super::state::provenance::{Origins, ProvenanceKey};
+use super::state::teach::{TeachNote, TeachRequest};
 use super::tree::{FileTree, LayerError, LayerRequest};
 
 #[derive(Debug)]

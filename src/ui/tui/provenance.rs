@@ -2,46 +2,16 @@
 //! build, every file gets the stage/step/line that put it there (following `COPY --from` back, from
 //! `analyze::provenance`, read off the UI thread), and `p` (or Enter on a file) opens the full chain.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use super::model::{Layer, Model};
 use super::msg::Effect;
+use super::state::overlay::Overlay;
 use super::tree::EntryKind;
 use crate::analyze::{Hop, provenance};
 use crate::store::Store;
 
-/// Which build and stage a provenance answer is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvenanceKey {
-    pub build_id: String,
-    pub stage: String,
-}
-
-/// Path (`/app/bin`) → hops, from the step that put the file in the stage back to its origin.
-pub type Origins = HashMap<String, Vec<Hop>>;
-
-#[derive(Debug, Clone)]
-pub enum ProvenanceState {
-    Loading(ProvenanceKey),
-    Ready(ProvenanceKey, Origins),
-    Failed(ProvenanceKey, String),
-}
-
-impl ProvenanceState {
-    fn key(&self) -> &ProvenanceKey {
-        match self {
-            Self::Loading(k) | Self::Ready(k, _) | Self::Failed(k, _) => k,
-        }
-    }
-}
-
-/// The detail popup: one file's chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvenancePopup {
-    pub path: String,
-    pub hops: Vec<Hop>,
-}
+pub use super::state::provenance::{Origins, ProvenanceKey, ProvenancePopup, ProvenanceState};
 
 /// The build and stage whose provenance the open tree can show: the target stage's last step,
 /// once the build has finished (its record holds the layers provenance reads).
@@ -110,7 +80,7 @@ pub fn open_popup(m: &mut Model) -> Vec<Effect> {
     };
     match &m.provenance {
         Some(ProvenanceState::Ready(k, origins)) if *k == key => {
-            m.provenance_popup = Some(ProvenancePopup {
+            m.overlay = Overlay::Provenance(ProvenancePopup {
                 hops: origins.get(&path).cloned().unwrap_or_default(),
                 path,
             });

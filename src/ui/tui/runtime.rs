@@ -1,7 +1,7 @@
 //! The async loop: terminal input, engine records, ticks and finished background work meet in one
 //! `select!`, go through `update`, and the frame is redrawn. The engine is never waited on.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,14 +14,15 @@ use crate::engine::event::{Control, Record, Timestamp};
 use crate::engine::shell as engine_shell;
 use crate::store::Store;
 
+use super::effects::{Effects, Flow};
 use super::model::Model;
-use super::msg::{Effect, Msg};
+use super::msg::Msg;
 use super::shell::{self, ShellRequest};
 use super::teach::TeachLink;
 use super::terminal::{self, Term};
 use super::theme::Theme;
-use super::tree::{FileTree, LayerError, LayerSource};
-use super::{diffview, provenance, update, view};
+use super::tree::LayerSource;
+use super::{update, view};
 
 pub struct TuiOptions {
     pub theme: Theme,
@@ -119,18 +120,26 @@ async fn event_loop(
     let mut ticker = tokio::time::interval(opts.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Msg>();
+    let mut effects = Effects::new(
+        done_tx,
+        control,
+        teach_tx,
+        opts.layers.clone(),
+        opts.store_root.clone(),
+    );
     // Replays run the clock at replay speed; speed 0 (no pauses) keeps the recorded timeline.
-    let scale = if opts.time_scale > 0.0 {
-        opts.time_scale
-    } else {
-        0.0
+    let mut clock = Clock {
+        last: None,
+        scale: opts.time_scale.max(0.0),
     };
-    let mut clock = Clock { last: None, scale };
     let mut stream_open = true;
-    let mut cancelled = false;
     loop {
         term.draw(|f| view::view(&model, f))
             .map_err(TuiError::Terminal)?;
+        let exit = |model: &Model, effects: &Effects| TuiExit {
+            build_finished: model.build.finished.is_some(),
+            cancelled: effects.cancelled,
+        };
         let mut batch = Vec::new();
         tokio::select! {
             ev = input.next() => match ev {
@@ -139,24 +148,10 @@ async fn event_loop(
                 Some(Ok(TermEvent::Resize(width, height))) => batch.push(Msg::Resize { width, height }),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(TuiError::Input(e)),
-                None => return Ok(TuiExit { build_finished: model.build.finished.is_some(), cancelled }),
+                None => return Ok(exit(&model, &effects)),
             },
             rec = events.recv(), if stream_open => match rec {
-                Some(r) => {
-                    clock.seen(r.time);
-                    batch.push(Msg::Engine(r));
-                    // Drain what is already queued so a flood of log lines costs one frame, not thousands.
-                    let started = Instant::now();
-                    while batch.len() < 20_000 && started.elapsed() < Duration::from_millis(15) {
-                        match events.try_recv() {
-                            Ok(r) => {
-                                clock.seen(r.time);
-                                batch.push(Msg::Engine(r));
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                }
+                Some(r) => drain(r, &mut events, &mut clock, &mut batch),
                 None => {
                     stream_open = false;
                     batch.push(Msg::EngineClosed);
@@ -171,64 +166,10 @@ async fn event_loop(
         let mut shell = None;
         for msg in batch {
             for effect in update::update(&mut model, msg) {
-                match effect {
-                    Effect::Quit => {
-                        return Ok(TuiExit {
-                            build_finished: model.build.finished.is_some(),
-                            cancelled,
-                        });
-                    }
-                    Effect::Control(c) => {
-                        cancelled |= c == Control::Cancel;
-                        if let Some(tx) = control.clone() {
-                            tokio::spawn(async move { tx.send(c).await });
-                        }
-                    }
-                    Effect::Shell(request) => shell = Some(request),
-                    Effect::LoadProvenance(key) => {
-                        let tx = done_tx.clone();
-                        let root = opts.store_root.clone();
-                        tokio::task::spawn_blocking(move || {
-                            let result = provenance::compute(root.as_deref(), &key);
-                            let _ = tx.send(Msg::ProvenanceLoaded { key, result });
-                        });
-                    }
-                    Effect::LoadDiff(request) => {
-                        let tx = done_tx.clone();
-                        let root = opts.store_root.clone();
-                        tokio::task::spawn_blocking(move || {
-                            let result = diffview::compute(root.as_deref(), &request);
-                            let _ = tx.send(Msg::DiffLoaded {
-                                a_label: request.a_label,
-                                b_label: request.b_label,
-                                result,
-                            });
-                        });
-                    }
-                    Effect::Teach(request) => {
-                        if let Some(tx) = &teach_tx {
-                            let _ = tx.send(request);
-                        }
-                    }
-                    Effect::LoadLayer(request) => {
-                        let tx = done_tx.clone();
-                        let source = opts.layers.clone();
-                        tokio::task::spawn_blocking(move || {
-                            let tree = match source {
-                                Some(source) => {
-                                    source.entries(&request).map(FileTree::from_entries)
-                                }
-                                None => Err(LayerError::Unavailable {
-                                    step: request.step.clone(),
-                                    why: "no layer store is connected to this view".into(),
-                                }),
-                            };
-                            let _ = tx.send(Msg::LayerLoaded {
-                                step: request.step,
-                                tree,
-                            });
-                        });
-                    }
+                match effects.run(effect) {
+                    Flow::Continue => {}
+                    Flow::Quit => return Ok(exit(&model, &effects)),
+                    Flow::Shell(request) => shell = Some(request),
                 }
             }
         }
@@ -236,7 +177,7 @@ async fn event_loop(
             // crossterm's input thread would race the shell for stdin: stop it, start anew after.
             drop(input);
             terminal::leave().map_err(TuiError::Terminal)?;
-            let notice = open_shell(opts.store_root.as_deref(), &request).await;
+            let notice = open_shell(opts.store_root.clone(), *request).await;
             terminal::resume(term).map_err(TuiError::Terminal)?;
             input = EventStream::new();
             model.notice = Some(notice);
@@ -244,33 +185,68 @@ async fn event_loop(
     }
 }
 
-/// Runs the shell on the bare terminal; says how it went, for the status bar.
-async fn open_shell(store_root: Option<&Path>, request: &ShellRequest) -> String {
+/// Takes `first` and what is already queued behind it, so a flood of log lines costs one frame,
+/// not thousands.
+fn drain(
+    first: Record,
+    events: &mut mpsc::Receiver<Record>,
+    clock: &mut Clock,
+    batch: &mut Vec<Msg>,
+) {
+    clock.seen(first.time);
+    batch.push(Msg::Engine(first));
+    let started = Instant::now();
+    while batch.len() < 20_000 && started.elapsed() < Duration::from_millis(15) {
+        match events.try_recv() {
+            Ok(r) => {
+                clock.seen(r.time);
+                batch.push(Msg::Engine(r));
+            }
+            Err(_) => break,
+        }
+    }
+}
+
+/// Runs the shell on the bare terminal; says how it went, for the status bar. Opening the store
+/// and resolving the state read the disk, and an error waits for Enter on stdin: both run on the
+/// blocking pool, never on the async task.
+async fn open_shell(store_root: Option<PathBuf>, request: ShellRequest) -> String {
     let Some(root) = store_root else {
         return "no store is connected to this view: no shell".into();
     };
-    let result = async {
-        let store = Store::open(root).map_err(|e| e.to_string())?;
-        let shell::ShellTarget { target, top } = shell::resolve_shell(&store, request)?;
-        for line in &request.banner {
-            println!("{line}");
+    let label = request.label.clone();
+    let resolved = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&root).map_err(|e| e.to_string())?;
+        let target = shell::resolve_shell(&store, &request)?;
+        Ok::<_, String>((store, target, request))
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("shell task: {e}")));
+    let result = match resolved {
+        Ok((store, shell::ShellTarget { target, top }, request)) => {
+            for line in &request.banner {
+                println!("{line}");
+            }
+            println!(
+                "stagecraft: shell in {} (changes are thrown away on exit; exit returns to the build)",
+                target.label
+            );
+            engine_shell::open_over(&store, &target, top.as_deref(), None, &[], None)
+                .await
+                .map_err(|e| e.to_string())
         }
-        println!(
-            "stagecraft: shell in {} (changes are thrown away on exit; exit returns to the build)",
-            target.label
-        );
-        engine_shell::open_over(&store, &target, top.as_deref(), None, &[], None)
-            .await
-            .map_err(|e| e.to_string())
-    }
-    .await;
+        Err(e) => Err(e),
+    };
     match result {
-        Ok(code) => format!("shell in {} exited with {code}", request.label),
+        Ok(code) => format!("shell in {label} exited with {code}"),
         Err(e) => {
             // Leave the error on screen long enough to read: the UI would paint over it at once.
             eprintln!("stagecraft: {e}\n(press Enter to return to the build)");
-            let mut line = String::new();
-            let _ = std::io::stdin().read_line(&mut line);
+            let _ = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)
+            })
+            .await;
             format!("shell failed: {e}")
         }
     }

@@ -1,7 +1,7 @@
 //! `update`: the only place the model changes. Engine records, keys, mouse, resizes and ticks in;
 //! effects (quit, control the build, read a layer) out.
 
-use crate::engine::event::{Control, Event, Record, StepRef};
+use crate::engine::event::{Event, Record};
 
 use super::graph::{BOX_H, GraphLayout};
 use super::layout::{self, Pane};
@@ -10,12 +10,16 @@ use super::msg::{Effect, Msg};
 use super::tree::TreeView;
 use super::{diffview, keys, mouse, provenance};
 
+pub use super::nav::{
+    center_log, detail_lines, log_rows, quit, scroll_logs, select_step, steps_rows, tree_rows,
+};
+
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     let before = m.selected_step().map(|s| s.step.clone());
     let mut effects = match msg {
         Msg::Key(key) => keys::on_key(m, key),
         // The diff view covers the panes the mouse would act on.
-        Msg::Mouse(_) if m.diff.is_some() => Vec::new(),
+        Msg::Mouse(_) if m.diff().is_some() => Vec::new(),
         Msg::Mouse(event) => mouse::on_mouse(m, event),
         Msg::Resize { width, height } => {
             m.width = width;
@@ -79,15 +83,6 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     effects
 }
 
-/// Quitting a live build cancels it: nobody would be left to watch it.
-pub fn quit(m: &Model) -> Vec<Effect> {
-    if m.live && m.build.finished.is_none() && !m.stream_closed {
-        vec![Effect::Control(Control::Cancel), Effect::Quit]
-    } else {
-        vec![Effect::Quit]
-    }
-}
-
 fn on_record(m: &mut Model, record: &Record) {
     if let Event::StepLog { step, stream, text } = &record.event {
         m.logs.push(step, *stream, text);
@@ -116,17 +111,6 @@ fn on_record(m: &mut Model, record: &Record) {
     // A failure is what a person wants to see first, whatever they were looking at.
     if let Event::StepFailed { step, .. } = &record.event {
         select_step(m, step);
-    }
-}
-
-pub fn select_step(m: &mut Model, step: &StepRef) {
-    if let Some(stage) = m.build.stage_index(&step.stage) {
-        m.stage = stage;
-        m.step = m.build.stages[stage]
-            .steps
-            .iter()
-            .position(|s| s.step.index == step.index)
-            .unwrap_or(0);
     }
 }
 
@@ -169,54 +153,4 @@ fn scroll_to(scroll: u16, at: u16, len: u16, window: u16) -> u16 {
     } else {
         scroll
     }
-}
-
-/// Lines under the steps table about the selected step: two when there is room, else one.
-pub fn detail_lines(pane_height: u16) -> u16 {
-    if pane_height >= 10 { 2 } else { 1 }
-}
-
-/// Table rows in the steps pane: the inside minus the header and the detail lines.
-pub fn steps_rows(pane_height: u16) -> u16 {
-    pane_height
-        .saturating_sub(2 + 1 + detail_lines(pane_height))
-        .max(1)
-}
-
-/// Rows in the layer pane: the inside minus its header line.
-pub fn tree_rows(pane_height: u16) -> u16 {
-    pane_height.saturating_sub(2 + 1).max(1)
-}
-
-/// Lines in the log pane.
-pub fn log_rows(pane_height: u16) -> u16 {
-    pane_height.saturating_sub(2).max(1)
-}
-
-/// Scrolls the log pane by `delta` lines (negative: back in time). Reaching the end follows again.
-pub fn scroll_logs(m: &mut Model, delta: isize) {
-    let filter = m.log_filter();
-    let len = m.logs.len(filter);
-    let Some(bottom) = m.log_bottom() else { return };
-    let page = log_rows(m.areas().detail.height) as usize;
-    let lowest = page.saturating_sub(1).min(len - 1);
-    let target = (bottom as isize + delta).clamp(lowest as isize, (len - 1) as isize) as usize;
-    m.log.anchor = if target + 1 >= len {
-        None
-    } else {
-        m.logs.seq_at(filter, target)
-    };
-}
-
-/// Puts log line `pos` in the middle of the pane.
-pub fn center_log(m: &mut Model, pos: usize) {
-    let filter = m.log_filter();
-    let len = m.logs.len(filter);
-    let half = log_rows(m.areas().detail.height) as usize / 2;
-    let bottom = (pos + half).min(len.saturating_sub(1));
-    m.log.anchor = if bottom + 1 >= len {
-        None
-    } else {
-        m.logs.seq_at(filter, bottom)
-    };
 }

@@ -19,6 +19,7 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::layout::Pane;
 use super::model::Model;
+use super::state::overlay::Overlay;
 
 pub fn view(m: &Model, frame: &mut Frame) {
     let area = frame.area();
@@ -33,14 +34,12 @@ pub fn view(m: &Model, frame: &mut Frame) {
     }
     status::draw(m, frame.buffer_mut(), areas.status);
     teach::draw(m, frame.buffer_mut(), area);
-    if let Some(d) = &m.diff {
-        diff::draw(m, d, frame.buffer_mut(), area);
-    }
-    if let Some(popup) = &m.provenance_popup {
-        provenance::popup(m, popup, frame.buffer_mut(), area);
-    }
-    if m.help {
-        help::draw(m, frame.buffer_mut(), area);
+    match &m.overlay {
+        Overlay::None => {}
+        Overlay::Help => help::draw(m, frame.buffer_mut(), area),
+        Overlay::Explain(e) => teach::explanation(m, e, frame.buffer_mut(), area),
+        Overlay::Provenance(popup) => provenance::popup(m, popup, frame.buffer_mut(), area),
+        Overlay::Diff(d) => diff::draw(m, d, frame.buffer_mut(), area),
     }
 }
 

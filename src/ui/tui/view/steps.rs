@@ -10,7 +10,7 @@ use super::{pane, symbols};
 use crate::ui::tui::build::{Cache, StepState, StepView};
 use crate::ui::tui::layout::{self, Pane};
 use crate::ui::tui::model::Model;
-use crate::ui::tui::update::{detail_lines, steps_rows};
+use crate::ui::tui::nav::{detail_lines, steps_rows};
 use crate::ui::tui::{format, highlight};
 
 const DURATION_W: usize = 7;

@@ -8,7 +8,8 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Widget};
 
 use crate::ui::tui::format;
 use crate::ui::tui::model::Model;
-use crate::ui::tui::teach::LessonPane;
+use crate::ui::tui::narrate::Explanation;
+use crate::ui::tui::state::teach::LessonPane;
 use crate::ui::tui::theme::Theme;
 
 pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
@@ -31,7 +32,11 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
             m.theme.running.add_modifier(Modifier::BOLD),
         );
     }
-    if let Some(e) = &m.teach.explain {
+}
+
+/// The `e` popup: the selected step or stage in plain words.
+pub fn explanation(m: &Model, e: &Explanation, buf: &mut Buffer, area: Rect) {
+    {
         let w = area.width.saturating_sub(8).min(90);
         let inner_w = w.saturating_sub(4) as usize;
         let mut lines = Vec::new();
