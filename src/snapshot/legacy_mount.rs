@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
-use super::overlay::{DIFF_OPTIONS, OverlayError};
+use super::overlay::{DIFF_OPTIONS, OverlayError, VOLATILE};
 
 /// `mount(2)` copies at most one page of options.
 const OPTIONS_LIMIT: usize = 4095;
@@ -70,6 +70,7 @@ fn option_string(lowers: &[String], writable: Writable) -> String {
         for (key, value) in DIFF_OPTIONS {
             options.push_str(&format!(",{key}={value}"));
         }
+        options.push_str(&format!(",{VOLATILE}"));
     }
     options
 }
@@ -86,9 +87,10 @@ fn escape(path: &str) -> String {
     out
 }
 
-/// Mounts, resolving relative paths against `cwd` on a thread of its own when given.
+/// Mounts, resolving relative paths against `cwd` on a thread of its own when given. A kernel
+/// that refuses `volatile` (before 5.10) gets the options without it.
 fn mount_with(options: &str, target: &Path, cwd: Option<&Path>) -> Result<(), OverlayError> {
-    let attempt = || -> nix::Result<()> {
+    let attempt = |options: &str| -> nix::Result<()> {
         if let Some(cwd) = cwd {
             unshare(CloneFlags::CLONE_FS)?;
             nix::unistd::chdir(cwd)?;
@@ -101,10 +103,15 @@ fn mount_with(options: &str, target: &Path, cwd: Option<&Path>) -> Result<(), Ov
             Some(options),
         )
     };
-    let result = match cwd {
-        None => attempt(),
-        Some(_) => std::thread::scope(|scope| scope.spawn(attempt).join())
+    let once = |options: &str| match cwd {
+        None => attempt(options),
+        Some(_) => std::thread::scope(|scope| scope.spawn(|| attempt(options)).join())
             .unwrap_or(Err(nix::errno::Errno::EINTR)),
+    };
+    let plain = options.replace(&format!(",{VOLATILE}"), "");
+    let result = match once(options) {
+        Err(nix::errno::Errno::EINVAL) if plain != options => once(&plain),
+        other => other,
     };
     result.map_err(|e| OverlayError::Mount {
         target: target.to_path_buf(),

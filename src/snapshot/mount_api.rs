@@ -10,6 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_SET_FLAG: libc::c_uint = 0;
 const FSCONFIG_SET_STRING: libc::c_uint = 1;
 const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
 const FSMOUNT_CLOEXEC: libc::c_uint = 1;
@@ -40,6 +41,23 @@ impl FsContext {
                 FSCONFIG_SET_STRING,
                 key_c.as_ptr(),
                 value_c.as_ptr(),
+                0,
+            )
+        };
+        self.check(rc)
+    }
+
+    /// Sets one flag option (no value), such as overlay's `volatile`.
+    pub fn set_flag(&self, key: &str) -> io::Result<()> {
+        let key_c = cstring(OsStr::new(key))?;
+        // SAFETY: the key outlives the call; SET_FLAG takes no value; the fd is a live fs context.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                self.fd.as_raw_fd(),
+                FSCONFIG_SET_FLAG,
+                key_c.as_ptr(),
+                std::ptr::null::<libc::c_void>(),
                 0,
             )
         };

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub use apply::{ApplyOptions, ApplyReport, WhiteoutMode, apply_layer};
 pub use commit::{CommittedLayer, LayerOptions};
 pub use compress::{Compression, Compressor, decompress};
-pub use write::{LayerStats, WriteOptions, write_layer};
+pub use write::{LayerStats, WriteOptions, layer_stats, write_layer};
 
 use crate::store::{LayerRef, ResolvedImage, Store, StoreError};
 

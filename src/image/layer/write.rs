@@ -76,6 +76,10 @@ struct Walker<'a, W> {
     stats: LayerStats,
     links: HashMap<(u64, u64), Vec<u8>>,
     buf: Vec<u8>,
+    /// False for [`layer_stats`]: file contents are counted, never read.
+    contents: bool,
+    /// Content bytes counted instead of written.
+    skipped: u64,
 }
 
 impl<W: Write> Walker<'_, W> {
@@ -228,6 +232,11 @@ impl<W: Write> Walker<'_, W> {
     }
 
     fn copy_file(&mut self, path: &Path, size: u64) -> Result<(), LayerError> {
+        if !self.contents {
+            self.skipped += size;
+            pad(&mut self.out, size).map_err(io_err("write layer data for", path))?;
+            return Ok(());
+        }
         let mut file = File::open(path).map_err(io_err("open", path))?;
         let mut left = size;
         while left > 0 {
@@ -258,12 +267,50 @@ pub fn write_layer<W: Write>(
     out: W,
     opts: &WriteOptions,
 ) -> Result<(W, LayerStats), LayerError> {
+    let w = walk(diff_dir, out, opts, true)?;
+    Ok((w.out, w.stats))
+}
+
+/// The size of the tar [`write_layer`] would write for `diff_dir` and its counts, from one walk
+/// of names, metadata and xattrs that never reads a file's contents: what a build reports the
+/// moment a step ends, long before the layer is tarred and hashed.
+pub fn layer_stats(diff_dir: &Path, opts: &WriteOptions) -> Result<(u64, LayerStats), LayerError> {
+    let w = walk(diff_dir, ByteCount(0), opts, false)?;
+    Ok((w.out.0 + w.skipped, w.stats))
+}
+
+/// Counts what is written to it.
+struct ByteCount(u64);
+
+impl Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn walk<'a, W: Write>(
+    diff_dir: &Path,
+    out: W,
+    opts: &'a WriteOptions,
+    contents: bool,
+) -> Result<Walker<'a, W>, LayerError> {
     let mut w = Walker {
         out,
         opts,
         stats: LayerStats::default(),
         links: HashMap::new(),
-        buf: vec![0; 1 << 20],
+        buf: if contents {
+            vec![0; 1 << 20]
+        } else {
+            Vec::new()
+        },
+        contents,
+        skipped: 0,
     };
     for entry in WalkDir::new(diff_dir)
         .min_depth(1)
@@ -282,5 +329,34 @@ pub fn write_layer<W: Write>(
         w.entry(entry.path(), rel, &meta)?;
     }
     write_trailer(&mut w.out).map_err(io_err("finish layer for", diff_dir))?;
-    Ok((w.out, w.stats))
+    Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_walk_predicts_the_tar_size_and_counts_without_reading_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (lower, diff) = (tmp.path().join("lower"), tmp.path().join("diff"));
+        fs::create_dir_all(lower.join("etc")).expect("lower");
+        fs::write(lower.join("etc/old"), "old").expect("old");
+        let long = "n".repeat(120);
+        fs::create_dir_all(diff.join("etc").join(&long)).expect("dirs");
+        fs::write(diff.join("etc/old"), "changed").expect("modified");
+        fs::write(diff.join("etc").join(&long).join("f"), vec![7u8; 1000]).expect("long");
+        fs::write(diff.join("big"), vec![1u8; 70_000]).expect("big");
+        fs::hard_link(diff.join("big"), diff.join("big2")).expect("hardlink");
+        std::os::unix::fs::symlink("big", diff.join("link")).expect("symlink");
+        let opts = WriteOptions {
+            source_date_epoch: None,
+            lowers: vec![lower],
+        };
+        let (tar, written) = write_layer(&diff, Vec::new(), &opts).expect("tar");
+        let (size, counted) = layer_stats(&diff, &opts).expect("stats");
+        assert_eq!(size, tar.len() as u64);
+        assert_eq!(counted, written);
+        assert_eq!((counted.added, counted.modified), (5, 1), "{counted:?}");
+    }
 }
