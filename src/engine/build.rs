@@ -3,77 +3,24 @@
 //! A failure stops what depends on it and lets unrelated stages finish.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::context::SourceTree;
-use super::context::digest::StatCache;
-use super::control::Breakpoints;
+use super::ctx::{BuildCtx, BuildInputs};
+use super::cursor::StageOutput;
 use super::error::EngineError;
-use super::event::{Control, Event, Totals};
+use super::event::{Control, Event, Record, StepRef};
+use super::finish::BuildOutcome;
 use super::options::BuildOptions;
 use super::sink::EventSink;
-use super::stage::{StageOutput, run_stage};
+use super::stage::{StageFailure, run_stage};
 use crate::exec::Runtime;
 use crate::frontend::{self, BuildPlan, PlanOptions};
-use crate::store::{BuildRecord, StepRecord, Store};
-
-/// What a stage task publishes for the stages that wait on it.
-pub type StageResult = Option<Result<Arc<StageOutput>, String>>;
-
-/// Shared by every stage task of one build.
-pub struct BuildCtx {
-    pub store: Arc<Store>,
-    pub opts: BuildOptions,
-    pub plan: BuildPlan,
-    pub dockerfile: String,
-    pub context: SourceTree,
-    pub sink: EventSink,
-    pub runtime: Option<Runtime>,
-    pub cancel: CancellationToken,
-    pub jobs: Semaphore,
-    pub stat_cache: Mutex<StatCache>,
-    pub outputs: Vec<watch::Receiver<StageResult>>,
-    pub breakpoints: Breakpoints,
-    /// Per stage index: the state before the step that failed (for failure shells), and the
-    /// steps that finished before it (so `shell stage/N` opens them after a failed build too).
-    pub failed_steps: Mutex<BTreeMap<usize, (StepRecord, Vec<StepRecord>)>>,
-}
-
-impl BuildCtx {
-    /// Waits for a stage's result; an error names the stage that failed.
-    pub async fn stage_output(&self, index: usize) -> Result<Arc<StageOutput>, String> {
-        let Some(rx) = self.outputs.get(index) else {
-            return Err(format!("no stage {index}"));
-        };
-        let mut rx = rx.clone();
-        loop {
-            if let Some(result) = rx.borrow_and_update().clone() {
-                return result;
-            }
-            if rx.changed().await.is_err() {
-                return Err(format!("stage {index} ended without a result"));
-            }
-        }
-    }
-
-    pub fn no_cache_for(&self, stage_label: &str, stage_index: usize) -> bool {
-        self.opts.no_cache
-            || self
-                .opts
-                .no_cache_filter
-                .iter()
-                .any(|f| f == stage_label || f == &stage_index.to_string())
-    }
-}
-
-pub struct BuildOutcome {
-    pub record: BuildRecord,
-    pub totals: Totals,
-}
+use crate::store::Store;
 
 /// Reads and plans the Dockerfile as `build` would, for `plan`-style callers.
 pub fn load_plan(opts: &BuildOptions) -> Result<BuildPlan, EngineError> {
@@ -98,7 +45,7 @@ pub fn load_plan(opts: &BuildOptions) -> Result<BuildPlan, EngineError> {
 pub async fn build(
     store: Arc<Store>,
     opts: BuildOptions,
-    events: mpsc::UnboundedSender<super::Record>,
+    events: mpsc::UnboundedSender<Record>,
     control: Option<mpsc::UnboundedReceiver<Control>>,
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, EngineError> {
@@ -124,7 +71,7 @@ pub async fn build(
     for stage in plan.stages.iter().filter(|s| s.needed) {
         for step in &stage.steps {
             sink.emit(Event::StepQueued {
-                step: super::StepRef::new(stage.label(), step.index),
+                step: StepRef::new(stage.label(), step.index),
             });
         }
     }
@@ -144,36 +91,22 @@ pub async fn build(
         None
     };
 
-    let stat_path = store.root().join("cache").join("statcache.json");
-    let mut senders = Vec::new();
-    let mut receivers = Vec::new();
-    for _ in &plan.stages {
-        let (tx, rx) = watch::channel::<StageResult>(None);
-        senders.push(tx);
-        receivers.push(rx);
-    }
-    let breakpoints = Breakpoints::new(opts.breakpoints.iter().cloned(), sink.clone());
-    let ctx = Arc::new(BuildCtx {
-        store: store.clone(),
-        dockerfile: opts.dockerfile.display().to_string(),
-        jobs: Semaphore::new(opts.jobs.max(1)),
-        stat_cache: Mutex::new(StatCache::load(&stat_path)),
-        outputs: receivers,
+    let (ctx, senders) = BuildCtx::new(BuildInputs {
+        store,
         opts,
         plan,
         context,
         sink: sink.clone(),
-        runtime,
         cancel: cancel.clone(),
-        breakpoints,
-        failed_steps: Mutex::new(BTreeMap::new()),
+        runtime,
     });
+    let ctx = Arc::new(ctx);
     // The listener holds an event sender (for `paused`); it must end with the build so consumers
     // see the stream close.
     let _listener = control.map(|control| {
         AbortOnDrop(tokio::spawn(super::control::listen(
             control,
-            ctx.breakpoints.clone(),
+            ctx.breakpoints().clone(),
             cancel.clone(),
         )))
     });
@@ -189,22 +122,23 @@ pub async fn build(
             index,
             tokio::spawn(async move {
                 let result = run_stage(&ctx, index).await.map(Arc::new);
-                let _ = tx.send(Some(result.clone()));
+                let published = result.as_ref().map(Arc::clone);
+                let _ = tx.send(Some(published.map_err(|f| f.message.clone())));
                 result
             }),
         ));
     }
-    let mut results: BTreeMap<usize, Result<Arc<StageOutput>, String>> = BTreeMap::new();
+    let mut results: BTreeMap<usize, Result<Arc<StageOutput>, Box<StageFailure>>> = BTreeMap::new();
     for (index, task) in tasks {
         // A panicking stage fails that stage only; its dependents see it ended without a result.
-        let result = task
-            .await
-            .unwrap_or_else(|e| Err(format!("internal error in stage {index}: {e}")));
+        let result = task.await.unwrap_or_else(|e| {
+            Err(StageFailure::message_only(format!(
+                "internal error in stage {index}: {e}"
+            )))
+        });
         results.insert(index, result);
     }
-    if let Ok(cache) = ctx.stat_cache.lock() {
-        let _ = cache.save(&stat_path);
-    }
+    ctx.save_stat_cache();
     super::finish::finish(&ctx, build_id, results, started).await
 }
 

@@ -5,7 +5,7 @@ use crate::frontend::FrontendError;
 use crate::frontend::shell::ShellError;
 use crate::image::layer::LayerError;
 use crate::image::registry::RegistryError;
-use crate::snapshot::overlay::OverlayError;
+use crate::snapshot::OverlayError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

@@ -7,11 +7,18 @@ use std::time::Instant;
 
 use oci_spec::image::{Descriptor, MediaType};
 
-use super::build::{BuildCtx, BuildOutcome};
+use super::ctx::BuildCtx;
+use super::cursor::StageOutput;
 use super::error::EngineError;
 use super::event::{Event, Totals};
-use super::stage::{StageOutput, now_rfc3339};
+use super::solve::now_rfc3339;
+use super::stage::StageFailure;
 use crate::store::{BuildRecord, ResolvedImage, StageRecord, Store};
+
+pub struct BuildOutcome {
+    pub record: BuildRecord,
+    pub totals: Totals,
+}
 
 /// Writes a stage's image (config blob + manifest) into the store, with `labels` added to its
 /// config (`--label`, the target's only); tags it when asked.
@@ -40,7 +47,7 @@ pub fn write_stage_image(
 pub async fn finish(
     ctx: &Arc<BuildCtx>,
     build_id: String,
-    results: BTreeMap<usize, Result<Arc<StageOutput>, String>>,
+    results: BTreeMap<usize, Result<Arc<StageOutput>, Box<StageFailure>>>,
     started: Instant,
 ) -> Result<BuildOutcome, EngineError> {
     let created = ctx
@@ -98,23 +105,17 @@ pub async fn finish(
                     failed_step: None,
                 });
             }
-            Err(message) => {
+            Err(failure) => {
                 totals.failed += 1;
                 if error.is_none() || *index == target {
-                    error = Some(message.clone());
+                    error = Some(failure.message.clone());
                 }
-                let (failed_step, steps) = ctx
-                    .failed_steps
-                    .lock()
-                    .ok()
-                    .and_then(|mut f| f.remove(index))
-                    .map_or((None, Vec::new()), |(failed, done)| (Some(failed), done));
                 stages.push(StageRecord {
                     index: *index,
                     label,
                     image: None,
-                    steps,
-                    failed_step,
+                    steps: failure.done.clone(),
+                    failed_step: failure.failed_step.clone(),
                 });
             }
         }

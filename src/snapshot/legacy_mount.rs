@@ -13,13 +13,11 @@ use std::path::{Path, PathBuf};
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
-use super::overlay::{DIFF_OPTIONS, OverlayError, VOLATILE};
+use super::error::OverlayError;
+use super::options::{DIFF_OPTIONS, VOLATILE, Writable};
 
 /// `mount(2)` copies at most one page of options.
 const OPTIONS_LIMIT: usize = 4095;
-
-/// The upper and work dir of a writable overlay.
-pub(super) type Writable<'a> = Option<(&'a Path, &'a Path)>;
 
 /// `stack` is top-most first. Tries absolute paths, then short relative names. The symlinks go
 /// next to `target`.

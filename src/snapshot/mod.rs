@@ -3,11 +3,16 @@
 //! Every mount is made inside the private mount namespace entered by
 //! [`namespace::enter_private_mount_namespace`], so none outlives the process.
 
+mod error;
 mod legacy_mount;
+mod mount;
 pub mod mount_api;
 pub mod mountinfo;
 pub mod namespace;
+mod options;
 pub mod overlay;
 
+pub use error::OverlayError;
 pub use namespace::{NamespaceError, enter_private_mount_namespace, run_isolated};
-pub use overlay::{Overlay, OverlayError};
+pub use options::MAX_LOWER_DIRS;
+pub use overlay::Overlay;

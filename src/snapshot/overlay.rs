@@ -4,59 +4,16 @@
 //! (0/0 character devices) for deletions and `trusted.overlay.opaque` on replaced directories.
 //! `redirect_dir`, `metacopy` and `index` are off so no other overlay-private state appears there.
 
-use std::ffi::OsStr;
 use std::fs::DirBuilder;
-use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, umount2};
 
-use super::legacy_mount::{self, Writable};
-use super::mount_api::FsContext;
-
-/// The kernel's `OVL_MAX_STACK`.
-pub const MAX_LOWER_DIRS: usize = 500;
-
-/// Writable overlays are `volatile` (Linux 5.10+): unmounting one then skips the `syncfs` of the
-/// whole filesystem under the upper dir (0.5 s for a 300 MB step on this disk, paid on the
-/// step's critical path, and again for whatever else was dirty), and syncs inside the container
-/// (dpkg's fsyncs) skip the disk too. A step's result only has to survive the process, not a
-/// power cut: the page cache writes it back at its own pace, as it does for BuildKit's snapshots.
-pub(super) const VOLATILE: &str = "volatile";
-
-/// Options that keep the upper dir a plain diff the layer writer understands.
-pub(super) const DIFF_OPTIONS: [(&str, &str); 3] = [
-    ("redirect_dir", "off"),
-    ("metacopy", "off"),
-    ("index", "off"),
-];
-
-#[derive(Debug, thiserror::Error)]
-pub enum OverlayError {
-    #[error("cannot create overlay dir {path}: {source}")]
-    CreateDir { path: PathBuf, source: io::Error },
-    #[error("lower dir {path} is not a directory")]
-    LowerMissing { path: PathBuf },
-    #[error("{count} lower dirs exceed overlayfs's limit of {MAX_LOWER_DIRS}")]
-    TooManyLowers { count: usize },
-    #[error("mounting overlay at {target} failed (option {option}): {source}")]
-    Mount {
-        target: PathBuf,
-        option: String,
-        source: io::Error,
-    },
-    #[error(
-        "mounting overlay at {target} failed: this kernel lacks `lowerdir+` and the {len}-byte \
-         option string exceeds mount(2)'s page limit"
-    )]
-    OptionsTooLong { target: PathBuf, len: usize },
-    #[error(transparent)]
-    Namespace(#[from] super::NamespaceError),
-    #[error("unmounting overlay at {target} failed: {source}")]
-    Unmount { target: PathBuf, source: nix::Error },
-}
+use super::error::OverlayError;
+use super::mount::mount_overlay;
+use super::options::MAX_LOWER_DIRS;
 
 /// A mounted overlay rootfs. Dropping it detaches the mount; [`Overlay::unmount`] reports errors.
 #[derive(Debug)]
@@ -177,16 +134,6 @@ fn checked_stack<P: AsRef<Path>>(lowers: &[P]) -> Result<Vec<PathBuf>, OverlayEr
         .collect()
 }
 
-fn mount_err(target: &Path, option: &str) -> impl FnOnce(io::Error) -> OverlayError + use<> {
-    let target = target.to_path_buf();
-    let option = option.to_string();
-    move |source| OverlayError::Mount {
-        target,
-        option,
-        source,
-    }
-}
-
 fn make_dir(path: &Path, mode: u32) -> Result<(), OverlayError> {
     DirBuilder::new()
         .recursive(true)
@@ -196,40 +143,4 @@ fn make_dir(path: &Path, mode: u32) -> Result<(), OverlayError> {
             path: path.to_path_buf(),
             source,
         })
-}
-
-/// `stack` is top-most first, as overlayfs wants it.
-fn mount_overlay(stack: &[PathBuf], writable: Writable, target: &Path) -> Result<(), OverlayError> {
-    let err = |option: &str| mount_err(target, option);
-    let ctx = match FsContext::open("overlay") {
-        Ok(ctx) => ctx,
-        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
-            return legacy_mount::mount_overlay(stack, writable, target);
-        }
-        Err(e) => return Err(err("fsopen")(e)),
-    };
-    for (i, lower) in stack.iter().enumerate() {
-        match ctx.set_string("lowerdir+", lower.as_os_str()) {
-            // Kernels before 6.8 do not know `lowerdir+`.
-            Err(e) if i == 0 && e.raw_os_error() == Some(libc::EINVAL) => {
-                return legacy_mount::mount_overlay(stack, writable, target);
-            }
-            other => other.map_err(err(&format!("lowerdir+={}", lower.display())))?,
-        }
-    }
-    if let Some((upper, work)) = writable {
-        ctx.set_string("upperdir", upper.as_os_str())
-            .map_err(err("upperdir"))?;
-        ctx.set_string("workdir", work.as_os_str())
-            .map_err(err("workdir"))?;
-        for (key, value) in DIFF_OPTIONS {
-            ctx.set_string(key, OsStr::new(value)).map_err(err(key))?;
-        }
-        // A kernel without it (before 5.10) syncs on unmount as it always did.
-        let _ = ctx.set_flag(VOLATILE);
-    }
-    ctx.create_and_mount()
-        .map_err(err("create"))?
-        .attach(target)
-        .map_err(err("move_mount"))
 }

@@ -9,32 +9,22 @@ use std::process::Stdio;
 
 use sha2::{Digest, Sha256};
 
-use super::super::build::BuildCtx;
 use super::super::cache::StepInputs;
 use super::super::context::dockerignore::DockerIgnore;
 use super::super::context::{SourceTree, digest};
 use super::super::copy::{CopyOptions, CopyStats, copy_into};
+use super::super::ctx::BuildCtx;
+use super::super::cursor::Cursor;
 use super::super::error::StepError;
 use super::super::event::{Event, StepRef, Stream};
 use super::super::fsutil::resolve_in_root;
-use super::super::stage::{Cursor, fs_step};
 use super::from::source_lowers;
-use super::{absolute, on_overlay};
+use super::overlay::{absolute, on_overlay};
+use super::work::Work;
 use crate::exec::resolve_user;
-use crate::frontend::Instruction;
 use crate::frontend::instruction::{Copy, Source};
 use crate::image::layer::{ApplyOptions, WhiteoutMode, apply_layer, decompress};
 use crate::snapshot::overlay::Overlay;
-
-/// The stage a `--from` names (its name or number), if any; otherwise it is an image.
-pub fn find_stage(ctx: &BuildCtx, from: &str) -> Option<usize> {
-    let lower = from.to_ascii_lowercase();
-    ctx.plan
-        .stages
-        .iter()
-        .find(|s| s.name.as_deref() == Some(lower.as_str()) || s.index.to_string() == from)
-        .map(|s| s.index)
-}
 
 /// Where the sources come from, kept mounted while the step runs.
 struct SourceView {
@@ -45,14 +35,13 @@ struct SourceView {
     _heredocs: Option<tempfile::TempDir>,
 }
 
-pub async fn copy(
-    ctx: &BuildCtx,
+pub async fn copy<'a>(
+    ctx: &'a BuildCtx,
     cursor: &mut Cursor,
-    step_ref: &StepRef,
-    instruction: &Instruction,
+    step_ref: &'a StepRef,
     copy: &Copy,
     is_add: bool,
-) -> Result<(), StepError> {
+) -> Result<Work<'a>, StepError> {
     let keyword = if is_add { "ADD" } else { "COPY" };
     let dest = copy.dest.clone();
     let chown = copy.chown.clone();
@@ -126,10 +115,7 @@ pub async fn copy(
     // The key: content of context sources; the source stage's key for --from; bodies of heredocs
     // and URLs are in the instruction text or the download digest.
     let sources_digest = if view.from_key.is_none() && !selected.is_empty() {
-        let mut cache = ctx
-            .stat_cache
-            .lock()
-            .map_err(|_| StepError::Invalid("stat cache poisoned".into()))?;
+        let mut cache = ctx.stat_cache()?;
         Some(digest::digest(&view.tree, &selected, &mut cache)?)
     } else {
         None
@@ -188,63 +174,54 @@ pub async fn copy(
         }
         selected = plain;
     }
-    fs_step(
-        ctx,
-        cursor,
-        step_ref,
-        inputs,
-        created_by,
-        instruction.span.line,
-        |lowers| {
-            let sink = ctx.sink.clone();
-            let step = step_ref.clone();
-            on_overlay(ctx, lowers, move |rootfs| {
-                let ids = match &chown {
-                    Some(spec) => {
-                        let u = resolve_user(rootfs, spec)
-                            .map_err(|e| StepError::Invalid(format!("--chown={spec}: {e}")))?;
-                        Some((u.uid, u.gid))
-                    }
-                    None => None,
-                };
-                let opts = CopyOptions {
-                    chown: ids,
-                    chmod,
-                    parents,
-                    exclude,
-                };
-                let mut stats = CopyStats::default();
-                if !selected.is_empty() {
-                    stats += copy_into(&view.tree, &selected, rootfs, &workdir, &dest, &opts)?;
+    Ok(Work::fs(inputs, created_by, move |lowers| {
+        let sink = ctx.sink.clone();
+        let step = step_ref.clone();
+        on_overlay(ctx, lowers, move |rootfs| {
+            let ids = match &chown {
+                Some(spec) => {
+                    let u = resolve_user(rootfs, spec)
+                        .map_err(|e| StepError::Invalid(format!("--chown={spec}: {e}")))?;
+                    Some((u.uid, u.gid))
                 }
-                if let Some((tree, sel)) = &heredoc_tree {
-                    stats += copy_into(tree, sel, rootfs, &workdir, &dest, &opts)?;
-                }
-                for d in &downloads {
-                    let tree = SourceTree::rootfs(d.dir.path());
-                    let sel = tree.select(std::slice::from_ref(&d.name))?;
-                    stats += copy_into(&tree, &sel, rootfs, &workdir, &dest, &opts)?;
-                }
-                if stats.files > 0 {
-                    sink.emit(Event::StepLog {
-                        step,
-                        stream: Stream::Stdout,
-                        text: stats.summary(),
-                    });
-                }
-                for archive in &archives {
-                    let dest_dir = resolve_in_root(rootfs, &absolute(&workdir, &dest), true)
-                        .map_err(StepError::io(format!("ADD destination {dest}")))?;
-                    fs::create_dir_all(&dest_dir)
-                        .map_err(StepError::io(format!("ADD destination {dest}")))?;
-                    unpack_archive(archive, &dest_dir)?;
-                }
-                drop(view);
-                Ok(true)
-            })
-        },
-    )
-    .await
+                None => None,
+            };
+            let opts = CopyOptions {
+                chown: ids,
+                chmod,
+                parents,
+                exclude,
+            };
+            let mut stats = CopyStats::default();
+            if !selected.is_empty() {
+                stats += copy_into(&view.tree, &selected, rootfs, &workdir, &dest, &opts)?;
+            }
+            if let Some((tree, sel)) = &heredoc_tree {
+                stats += copy_into(tree, sel, rootfs, &workdir, &dest, &opts)?;
+            }
+            for d in &downloads {
+                let tree = SourceTree::rootfs(d.dir.path());
+                let sel = tree.select(std::slice::from_ref(&d.name))?;
+                stats += copy_into(&tree, &sel, rootfs, &workdir, &dest, &opts)?;
+            }
+            if stats.files > 0 {
+                sink.emit(Event::StepLog {
+                    step,
+                    stream: Stream::Stdout,
+                    text: stats.summary(),
+                });
+            }
+            for archive in &archives {
+                let dest_dir = resolve_in_root(rootfs, &absolute(&workdir, &dest), true)
+                    .map_err(StepError::io(format!("ADD destination {dest}")))?;
+                fs::create_dir_all(&dest_dir)
+                    .map_err(StepError::io(format!("ADD destination {dest}")))?;
+                unpack_archive(archive, &dest_dir)?;
+            }
+            drop(view);
+            Ok(true)
+        })
+    }))
 }
 
 async fn source_view(

@@ -2,12 +2,11 @@
 
 use std::path::PathBuf;
 
-use super::super::build::BuildCtx;
+use super::super::ctx::BuildCtx;
 use super::super::error::StepError;
-use crate::image::layer::LayerStore;
 use crate::image::registry::RegistryOptions;
 use crate::image::resolve::{Origin, resolve_base};
-use crate::store::{LayerRef, ResolvedImage};
+use crate::store::ResolvedImage;
 
 /// Resolves an image reference; also says whether it had to be pulled.
 pub async fn resolve_image(
@@ -33,14 +32,14 @@ fn is_digest(reference: &str) -> bool {
     reference.starts_with("sha256:")
 }
 
-/// The extracted snapshot dirs of a layer chain (lowest first), extracting off the async threads.
-pub async fn snapshots(ctx: &BuildCtx, layers: &[LayerRef]) -> Result<Vec<PathBuf>, StepError> {
-    let store = ctx.store.clone();
-    let layers = layers.to_vec();
-    tokio::task::spawn_blocking(move || store.snapshot(&layers))
-        .await
-        .map_err(|e| StepError::Invalid(e.to_string()))?
-        .map_err(StepError::from)
+/// The stage a `--from` names (its name or number), if any; otherwise it is an image.
+pub fn find_stage(ctx: &BuildCtx, from: &str) -> Option<usize> {
+    let lower = from.to_ascii_lowercase();
+    ctx.plan
+        .stages
+        .iter()
+        .find(|s| s.name.as_deref() == Some(lower.as_str()) || s.index.to_string() == from)
+        .map(|s| s.index)
 }
 
 /// What `--from` (COPY, or a RUN bind mount) names: a stage of this build (waited for) or an
@@ -49,7 +48,7 @@ pub async fn source_lowers(
     ctx: &BuildCtx,
     from: &str,
 ) -> Result<(Vec<PathBuf>, String), StepError> {
-    match super::copy::find_stage(ctx, from) {
+    match find_stage(ctx, from) {
         Some(index) => {
             let out = ctx.stage_output(index).await.map_err(StepError::Invalid)?;
             Ok((out.snapshots.clone(), out.key.clone()))
@@ -57,7 +56,7 @@ pub async fn source_lowers(
         None => {
             let (image, _) = resolve_image(ctx, from, None).await?;
             Ok((
-                snapshots(ctx, &image.layers).await?,
+                ctx.snapshots(&image.layers).await?,
                 image.digest().to_string(),
             ))
         }

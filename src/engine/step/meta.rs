@@ -2,23 +2,17 @@
 
 use serde_json::json;
 
-use super::super::build::BuildCtx;
 use super::super::cache::StepInputs;
+use super::super::ctx::BuildCtx;
+use super::super::cursor::Cursor;
 use super::super::error::StepError;
-use super::super::event::StepRef;
 use super::super::fsutil::resolve_in_root;
-use super::super::stage::{Cursor, fs_step, meta_step};
-use super::{absolute, on_overlay};
+use super::overlay::{absolute, on_overlay};
+use super::work::Work;
+use crate::frontend::Op;
 use crate::frontend::instruction::{Command, Healthcheck};
-use crate::frontend::{Instruction, Op};
 
-pub async fn workdir(
-    ctx: &BuildCtx,
-    cursor: &mut Cursor,
-    step_ref: &StepRef,
-    instruction: &Instruction,
-    dir: &str,
-) -> Result<(), StepError> {
+pub fn workdir<'a>(ctx: &'a BuildCtx, cursor: &mut Cursor, dir: &str) -> Work<'a> {
     let dir = absolute(&cursor.state.workdir, dir);
     cursor.state.workdir = dir.clone();
     let created_by = format!("WORKDIR {dir}");
@@ -27,27 +21,18 @@ pub async fn workdir(
         instruction: created_by.clone(),
         ..StepInputs::default()
     };
-    fs_step(
-        ctx,
-        cursor,
-        step_ref,
-        inputs,
-        created_by,
-        instruction.span.line,
-        |lowers| {
-            on_overlay(ctx, lowers, move |rootfs| {
-                let path = resolve_in_root(rootfs, &dir, true)
-                    .map_err(StepError::io(format!("WORKDIR {dir}")))?;
-                if path.is_dir() {
-                    return Ok(false);
-                }
-                std::fs::create_dir_all(&path)
-                    .map_err(StepError::io(format!("creating WORKDIR {dir}")))?;
-                Ok(true)
-            })
-        },
-    )
-    .await
+    Work::fs(inputs, created_by, move |lowers| {
+        on_overlay(ctx, lowers, move |rootfs| {
+            let path = resolve_in_root(rootfs, &dir, true)
+                .map_err(StepError::io(format!("WORKDIR {dir}")))?;
+            if path.is_dir() {
+                return Ok(false);
+            }
+            std::fs::create_dir_all(&path)
+                .map_err(StepError::io(format!("creating WORKDIR {dir}")))?;
+            Ok(true)
+        })
+    })
 }
 
 /// The command of CMD/ENTRYPOINT/HEALTHCHECK as argv: exec form as given, shell form wrapped in the
@@ -67,13 +52,7 @@ fn nanos(d: Option<std::time::Duration>) -> Option<u128> {
     d.map(|d| d.as_nanos())
 }
 
-pub fn apply(
-    ctx: &BuildCtx,
-    cursor: &mut Cursor,
-    step_ref: &StepRef,
-    instruction: &Instruction,
-    op: &Op,
-) -> Result<(), StepError> {
+pub fn apply<'a>(ctx: &BuildCtx, cursor: &mut Cursor, op: &Op) -> Result<Work<'a>, StepError> {
     let created_by = match op {
         Op::Env(pairs) => {
             let mut parts = Vec::new();
@@ -199,6 +178,5 @@ pub fn apply(
             )));
         }
     };
-    meta_step(ctx, cursor, step_ref, created_by, instruction.span.line);
-    Ok(())
+    Ok(Work::Config { created_by })
 }

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 
-use super::super::build::BuildCtx;
 use super::super::context::digest;
+use super::super::ctx::BuildCtx;
+use super::super::cursor::Cursor;
 use super::super::error::StepError;
 use super::super::fsutil::resolve_in_root;
 use super::super::options::SecretSource;
-use super::super::stage::Cursor;
 use super::from::source_lowers;
+use super::overlay::absolute;
 use crate::exec::ExtraMount;
 use crate::frontend::instruction::{Mount, MountType, Sharing};
 use crate::snapshot::overlay::Overlay;
@@ -87,7 +88,7 @@ pub async fn prepare_mounts(
         let target = m
             .target
             .as_ref()
-            .map(|t| super::absolute(&cursor.state.workdir, t));
+            .map(|t| absolute(&cursor.state.workdir, t));
         match m.kind {
             MountType::Tmpfs => {
                 let target = target.ok_or_else(|| {
@@ -274,10 +275,7 @@ async fn bind_mount(
         None => {
             let sel = ctx.context.select(std::slice::from_ref(&source))?;
             let d = {
-                let mut cache = ctx
-                    .stat_cache
-                    .lock()
-                    .map_err(|_| StepError::Invalid("stat cache poisoned".into()))?;
+                let mut cache = ctx.stat_cache()?;
                 digest::digest(&ctx.context, &sel, &mut cache)?
             };
             (vec![ctx.context.root.clone()], d.digest)

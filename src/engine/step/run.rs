@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::super::build::BuildCtx;
 use super::super::cache::StepInputs;
+use super::super::ctx::BuildCtx;
+use super::super::cursor::{Cursor, Executed};
 use super::super::error::StepError;
 use super::super::event::{Event, StepRef};
 use super::super::fsutil::resolve_in_root;
-use super::super::stage::{Cursor, Executed, fs_step};
 use super::mounts::prepare_mounts;
+use super::work::Work;
 use crate::exec::{self, Command, LogLine, Network, RunSpec};
-use crate::frontend::Instruction;
 use crate::frontend::instruction::{self, Run};
 use crate::snapshot::overlay::Overlay;
 use crate::store::failed_snapshot_name;
@@ -30,16 +30,13 @@ fn command(cursor: &Cursor, run: &Run) -> Command {
     }
 }
 
-pub async fn run(
-    ctx: &BuildCtx,
+pub async fn run<'a>(
+    ctx: &'a BuildCtx,
     cursor: &mut Cursor,
-    step_ref: &StepRef,
-    instruction: &Instruction,
+    step_ref: &'a StepRef,
     run: &Run,
-) -> Result<(), StepError> {
-    let runtime = ctx.runtime.clone().ok_or_else(|| {
-        StepError::Invalid("no OCI runtime: install runc or pass --runtime".into())
-    })?;
+) -> Result<Work<'a>, StepError> {
+    let runtime = ctx.runtime()?;
     let script = super::shebang::script(run);
     let command = match &script {
         Some(s) => s.command(),
@@ -96,69 +93,59 @@ pub async fn run(
     let user = cursor.state.user.clone();
     let bundle_parent = ctx.store.root().join("tmp");
     let failed_name = failed_snapshot_name(&step_ref.stage, step_ref.index, &cursor.key);
-    fs_step(
-        ctx,
-        cursor,
-        step_ref,
-        inputs,
-        created_by,
-        instruction.span.line,
-        |lowers| async move {
-            let scratch = ctx.store.tmp_dir("run-")?;
-            let dir = scratch.path().to_path_buf();
-            let wd = workdir.clone();
-            let overlay = tokio::task::spawn_blocking(move || {
-                let overlay = Overlay::mount(&lowers, &dir)?;
-                if !wd.is_empty() {
-                    let path = resolve_in_root(overlay.rootfs(), &wd, true)
-                        .map_err(StepError::io(format!("WORKDIR {wd}")))?;
-                    std::fs::create_dir_all(path)
-                        .map_err(StepError::io(format!("creating WORKDIR {wd}")))?;
-                }
-                Ok::<_, StepError>(overlay)
-            })
+    Ok(Work::fs(inputs, created_by, move |lowers| async move {
+        let scratch = ctx.store.tmp_dir("run-")?;
+        let dir = scratch.path().to_path_buf();
+        let wd = workdir.clone();
+        let overlay = tokio::task::spawn_blocking(move || {
+            let overlay = Overlay::mount(&lowers, &dir)?;
+            if !wd.is_empty() {
+                let path = resolve_in_root(overlay.rootfs(), &wd, true)
+                    .map_err(StepError::io(format!("WORKDIR {wd}")))?;
+                std::fs::create_dir_all(path)
+                    .map_err(StepError::io(format!("creating WORKDIR {wd}")))?;
+            }
+            Ok::<_, StepError>(overlay)
+        })
+        .await
+        .map_err(|e| StepError::Invalid(e.to_string()))??;
+        let mut spec = RunSpec::new(
+            overlay.rootfs().to_path_buf(),
+            command,
+            runtime,
+            bundle_parent,
+        );
+        spec.env = process_env;
+        spec.cwd = workdir;
+        spec.user = user;
+        spec.network = network;
+        spec.mounts = mounts.mounts.clone();
+        spec.extra_hosts = ctx.opts.extra_hosts.clone();
+        spec.shm_size = ctx.opts.shm_size;
+        let exit = run_logged(ctx, step_ref, &spec).await;
+        drop(mounts);
+        let upper = tokio::task::spawn_blocking(move || overlay.unmount())
             .await
             .map_err(|e| StepError::Invalid(e.to_string()))??;
-            let mut spec = RunSpec::new(
-                overlay.rootfs().to_path_buf(),
-                command,
-                runtime,
-                bundle_parent,
-            );
-            spec.env = process_env;
-            spec.cwd = workdir;
-            spec.user = user;
-            spec.network = network;
-            spec.mounts = mounts.mounts.clone();
-            spec.extra_hosts = ctx.opts.extra_hosts.clone();
-            spec.shm_size = ctx.opts.shm_size;
-            let exit = run_logged(ctx, step_ref, &spec).await;
-            drop(mounts);
-            let upper = tokio::task::spawn_blocking(move || overlay.unmount())
-                .await
-                .map_err(|e| StepError::Invalid(e.to_string()))??;
-            let exit = exit?;
-            if !exit.success() {
-                // What the command left is the most telling state for a failure shell (`S`).
-                // Best effort: not keeping it must not change why the build failed.
-                // Off the runtime's threads: replacing an older one removes a whole tree.
-                let store = ctx.store.clone();
-                let _ =
-                    tokio::task::spawn_blocking(move || store.keep_failed(&failed_name, &upper))
-                        .await;
-                return Err(StepError::Exit {
-                    code: exit.code,
-                    tail: exit.tail.into_iter().map(|l| l.text).collect(),
-                });
-            }
-            Ok(Executed {
-                scratch,
-                upper,
-                layer: true,
-            })
-        },
-    )
-    .await
+        let exit = exit?;
+        if !exit.success() {
+            // What the command left is the most telling state for a failure shell (`S`).
+            // Best effort: not keeping it must not change why the build failed.
+            // Off the runtime's threads: replacing an older one removes a whole tree.
+            let store = ctx.store.clone();
+            let _ =
+                tokio::task::spawn_blocking(move || store.keep_failed(&failed_name, &upper)).await;
+            return Err(StepError::Exit {
+                code: exit.code,
+                tail: exit.tail.into_iter().map(|l| l.text).collect(),
+            });
+        }
+        Ok(Executed {
+            scratch,
+            upper,
+            layer: true,
+        })
+    }))
 }
 
 /// Runs the container, forwarding its output as `step_log` events.

@@ -1,0 +1,142 @@
+//! The state a stage's steps advance, what an executed step leaves, and what a finished stage
+//! hands the stages that read from it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use oci_spec::image::Digest;
+
+use super::event::StepRef;
+use crate::frontend::StageVars;
+use crate::image::config::ImageState;
+use crate::store::digest::of_bytes;
+use crate::store::{LayerDesc, LayerRef, StepRecord};
+
+/// A finished stage: what later stages start from or copy out of.
+#[derive(Debug, Clone)]
+pub struct StageOutput {
+    pub layers: Vec<LayerRef>,
+    pub snapshots: Vec<PathBuf>,
+    pub state: ImageState,
+    /// Key of the stage's filesystem state: what `COPY --from` of this stage keys on.
+    pub key: String,
+    /// True when any step of this stage (or of its base stage) executed instead of hitting the cache.
+    pub rebuilt: bool,
+    pub steps: Vec<StepRecord>,
+}
+
+/// The state a stage's steps advance.
+pub struct Cursor {
+    pub layers: Vec<LayerRef>,
+    pub snapshots: Vec<PathBuf>,
+    pub state: ImageState,
+    pub key: String,
+    pub rebuilt: bool,
+    /// The stage's ARG and ENV values with BuildKit's rules (the front end's model): what words
+    /// expand against and what RUN sees. ENV is mirrored into `state` for the image config.
+    pub vars: StageVars,
+    pub steps: Vec<StepRecord>,
+    /// This stage set CMD itself (so a later ENTRYPOINT keeps it).
+    pub cmd_set: bool,
+    /// No filesystem step has run yet on top of a base image.
+    pub at_base: bool,
+}
+
+/// What an executed filesystem step left: the scratch dir holding its overlay upper dir.
+pub struct Executed {
+    pub scratch: tempfile::TempDir,
+    pub upper: PathBuf,
+    /// False when the step changed nothing and should add no layer (WORKDIR on an existing dir).
+    pub layer: bool,
+}
+
+impl Cursor {
+    /// An empty filesystem and config, before FROM.
+    pub fn scratch() -> Cursor {
+        Cursor {
+            layers: Vec::new(),
+            snapshots: Vec::new(),
+            state: ImageState::scratch(),
+            key: String::new(),
+            rebuilt: false,
+            vars: StageVars::default(),
+            steps: Vec::new(),
+            cmd_set: false,
+            at_base: false,
+        }
+    }
+
+    /// Starts from a finished stage (`FROM <stage>`).
+    pub fn from_stage(out: &StageOutput) -> Cursor {
+        Cursor {
+            layers: out.layers.clone(),
+            snapshots: out.snapshots.clone(),
+            state: out.state.clone(),
+            key: out.key.clone(),
+            rebuilt: out.rebuilt,
+            ..Cursor::scratch()
+        }
+    }
+
+    pub fn diff_ids(&self) -> Vec<Digest> {
+        self.layers.iter().map(|l| l.diff_id.clone()).collect()
+    }
+
+    /// The record of a step that left the cursor as it is now.
+    pub fn record(&self, index: usize, text: String, line: usize, key: String) -> StepRecord {
+        let (config_digest, pending_config) = self.config();
+        StepRecord {
+            index,
+            text,
+            line,
+            cache_key: key,
+            cached: false,
+            diff_id: None,
+            layers: self.layers.iter().map(LayerDesc::from_ref).collect(),
+            config_digest,
+            pending_config,
+        }
+    }
+
+    /// Records the step that just advanced the cursor (its text is the newest history entry).
+    pub fn push_step(
+        &mut self,
+        step: &StepRef,
+        line: usize,
+        key: String,
+        cached: bool,
+        diff_id: Option<String>,
+    ) {
+        let text = self
+            .state
+            .history
+            .last()
+            .map(|h| h.created_by.clone())
+            .unwrap_or_default();
+        let record = StepRecord {
+            cached,
+            diff_id,
+            ..self.record(step.index, text, line, key)
+        };
+        self.steps.push(record);
+    }
+
+    /// The config after the last step, as its digest and its bytes (stored with the build record).
+    fn config(&self) -> (String, Option<Arc<[u8]>>) {
+        let diff_ids: Vec<String> = self.layers.iter().map(|l| l.diff_id.to_string()).collect();
+        let config = self.state.to_json(&diff_ids, "");
+        let bytes: Arc<[u8]> = serde_json::to_vec(&config).unwrap_or_default().into();
+        (of_bytes(&bytes).to_string(), Some(bytes))
+    }
+
+    pub fn into_output(self) -> StageOutput {
+        StageOutput {
+            layers: self.layers,
+            snapshots: self.snapshots,
+            state: self.state,
+            key: self.key,
+            rebuilt: self.rebuilt,
+            steps: self.steps,
+        }
+    }
+}
