@@ -2,11 +2,11 @@
 //! runs one step, `q` cancels).
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::process::Output;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 fn pauses(out: &Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stderr)
@@ -104,7 +104,7 @@ fn watch_with_plain_progress_continues_each_pause_from_stdin() {
     use std::io::Write;
     let f = Fixture::new();
     f.dockerfile("FROM busybox AS app\nRUN echo one > /one\nRUN echo two\n");
-    let mut child = std::process::Command::new(engine_support::bin())
+    let mut child = std::process::Command::new(common::bin())
         .arg("--root")
         .arg(f.root())
         .args(["build", "--watch", "--progress=plain", "--break", "app/1"])

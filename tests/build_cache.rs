@@ -1,11 +1,11 @@
 //! The step cache across real builds: what hits, what misses, and the reason given.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::fs;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 const DOCKERFILE: &str = r#"
 FROM busybox AS deps
@@ -106,7 +106,7 @@ fn changed_base_image_rebuilds_everything() {
     assert!(f.build(&[]).ok());
     // Re-import busybox with one more file: a new manifest digest.
     let rootfs = tempfile::tempdir().unwrap();
-    engine_support::busybox_rootfs(rootfs.path());
+    common::busybox_rootfs(rootfs.path());
     fs::write(rootfs.path().join("etc/new-release"), "2\n").unwrap();
     let source = format!("rootfs:{}", rootfs.path().display());
     let out = f.cmd(&["image", "import", &source, "-t", "busybox:latest"]);

@@ -1,12 +1,12 @@
 //! Real builds on the busybox fixture: real overlay mounts, real runc, real layers, checked with umoci.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
-use engine_support::Fixture;
+use common::Fixture;
 use stagecraft::engine::Event;
 
 const MULTISTAGE: &str = r#"

@@ -2,9 +2,9 @@
 //! carrying the JSON, so its size grows with the steps, not with their square.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 #[test]
 fn step_records_name_config_blobs() {

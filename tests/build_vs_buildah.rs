@@ -2,7 +2,7 @@
 //! filesystem: paths, types, modes, owners, file contents and symlink targets.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 const DOCKERFILE: &str = r#"
 FROM busybox AS builder
@@ -85,10 +85,7 @@ fn tree(root: &Path) -> BTreeMap<String, Node> {
 
 #[test]
 fn final_filesystem_matches_buildah() {
-    if !engine_support::have("buildah") || !engine_support::have("skopeo") {
-        eprintln!("skipped: buildah or skopeo is not installed");
-        return;
-    }
+    common::require(&["buildah", "skopeo"]);
     let f = Fixture::new();
     f.dockerfile(DOCKERFILE);
     f.write("app.txt", "hello\n");

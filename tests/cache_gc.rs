@@ -1,12 +1,12 @@
 //! `cache du|ls|prune` and `store check [--repair]` on stores made by real builds.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::fs;
 use std::path::PathBuf;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 const DOCKERFILE: &str = r#"
 FROM busybox AS deps
@@ -225,7 +225,7 @@ fn prune_waits_while_another_process_has_the_store_open() {
     assert!(records > 0);
     // This process holds the store open as a running build does.
     let open = stagecraft::store::Store::open(f.root()).unwrap();
-    let mut prune = Command::new(engine_support::bin())
+    let mut prune = Command::new(common::bin())
         .arg("--root")
         .arg(f.root())
         .args(["cache", "prune", "--all"])

@@ -4,13 +4,13 @@
 //! `STAGECRAFT_CRASH_KILLS` sets the number of kills (default 12).
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use engine_support::{Fixture, bin};
+use common::{Fixture, bin};
 use stagecraft::engine::{Event, Record};
 
 const DOCKERFILE: &str = r#"

@@ -1,9 +1,9 @@
 //! `stagecraft diff` on real builds: JSON on stages with known differences, steps, text output.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
-use engine_support::Fixture;
+use common::Fixture;
 use serde_json::Value;
 
 fn stdout(out: &std::process::Output) -> String {

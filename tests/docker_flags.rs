@@ -3,11 +3,11 @@
 //! `--platform`, and `--load` without a docker CLI.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::path::Path;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 /// The image config of a manifest in the store (an OCI layout).
 fn config(store: &Path, manifest: &str) -> serde_json::Value {
@@ -192,7 +192,7 @@ fn load_without_docker_or_podman_says_what_to_install() {
     let f = Fixture::new();
     f.dockerfile("FROM busybox\n");
     let empty = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(engine_support::bin())
+    let out = std::process::Command::new(common::bin())
         .env("PATH", empty.path())
         .env_remove("STAGECRAFT_LOAD_CLI")
         .arg("--root")
@@ -212,7 +212,7 @@ fn load_without_docker_or_podman_says_what_to_install() {
 #[test]
 fn pull_re_resolves_the_base_image_from_its_registry() {
     let tmp = tempfile::tempdir().unwrap();
-    let reg = engine_support::start_registry(tmp.path());
+    let reg = common::start_registry(tmp.path());
     let remote = format!("127.0.0.1:{}/base/busybox:1", reg.port);
     let f = Fixture::new();
     let push = |image: &str| {

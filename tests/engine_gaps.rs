@@ -2,12 +2,12 @@
 //! COPY --link, RUN --mount=type=ssh, ADD of a git repository, ONBUILD triggers of a base image.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 #[test]
 fn run_heredoc_with_shebang_runs_that_interpreter() {
@@ -79,10 +79,7 @@ fn git(dir: &Path, args: &[&str]) {
 
 #[test]
 fn add_local_git_repository_at_a_ref() {
-    if !engine_support::have("git") {
-        eprintln!("skipped: git is not installed");
-        return;
-    }
+    common::require(&["git"]);
     let repo = tempfile::tempdir().unwrap();
     let r = repo.path();
     git(r, &["init", "-q", "-b", "main"]);

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 fn runtimes() -> Vec<Runtime> {
     ["runc", "crun"]
         .iter()
-        .filter(|name| common::have(name))
+        .inspect(|name| common::require(&[name]))
         .map(|name| Runtime::find(Some(Path::new(name))).unwrap())
         .collect()
 }

@@ -61,10 +61,7 @@ fn runc_gives_the_process_a_terminal() {
 
 #[test]
 fn crun_gives_the_process_a_terminal() {
-    if !common::have("crun") {
-        eprintln!("skipping: crun is not installed");
-        return;
-    }
+    common::require(&["crun"]);
     let (code, out) = run_on_a_pty("crun");
     assert_eq!(code, 0, "{out}");
     assert!(

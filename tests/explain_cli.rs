@@ -3,11 +3,11 @@
 //! behind, `.git` and `node_modules` copied in. The JSON numbers equal hand-computed ones.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::process::{Command, Output};
 
-use engine_support::{Fixture, bin, busybox_rootfs};
+use common::{Fixture, bin, busybox_rootfs};
 use serde_json::{Value, json};
 
 const KEY: &str =

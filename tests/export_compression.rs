@@ -2,11 +2,11 @@
 //! store is still read by skopeo and umoci.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::process::Command;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 
@@ -34,10 +34,7 @@ fn layer_types(manifest: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn build_stores_plain_layers_and_export_compresses_them() {
-    if !engine_support::have("skopeo") || !engine_support::have("umoci") {
-        eprintln!("skipped: skopeo or umoci is not installed");
-        return;
-    }
+    common::require(&["skopeo", "umoci"]);
     let f = Fixture::new();
     f.dockerfile("FROM busybox\nRUN echo made > /made\nCOPY a.txt /a.txt\n");
     f.write("a.txt", "from the context\n");

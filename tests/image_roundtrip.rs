@@ -75,9 +75,7 @@ fn fixture_rootfs(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn rootfs_image_round_trips_through_every_export() {
-    if !common::have("skopeo") || !common::have("umoci") {
-        panic!("skopeo and umoci are required (apt-get install skopeo umoci)");
-    }
+    common::require(&["skopeo", "umoci"]);
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
     let store = work.join("store");
@@ -198,9 +196,7 @@ fn rootfs_image_round_trips_through_every_export() {
 
 #[test]
 fn docker_archive_made_by_skopeo_imports_and_exports() {
-    if !common::have("skopeo") || !common::have("umoci") {
-        panic!("skopeo and umoci are required (apt-get install skopeo umoci)");
-    }
+    common::require(&["skopeo", "umoci"]);
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
     let rootfs = fixture_rootfs(&work.join("rootfs"));

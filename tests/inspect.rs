@@ -3,14 +3,14 @@
 //! extraction against a hostile image.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod tmux_support;
+mod common;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
+use common::tmux::Tmux;
 use sha2::{Digest, Sha256};
-use tmux_support::{Tmux, have_tmux};
 
 /// A gzip layer of (path, content) files, (path) directories, whiteouts (`.wh.` names) and
 /// symlinks (content `-> TARGET`).
@@ -125,10 +125,7 @@ fn wait_tree(t: &Tmux, layer: usize, filter: &str) -> String {
 
 #[test]
 fn inspect_marks_filters_and_extracts_in_a_terminal() {
-    if !have_tmux() {
-        eprintln!("tmux missing: skipped");
-        return;
-    }
+    common::require(&["tmux"]);
     let tmp = tempfile::tempdir().unwrap();
     let image = tmp.path().join("image");
     crafted_image(&image);

@@ -4,13 +4,13 @@
 //! copied from a template that imported busybox once.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use engine_support::{Built, bin};
+use common::{Built, bin};
 use serde_json::Value;
 use stagecraft::engine::{Event, Record, StepRef};
 use stagecraft::lesson::{self, Workspace};

@@ -2,9 +2,9 @@
 //! step, with the stage's env, the failing command printed, and the build still failing.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 #[test]
 fn failure_shell_opens_in_the_state_before_the_failing_step() {

@@ -2,9 +2,9 @@
 //! leads back to the step that created it, through renames and across stages.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
-use engine_support::Fixture;
+use common::Fixture;
 use serde_json::Value;
 
 fn hops(files: &Value, path: &str) -> Vec<(String, u64, String, u64, String)> {

@@ -39,7 +39,7 @@ fn quickstart_and_ci_install_the_same_list() {
     );
 }
 
-/// Every tool a test looks for with `have`, and every package a failure message tells to install, is
+/// Every tool a test looks for with `have` or `require`, and every package a failure message tells to install, is
 /// in the list.
 #[test]
 fn the_list_covers_what_the_tests_need() {
@@ -63,6 +63,15 @@ fn the_list_covers_what_the_tests_need() {
         for (i, _) in text.match_indices("have(\"") {
             let tool: String = text[i + 6..].chars().take_while(|c| *c != '"').collect();
             needed.push(tool_package(&tool).to_string());
+        }
+        for (i, _) in text.match_indices("require(&[") {
+            let list: String = text[i + 10..].chars().take_while(|c| *c != ']').collect();
+            for item in list.split(',').map(str::trim) {
+                // Only literal names: `require(&[name])` over a list is checked where the list is.
+                if let Some(tool) = item.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                    needed.push(tool_package(tool).to_string());
+                }
+            }
         }
         for (i, _) in text.match_indices("apt-get install ") {
             let pkg: String = text[i + 16..]

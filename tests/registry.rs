@@ -46,17 +46,16 @@ fn push_and_pull_through_a_local_registry() {
     run(stagecraft(&store)
         .args(["image", "export", "busybox:reg", "--tls-verify=false", "-o"])
         .arg(format!("type=registry,name={remote}")));
-    if common::have("skopeo") {
-        let inspected = run(Command::new("skopeo")
-            .args(["inspect", "--tls-verify=false"])
-            .arg(format!("docker://{remote}")));
-        let v: serde_json::Value = serde_json::from_str(&inspected).unwrap();
-        assert_eq!(
-            v["Digest"],
-            digest.trim(),
-            "skopeo sees the manifest we pushed"
-        );
-    }
+    common::require(&["skopeo"]);
+    let inspected = run(Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false"])
+        .arg(format!("docker://{remote}")));
+    let v: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(
+        v["Digest"],
+        digest.trim(),
+        "skopeo sees the manifest we pushed"
+    );
     // Pushing again is a no-op for existing blobs and still succeeds.
     run(stagecraft(&store)
         .args(["image", "export", "busybox:reg", "--tls-verify=false", "-o"])
@@ -260,9 +259,7 @@ fn from_resolves_store_tags_before_the_registry() {
 
 #[test]
 fn docker_archive_import_round_trips_through_the_registry() {
-    if !common::have("skopeo") || !common::have("umoci") {
-        panic!("skopeo and umoci are required (apt-get install skopeo umoci)");
-    }
+    common::require(&["skopeo", "umoci"]);
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
     let reg = start_registry(work);

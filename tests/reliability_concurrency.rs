@@ -5,7 +5,7 @@
 //! test answers, and the test answers only once every build is inside its RUN.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,7 +13,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use engine_support::{Fixture, bin};
+use common::{Fixture, bin};
 
 /// A RUN that blocks until the test writes a line to it, then keeps that line in `/gate`.
 fn gate(port: u16) -> String {

@@ -3,13 +3,13 @@
 //! result; nothing outside the context is read, nothing outside the store is written.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 /// Host content that must never reach an image.
 const OUTSIDE: &str = "host-only-6c1d0e";
@@ -29,7 +29,7 @@ fn ctx_of(parent: &tempfile::TempDir) -> std::path::PathBuf {
     parent.path().join("ctx")
 }
 
-fn build_in(f: &Fixture, ctx: &Path, dockerfile: &str, extra: &[&str]) -> engine_support::Built {
+fn build_in(f: &Fixture, ctx: &Path, dockerfile: &str, extra: &[&str]) -> common::Built {
     fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
     let ctx_s = ctx.display().to_string();
     let mut args = vec!["build", "--progress=json"];
@@ -41,7 +41,7 @@ fn build_in(f: &Fixture, ctx: &Path, dockerfile: &str, extra: &[&str]) -> engine
         .filter(|l| l.starts_with('{'))
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    engine_support::Built { output, events }
+    common::Built { output, events }
 }
 
 /// No file of the unpacked image holds the host's content.

@@ -3,14 +3,14 @@
 //! promptly, leaving no container, process or mount).
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use engine_support::{Fixture, bin, busybox_rootfs};
+use common::{Fixture, bin, busybox_rootfs};
 
 /// Peak resident memory allowed to `stagecraft build` (and its runtime child) while a RUN prints
 /// 1 GiB. Measured peaks are ~30 MB; this leaves headroom for allocator noise but fails on any

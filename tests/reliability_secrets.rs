@@ -5,14 +5,14 @@
 //! SIGKILL in the middle of the RUN that has the secret mounted.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use engine_support::{Fixture, bin};
+use common::{Fixture, bin};
 use stagecraft::image::layer::decompress;
 
 const SECRET: &str = "tok-9f3c2a7e-never-stored";

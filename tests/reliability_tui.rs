@@ -2,15 +2,14 @@
 //! the process exits by itself with the terminal restored, and leaves no process or container.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
-mod tmux_support;
+mod common;
 
 use std::fs;
 use std::process::Command;
 use std::time::Duration;
 
-use engine_support::{Fixture, bin, have};
-use tmux_support::Tmux;
+use common::tmux::Tmux;
+use common::{Fixture, bin};
 
 /// Polls `probe` until it yields (as the tmux tests do: the terminal cannot notify us).
 fn wait<T>(what: &str, probe: impl Fn() -> Option<T>) -> T {
@@ -40,9 +39,7 @@ fn pids_with(parts: &[&str]) -> Vec<i32> {
 
 #[test]
 fn sigterm_ends_a_tui_build_and_restores_the_terminal() {
-    if !have("tmux") {
-        panic!("apt-get install tmux");
-    }
+    common::require(&["tmux"]);
     let f = Fixture::new();
     f.dockerfile("FROM busybox\nRUN echo started && exec sleep 31536004\n");
     let root = f.root().display().to_string();

@@ -1,9 +1,9 @@
 //! `stagecraft shell` on a real build: stages, steps and images, their config, and nothing kept.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 fn stdout(out: &std::process::Output) -> String {
     assert!(

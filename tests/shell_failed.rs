@@ -3,9 +3,9 @@
 //! the last build no longer names it.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
-use engine_support::Fixture;
+use common::Fixture;
 
 fn stdout(out: &std::process::Output) -> String {
     assert!(
@@ -146,7 +146,7 @@ fn a_build_killed_after_a_failed_run_leaves_an_orphan_prune_sweeps() {
         "FROM busybox AS slow\nRUN sleep 20\n",
         "FROM busybox AS final\nCOPY --from=app /left-behind /a\nCOPY --from=slow /bin/sh /b\n",
     ));
-    let mut child = Command::new(engine_support::bin())
+    let mut child = Command::new(common::bin())
         .arg("--root")
         .arg(f.root())
         .args(["build", "--progress=json", "--jobs", "2"])

@@ -2,16 +2,16 @@
 //! the UI thread), the answer becomes a tree of changes with the summary line and text diffs.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod tui_support;
+mod common;
 
 use std::fs;
 
+use common::tui::{key, model_after, render};
 use crossterm::event::KeyCode;
 use stagecraft::analyze::{FileTree, diff};
 use stagecraft::ui::tui::diffview::{DiffPane, present};
 use stagecraft::ui::tui::layout::Pane;
 use stagecraft::ui::tui::{Change, Effect, Model, Msg, update};
-use tui_support::{key, model_after, render};
 
 /// Two real directories with known differences, compared by `analyze::diff`.
 fn loaded(m: &mut Model, a: &str, b: &str) {

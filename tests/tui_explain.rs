@@ -1,11 +1,11 @@
 //! `e` in the build UI: the selected step or stage explained from the recorded build's own data.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod tui_support;
+mod common;
 
+use common::tui::{key, model_after, render, select};
 use crossterm::event::KeyCode;
 use stagecraft::ui::tui::layout::Pane;
-use tui_support::{key, model_after, render, select};
 
 #[test]
 fn e_on_a_missed_step_shows_the_real_miss_reason_and_any_key_closes_it() {

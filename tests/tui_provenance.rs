@@ -2,10 +2,11 @@
 //! build asks for provenance once, shows each file's origin in a column, and `p` opens the chain.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod tui_support;
+mod common;
 
 use std::collections::HashMap;
 
+use common::tui::{key, model_after, render, select};
 use crossterm::event::KeyCode;
 use stagecraft::analyze::Hop;
 use stagecraft::engine::event::StepRef;
@@ -13,7 +14,6 @@ use stagecraft::ui::tui::layout::Pane;
 use stagecraft::ui::tui::provenance::ProvenanceKey;
 use stagecraft::ui::tui::tree::FileTree;
 use stagecraft::ui::tui::{Change, Effect, Entry, EntryKind, Model, Msg, update};
-use tui_support::{key, model_after, render, select};
 
 fn hop(stage: &str, step: usize, line: usize, text: &str, path: &str) -> Hop {
     Hop {

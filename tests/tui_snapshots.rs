@@ -1,15 +1,15 @@
 //! Every view as text, from a `TestBackend`, at 120×40 and 80×24, from recorded event logs.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod tui_support;
+mod common;
 
+use common::tui::{key, keys, model_after, render};
 use crossterm::event::KeyCode;
 use ratatui::style::Modifier;
 use stagecraft::engine::event::StepRef;
 use stagecraft::ui::tui::layout::Pane;
 use stagecraft::ui::tui::tree::{DirSource, FileTree};
 use stagecraft::ui::tui::{Effect, LayerSource, Msg, Theme, update};
-use tui_support::{key, keys, model_after, render};
 
 const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
 

@@ -1,13 +1,12 @@
 //! End to end: the real binary in a real terminal (tmux), driven by keys, read back with capture-pane.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
-mod tmux_support;
+mod common;
 
 use std::path::PathBuf;
 
+use common::tmux::Tmux;
 use std::process::Command;
-use tmux_support::{Tmux, have_tmux};
 
 /// Runs `stagecraft ARGS` in a 120×40 terminal; when it exits, the shell reports the exit code
 /// and whether the terminal is back in cooked mode, then idles so the pane stays readable.
@@ -52,9 +51,7 @@ fn assert_clean_exit(t: &Tmux) {
 
 #[test]
 fn replay_shows_stages_skips_sizes_and_q_restores_the_terminal() {
-    if !have_tmux() {
-        panic!("tmux is required for the end-to-end TUI tests (apt-get install tmux)");
-    }
+    common::require(&["tmux"]);
     let t = start(
         "replay",
         &format!("tui --replay {} --speed 0", events("multistage.jsonl")),
@@ -244,7 +241,7 @@ fn the_layer_tree_reads_the_steps_layers_from_the_store() {
 
 #[test]
 fn a_real_busybox_build_in_the_tui_shows_stages_skips_sizes_and_cache_hits() {
-    let f = engine_support::Fixture::new();
+    let f = common::Fixture::new();
     f.dockerfile(
         "FROM busybox AS base\n\
          RUN echo base > /base.txt\n\
@@ -361,7 +358,7 @@ fn shell_prompt(screen: &str) -> bool {
 
 #[test]
 fn s_opens_a_shell_after_a_step_and_the_tui_comes_back() {
-    let f = engine_support::Fixture::new();
+    let f = common::Fixture::new();
     f.dockerfile(
         "FROM busybox\n\
          ENV GREETING=hi\n\
@@ -393,7 +390,7 @@ fn s_opens_a_shell_after_a_step_and_the_tui_comes_back() {
 
 #[test]
 fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
-    let f = engine_support::Fixture::new();
+    let f = common::Fixture::new();
     f.dockerfile(
         "FROM busybox\n\
          RUN echo before > /before.txt\n\
@@ -454,7 +451,7 @@ fn a_failing_run_offers_a_shell_before_it_with_the_command_to_rerun() {
 
 #[test]
 fn m_and_d_diff_two_stages_with_the_summary_and_a_text_diff() {
-    let f = engine_support::Fixture::new();
+    let f = common::Fixture::new();
     f.dockerfile(
         "FROM busybox AS builder\n\
          RUN echo one > /motd && head -c 300000 /dev/zero > /big.o\n\
@@ -495,7 +492,7 @@ fn m_and_d_diff_two_stages_with_the_summary_and_a_text_diff() {
 
 #[test]
 fn the_layer_tree_shows_provenance_through_chained_copy_from() {
-    let f = engine_support::Fixture::new();
+    let f = common::Fixture::new();
     f.dockerfile(
         "FROM busybox AS builder\n\
          RUN echo made-in-builder > /out.txt\n\
@@ -570,7 +567,7 @@ fn a_lesson_opens_beside_its_build_and_a_applies_the_next_try_step() {
 
 #[test]
 fn w_watches_a_live_build_and_an_edit_rebuilds_in_the_same_tui() {
-    let f = engine_support::Fixture::new();
+    let f = common::Fixture::new();
     f.dockerfile("FROM busybox\nRUN echo one\nCOPY a.txt /a.txt\n");
     f.write("a.txt", "v1\n");
     let args = format!(

@@ -1,15 +1,15 @@
 //! `update` driven by recorded event logs, keys and mouse: the UI's behaviour without a terminal.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod tui_support;
+mod common;
 
+use common::tui::{events, feed, key, keys, model_after};
 use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use stagecraft::engine::event::{Control, Event, StepRef};
 use stagecraft::ui::tui::build::{Cache, StageState, StepState};
 use stagecraft::ui::tui::layout::{self, Pane};
 use stagecraft::ui::tui::logs::Filter;
 use stagecraft::ui::tui::{Effect, Model, Msg, Theme, update};
-use tui_support::{events, feed, key, keys, model_after};
 
 fn stage_state(m: &Model, label: &str) -> StageState {
     m.build.stages[m.build.stage_index(label).unwrap()].state()
@@ -237,7 +237,7 @@ fn breakpoints_pause_and_continue_a_live_build() {
     m.live = true;
     feed(&mut m, records[..=cut].to_vec());
     m.focus = Pane::Steps;
-    tui_support::select(&mut m, &StepRef::new("builder", 4));
+    common::tui::select(&mut m, &StepRef::new("builder", 4));
     let set = key(&mut m, KeyCode::Char('b'));
     assert_eq!(
         set,
@@ -245,7 +245,7 @@ fn breakpoints_pause_and_continue_a_live_build() {
             step: StepRef::new("builder", 4)
         })]
     );
-    assert!(tui_support::render(&m).contains("● 4 RUN"));
+    assert!(common::tui::render(&m).contains("● 4 RUN"));
 
     let time = records[cut].time;
     update(
@@ -264,7 +264,7 @@ fn breakpoints_pause_and_continue_a_live_build() {
             now: Timestamp(time.0),
         },
     );
-    assert!(tui_support::render(&m).contains("paused at builder/4: c continue, n step"));
+    assert!(common::tui::render(&m).contains("paused at builder/4: c continue, n step"));
     assert_eq!(
         key(&mut m, KeyCode::Char('n')),
         vec![Effect::Control(Control::StepOnce)]

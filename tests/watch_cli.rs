@@ -2,14 +2,14 @@
 //! reason names the file. Progress is read as JSON events; the test waits on events, not time.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod engine_support;
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use engine_support::{Fixture, bin};
+use common::{Fixture, bin};
 use stagecraft::engine::{Event, Record};
 
 struct Watching {

@@ -1,58 +1,37 @@
-//! Fixtures shared by integration tests, made at test time from Debian packages.
-#![allow(dead_code)]
+//! Everything the integration tests share, in one place: the tools they need ([`require`]), a
+//! busybox root filesystem, real builds in a private store ([`Fixture`]), a registry process
+//! ([`start_registry`]), a tmux terminal (`tmux`), and the TUI model driven without a terminal
+//! (`tui`). Each test crate uses the part it needs.
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::panic)]
 
+pub mod fixture;
 pub mod registry;
+pub mod rootfs;
+pub mod tmux;
+pub mod tui;
 
-use std::fs;
-use std::os::unix::fs::{PermissionsExt, symlink};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where Debian's busybox-static puts its binary.
-pub const BUSYBOX: &str = "/bin/busybox";
+pub use fixture::{Built, Fixture, bin};
+pub use registry::start_registry;
+pub use rootfs::{BUSYBOX, busybox_rootfs};
 
-/// Writes a minimal busybox root filesystem into `root`: `/bin/busybox`, one symlink per applet,
-/// `/etc/passwd` and `/etc/group` with root, nobody and an `app` user (uid 1000), and `/tmp`.
-pub fn busybox_rootfs(root: &Path) -> PathBuf {
-    let bin = root.join("bin");
-    fs::create_dir_all(&bin).expect("mkdir bin");
-    fs::copy(BUSYBOX, bin.join("busybox")).expect("copy busybox (apt-get install busybox-static)");
-    let out = Command::new(BUSYBOX)
-        .arg("--list-full")
-        .output()
-        .expect("busybox --list-full");
-    for applet in String::from_utf8_lossy(&out.stdout).lines() {
-        let path = root.join(applet);
-        if path.exists() || path.symlink_metadata().is_ok() {
-            continue;
-        }
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).expect("mkdir applet dir");
-        }
-        symlink("/bin/busybox", &path).expect("applet symlink");
-    }
-    let etc = root.join("etc");
-    fs::create_dir_all(&etc).expect("mkdir etc");
-    fs::write(
-        etc.join("passwd"),
-        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-    )
-    .expect("passwd");
-    fs::write(
-        etc.join("group"),
-        "root:x:0:\napp:x:1000:\nnogroup:x:65534:\n",
-    )
-    .expect("group");
-    for dir in ["tmp", "root", "home/app", "proc", "sys", "dev"] {
-        fs::create_dir_all(root.join(dir)).expect("mkdir");
-    }
-    // As in real images: everyone may write /tmp, and app owns its home.
-    fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777)).expect("chmod tmp");
-    std::os::unix::fs::chown(root.join("home/app"), Some(1000), Some(1000)).expect("chown home");
-    root.to_path_buf()
-}
+/// The Debian package of each tool a test runs; `.ci/packages` (what CI and quickstart.sh
+/// install) lists them all.
+const PACKAGES: &[(&str, &str)] = &[
+    ("buildah", "buildah"),
+    ("crun", "crun"),
+    ("docker", "docker.io"),
+    ("dockerd", "docker.io"),
+    ("git", "git"),
+    ("registry", "docker-registry"),
+    ("runc", "runc"),
+    ("skopeo", "skopeo"),
+    ("tmux", "tmux"),
+    ("umoci", "umoci"),
+];
 
-/// True when `cmd` is on PATH; tests that need an external client use it to say why they skip.
+/// True when `cmd` is on PATH.
 pub fn have(cmd: &str) -> bool {
     Command::new("sh")
         .arg("-c")
@@ -60,4 +39,28 @@ pub fn have(cmd: &str) -> bool {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
+}
+
+/// The one policy for external tools: a test that needs one and does not find it fails, naming
+/// the package to install. It never passes silently.
+pub fn require(cmds: &[&str]) {
+    let missing: Vec<&str> = cmds.iter().copied().filter(|c| !have(c)).collect();
+    if missing.is_empty() {
+        return;
+    }
+    let mut packages: Vec<&str> = missing
+        .iter()
+        .map(|c| {
+            PACKAGES
+                .iter()
+                .find(|(tool, _)| tool == c)
+                .map_or(*c, |(_, pkg)| *pkg)
+        })
+        .collect();
+    packages.dedup();
+    panic!(
+        "{} not installed: apt-get install {} (CI installs every package of .ci/packages)",
+        missing.join(", "),
+        packages.join(" ")
+    );
 }

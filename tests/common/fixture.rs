@@ -1,6 +1,5 @@
 //! Running real builds in tests: a private store with a busybox base image imported through our
 //! own `image import rootfs:`, a context dir, and the event stream of each build.
-#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use std::fs;
 use std::io::Write;
@@ -9,13 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use stagecraft::engine::{Event, Record};
 
-#[path = "../common/mod.rs"]
-mod common;
-pub use common::busybox_rootfs;
-#[allow(unused_imports)]
-pub use common::have;
-#[allow(unused_imports)]
-pub use common::registry::start_registry;
+use super::busybox_rootfs;
 
 pub struct Fixture {
     pub store: tempfile::TempDir,

@@ -1,7 +1,5 @@
 //! A real terminal for end-to-end tests: a tmux server of our own (its own socket, so tests never
 //! touch a user's sessions), driven by keys and read back with capture-pane.
-// Each test crate uses the part it needs.
-#![allow(dead_code, clippy::panic)]
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -82,11 +80,4 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
-}
-
-pub fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }

@@ -1,5 +1,4 @@
 //! Shared by the TUI tests: load recorded event logs, drive the model, render to text.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 
