@@ -6,6 +6,8 @@ use stagecraft::cli::{self, Cli};
 fn main() -> miette::Result<ExitCode> {
     // Before anything can start a thread: unshare(CLONE_NEWNS) moves only the calling thread.
     stagecraft::snapshot::namespace::enter_at_process_start();
+    cli::pipe::exit_quietly_on_broken_pipe();
+    cli::report::install();
     let cli = Cli::parse();
     cli::run(cli)
 }

@@ -116,7 +116,7 @@ pub fn run(global: &Global, cmd: CacheCommand) -> Result<ExitCode> {
                     "{:<14} {:<12} {:<50} {:>10} {:>10} {:>10}",
                     truncate(key, 12),
                     truncate(&e.record.step, 12),
-                    truncate(&e.record.text, 50),
+                    crate::ui::visible::visible_line(&truncate(&e.record.text, 50)),
                     human(e.size()),
                     created,
                     ago(e.last_used)

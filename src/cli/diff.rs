@@ -64,7 +64,8 @@ pub fn run(global: &Global, args: DiffArgs) -> Result<ExitCode> {
         }
         Format::Text => render_text(&args.a, &args.b, &result, args.stat),
     };
-    print!("{out}");
+    // Paths, instruction text and findings come from images and Dockerfiles.
+    print!("{}", crate::ui::visible::visible(&out));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,7 @@ use crate::image::registry::{self, RegistryOptions};
 use crate::image::transport::{Destination, Source, docker_archive, oci_archive, oci_dir, rootfs};
 use crate::store::reference::Reference;
 use crate::store::{ResolvedImage, Store};
+use crate::ui::visible::visible_line;
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
@@ -171,9 +172,9 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
                 let created = image.config.created().clone().unwrap_or_default();
                 println!(
                     "{:<40} {:<12} {:<20} {:>10}",
-                    shown,
+                    visible_line(&shown),
                     short(image.digest()),
-                    created,
+                    visible_line(&created),
                     human(size)
                 );
             }
@@ -183,9 +184,9 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
             for name in names {
                 let canonical = Reference::parse(&name).into_diagnostic()?.canonical();
                 match store.remove_tag(&canonical)? {
-                    Some(d) => println!("untagged {name} ({})", d.digest()),
+                    Some(d) => println!("untagged {} ({})", visible_line(&name), d.digest()),
                     None => {
-                        eprintln!("no image named {name:?}");
+                        eprintln!("no image named {:?}", visible_line(&name));
                         missing = true;
                     }
                 }
@@ -219,7 +220,10 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
                 let size = row.size.map_or_else(|| "0B".to_string(), human);
                 println!(
                     "{:<22} {:<60} {:>10} {}",
-                    row.created, by, size, row.comment
+                    visible_line(&row.created),
+                    visible_line(&by),
+                    size,
+                    visible_line(&row.comment)
                 );
             }
         }

@@ -70,6 +70,7 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitCode> {
         }
         Format::Dot => render::dot(&plan),
     };
-    print!("{out}");
+    // Paths, instruction text and findings come from images and Dockerfiles.
+    print!("{}", crate::ui::visible::visible(&out));
     Ok(ExitCode::SUCCESS)
 }

@@ -25,6 +25,7 @@ pub fn run(global: &Global, cmd: StoreCommand) -> Result<ExitCode> {
     let StoreCommand::Check { repair } = cmd;
     let report = store.check(repair)?;
     for p in &report.problems {
+        let p = crate::ui::visible::visible_line(&p.to_string()).into_owned();
         println!("{}{p}", if repair { "removed " } else { "broken " });
     }
     println!(

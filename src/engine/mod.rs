@@ -14,6 +14,7 @@ mod finish;
 pub mod fsutil;
 pub mod lookup;
 pub mod options;
+pub mod secret;
 pub mod shell;
 pub mod sink;
 mod solve;

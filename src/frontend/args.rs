@@ -104,6 +104,7 @@ pub fn resolve_globals(
         // Declared without a value: unset, unless predefined (`ARG TARGETARCH` keeps the platform's).
         if let Some(v) = value {
             meta.insert(decl.name.clone(), v);
+            shell::limits::check_vars(&decl.name, &meta)?;
         }
         names.push(decl.name.clone());
     }

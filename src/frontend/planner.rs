@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use super::args;
 use super::error::{ErrorKind, FrontendError};
 use super::instruction::{Instruction, Op};
 use super::plan::{BuildPlan, DepSource, Dependency, PlanStep, Stage, StageBase};
 use super::shell::{self, Vars};
 use super::{Dockerfile, suggest};
+use super::{args, expand};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlanOptions {
@@ -52,8 +52,13 @@ pub fn plan(df: &Dockerfile, opts: &PlanOptions) -> Result<BuildPlan, FrontendEr
         }
     }
     let platform = opts.platform.clone().unwrap_or_else(args::host_platform);
-    let scope = args::resolve_globals(&globals, &opts.build_args, &platform)
-        .map_err(|e| err(e.into(), &df.instructions[0]))?;
+    let scope = args::resolve_globals(&globals, &opts.build_args, &platform).map_err(|e| {
+        let at = df.instructions[..first_from]
+            .iter()
+            .find(|i| declares(i, &e.word))
+            .unwrap_or(&df.instructions[0]);
+        err(e.into(), at)
+    })?;
 
     // Stages: each FROM and the instructions up to the next FROM.
     let mut groups: Vec<Vec<Instruction>> = Vec::new();
@@ -140,22 +145,10 @@ pub fn plan(df: &Dockerfile, opts: &PlanOptions) -> Result<BuildPlan, FrontendEr
             match &inst.op {
                 Op::Copy(c) => refs.extend(c.from.iter().cloned()),
                 Op::Run(r) => refs.extend(r.mounts.iter().filter_map(|m| m.from.clone())),
-                Op::Arg(decls) => {
-                    for d in decls {
-                        if let Ok(Some(v)) = scope.resolve(d, &vars as &dyn Vars) {
-                            vars.insert(d.name.clone(), v);
-                        }
-                    }
-                }
-                Op::Env(kvs) => {
-                    for kv in kvs {
-                        let v =
-                            shell::expand(&kv.value, &vars).unwrap_or_else(|_| kv.value.clone());
-                        vars.insert(kv.key.clone(), v);
-                    }
-                }
                 _ => {}
             }
+            track_vars(inst, &scope, &mut vars, df.directives.escape)
+                .map_err(|e| err(e.into(), inst))?;
             for r in refs {
                 let r = shell::expand(&r, &vars).map_err(|e| err(e.into(), inst))?;
                 let source = match resolve(&r, inst, false)? {
@@ -258,6 +251,57 @@ fn warnings(
         }
     }
     out
+}
+
+/// Follows a stage's ARG and ENV values as far as the plan can know them (the base image's ENV is
+/// not known yet). Expansion errors are left to the engine, which has the full environment, except
+/// a size limit: that one fails the plan with the instruction's location.
+fn track_vars(
+    inst: &Instruction,
+    scope: &args::ArgScope,
+    vars: &mut BTreeMap<String, String>,
+    escape: char,
+) -> Result<(), shell::ShellError> {
+    match &inst.op {
+        Op::Arg(decls) => {
+            for d in decls {
+                if let Some(Some(v)) = only_limit(scope.resolve(d, &*vars as &dyn Vars))? {
+                    vars.insert(d.name.clone(), v);
+                }
+                shell::limits::check_vars(&d.name, &*vars)?;
+            }
+        }
+        Op::Env(kvs) => {
+            for kv in kvs {
+                let v = only_limit(shell::expand(&kv.value, &*vars))?;
+                vars.insert(kv.key.clone(), v.unwrap_or_else(|| kv.value.clone()));
+                shell::limits::check_vars(&kv.key, &*vars)?;
+            }
+        }
+        op => {
+            only_limit(expand::expand_op(op, &*vars, escape))?;
+        }
+    }
+    Ok(())
+}
+
+/// `None` for an expansion error other than a size limit.
+fn only_limit<T>(r: Result<T, shell::ShellError>) -> Result<Option<T>, shell::ShellError> {
+    match r {
+        Err(e) if e.too_large => Err(e),
+        Ok(v) => Ok(Some(v)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Whether `i` is an ARG declaring `word` or with `word` as a default (where a global ARG failed).
+fn declares(i: &Instruction, word: &str) -> bool {
+    match &i.op {
+        Op::Arg(decls) => decls
+            .iter()
+            .any(|d| d.name == word || d.default.as_deref() == Some(word)),
+        _ => false,
+    }
 }
 
 fn label_or(names: &[Option<String>], i: usize, fallback: &str) -> String {

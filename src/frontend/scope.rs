@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::args::ArgScope;
 use super::expand::expand_op;
 use super::instruction::Op;
-use super::shell::{ShellError, Vars};
+use super::shell::{ShellError, Vars, limits};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StageVars {
@@ -49,18 +49,26 @@ impl StageVars {
                             self.args.remove(&d.name);
                         }
                     }
+                    self.check(&d.name)?;
                 }
             }
             Op::Env(_) => {
                 if let Op::Env(kvs) = expand_op(op, self, escape)? {
                     for kv in kvs {
                         self.set_env(&kv.key, &kv.value);
+                        self.check(&kv.key)?;
                     }
                 }
             }
             _ => {}
         }
         Ok(())
+    }
+
+    /// Fails when the stage's variables pass [`limits::MAX_VARS`].
+    fn check(&self, name: &str) -> Result<(), ShellError> {
+        let env = self.env.iter().map(|(k, v)| (k, v));
+        limits::check_vars(name, env.chain(self.args.iter()))
     }
 
     /// The image config's `Env` (`KEY=VALUE`): ENV only.

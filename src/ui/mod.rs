@@ -4,3 +4,4 @@
 pub mod inspect;
 pub mod progress;
 pub mod tui;
+pub mod visible;

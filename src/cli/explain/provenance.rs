@@ -29,7 +29,8 @@ pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
         }
         Format::Text => render(&files, total),
     };
-    print!("{out}");
+    // Paths, instruction text and findings come from images and Dockerfiles.
+    print!("{}", crate::ui::visible::visible(&out));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -77,7 +77,8 @@ pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
             s
         }
     };
-    print!("{out}");
+    // Paths, instruction text and findings come from images and Dockerfiles.
+    print!("{}", crate::ui::visible::visible(&out));
     Ok(match ci {
         Some(results) if failed(&results) => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,

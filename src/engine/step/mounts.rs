@@ -13,7 +13,7 @@ use super::super::ctx::BuildCtx;
 use super::super::cursor::Cursor;
 use super::super::error::StepError;
 use super::super::fsutil::resolve_in_root;
-use super::super::options::SecretSource;
+use super::super::secret;
 use super::from::source_lowers;
 use super::overlay::absolute;
 use crate::exec::ExtraMount;
@@ -99,7 +99,7 @@ pub async fn prepare_mounts(
                 out.mounts.push(ExtraMount::Tmpfs { target, size_bytes });
             }
             MountType::Cache => cache_mount(ctx, m, target, &mut out).await?,
-            MountType::Secret => secret_mount(ctx, m, target, &mut out)?,
+            MountType::Secret => secret_mount(ctx, m, target, &mut out).await?,
             MountType::Bind => bind_mount(ctx, m, target, &mut out).await?,
             MountType::Ssh => {
                 return Err(StepError::Invalid(
@@ -200,7 +200,7 @@ async fn cache_mount(
     Ok(())
 }
 
-fn secret_mount(
+async fn secret_mount(
     ctx: &BuildCtx,
     m: &Mount,
     target: Option<String>,
@@ -215,22 +215,10 @@ fn secret_mount(
                 .and_then(|t| t.rsplit('/').next().map(str::to_string))
         })
         .ok_or_else(|| StepError::Invalid("--mount=type=secret needs an id or a target".into()))?;
-    let contents = ctx
-        .opts
-        .secrets
-        .iter()
-        .find(|s| s.id == id)
-        .map(|s| match &s.source {
-            SecretSource::File(path) => {
-                fs::read(path).map_err(StepError::io(format!("secret {id}: {}", path.display())))
-            }
-            SecretSource::Env(var) => std::env::var(var).map(String::into_bytes).map_err(|_| {
-                StepError::Invalid(format!(
-                    "secret {id}: environment variable {var} is not set"
-                ))
-            }),
-        })
-        .transpose()?;
+    let contents = match ctx.opts.secrets.iter().find(|s| s.id == id) {
+        Some(spec) => Some(secret::load(&id, &spec.source, &ctx.cancel).await?),
+        None => None,
+    };
     let Some(contents) = contents else {
         if m.required {
             return Err(StepError::Invalid(format!(

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use super::limits::MAX_GROWTH;
 use super::pattern::Pattern;
 use super::{Expansion, ShellError, Vars};
 
@@ -41,6 +42,8 @@ impl Lexer {
             lexer: *self,
             matched: BTreeSet::new(),
             unmatched: BTreeSet::new(),
+            budget: word.len().saturating_add(MAX_GROWTH),
+            too_large: false,
         };
         match sw.process_stop_on(None, self.raw_escapes) {
             Ok((result, words)) => Ok(Expansion {
@@ -52,6 +55,7 @@ impl Lexer {
             Err(reason) => Err(ShellError {
                 word: word.to_string(),
                 reason,
+                too_large: sw.too_large,
             }),
         }
     }
@@ -68,6 +72,9 @@ struct ShellWord<'a> {
     lexer: Lexer,
     matched: BTreeSet<String>,
     unmatched: BTreeSet<String>,
+    /// Bytes any partial result may hold ([`MAX_GROWTH`] more than the word as written).
+    budget: usize,
+    too_large: bool,
 }
 
 #[derive(Default)]
@@ -154,6 +161,7 @@ impl ShellWord<'_> {
                 '$' => {
                     let tmp = self.dollar()?;
                     result.push_str(&tmp);
+                    self.fits(result.len())?;
                     words.add_string(&tmp);
                 }
                 _ => {
@@ -233,6 +241,7 @@ impl ShellWord<'_> {
                 Some('$') => {
                     let value = self.dollar()?;
                     result.push_str(&value);
+                    self.fits(result.len())?;
                 }
                 Some(_) => {
                     let mut ch = self.next().unwrap_or_default();
@@ -389,7 +398,10 @@ impl ShellWord<'_> {
                 }
                 let p = Pattern::compile(&pat)
                     .map_err(|e| format!("invalid pattern ({pat}) in substitution: {e}"))?;
-                Ok(p.replace(&value.unwrap_or_default(), &replacement, all))
+                match p.replace(&value.unwrap_or_default(), &replacement, all, self.budget) {
+                    Some(out) => Ok(out),
+                    None => self.fits(usize::MAX).map(|()| String::new()),
+                }
             }
             _ => Err(format!("unsupported modifier ({modifier}) in substitution")),
         }
@@ -416,6 +428,18 @@ impl ShellWord<'_> {
             name.push(ch);
         }
         name
+    }
+
+    /// Fails once a partial result holds `len` bytes, more than the budget allows.
+    fn fits(&mut self, len: usize) -> Step<()> {
+        if len <= self.budget {
+            return Ok(());
+        }
+        self.too_large = true;
+        Err(format!(
+            "expands to more than {} bytes (an expansion may add at most {MAX_GROWTH} bytes)",
+            self.budget
+        ))
     }
 
     fn lookup(&mut self, name: &str) -> Option<String> {

@@ -8,6 +8,7 @@
 //! are left to the container's shell.
 
 mod lex;
+pub mod limits;
 mod pattern;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -60,10 +61,30 @@ pub struct Expansion {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("failed to process {word:?}: {reason}")]
 pub struct ShellError {
     pub word: String,
     pub reason: String,
+    /// A size limit of [`limits`] was reached (the planner reports these even where it otherwise
+    /// leaves expansion errors to the engine).
+    pub too_large: bool,
+}
+
+/// How much of the word an error quotes: a 1 MB line is not worth repeating.
+const QUOTED: usize = 200;
+
+impl std::fmt::Display for ShellError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.word.char_indices().nth(QUOTED) {
+            None => write!(f, "failed to process {:?}: {}", self.word, self.reason),
+            Some((cut, _)) => write!(
+                f,
+                "failed to process {:?} (+{} more bytes): {}",
+                &self.word[..cut],
+                self.word.len() - cut,
+                self.reason
+            ),
+        }
+    }
 }
 
 /// Expands `word` as one word (BuildKit `ProcessWord`, escape `\`): quotes removed, no field splitting.

@@ -82,7 +82,14 @@ impl Pattern {
     }
 
     /// Replaces the first (or every) match, like Go's `Regexp.ReplaceAllString` on a greedy pattern.
-    pub fn replace(&self, value: &str, replacement: &str, all: bool) -> String {
+    /// `None` when the result would pass `limit` bytes (`${V//?/$V}` squares V's length).
+    pub fn replace(
+        &self,
+        value: &str,
+        replacement: &str,
+        all: bool,
+        limit: usize,
+    ) -> Option<String> {
         let mut out = String::new();
         let mut last_end = 0;
         let mut search = 0;
@@ -93,6 +100,9 @@ impl Pattern {
             out.push_str(&value[last_end..s]);
             if e > last_end || s == 0 {
                 out.push_str(replacement);
+            }
+            if out.len() > limit {
+                return None;
             }
             last_end = e;
             if !all {
@@ -108,7 +118,7 @@ impl Pattern {
             }
         }
         out.push_str(&value[last_end..]);
-        out
+        (out.len() <= limit).then_some(out)
     }
 
     fn find(&self, value: &str, from: usize) -> Option<(usize, usize)> {
@@ -155,7 +165,20 @@ mod tests {
     #[test]
     fn replace_all_with_empty_pattern_keeps_value() {
         let p = Pattern::compile("").expect("valid");
-        assert_eq!(p.replace("xxyy", "", true), "xxyy");
-        assert_eq!(p.replace("xxyy", "ww", false), "wwxxyy");
+        assert_eq!(p.replace("xxyy", "", true, 99).as_deref(), Some("xxyy"));
+        assert_eq!(
+            p.replace("xxyy", "ww", false, 99).as_deref(),
+            Some("wwxxyy")
+        );
+    }
+
+    #[test]
+    fn replace_stops_at_the_limit() {
+        let p = Pattern::compile("?").expect("valid");
+        assert_eq!(
+            p.replace("xxyy", "ww", true, 8).as_deref(),
+            Some("wwwwwwww")
+        );
+        assert_eq!(p.replace("xxyy", "ww", true, 7), None);
     }
 }

@@ -6,11 +6,13 @@ use crate::engine::event::{Event, Timestamp};
 use crate::engine::{Record, StepRef};
 use crate::frontend::BuildPlan;
 use crate::store::LayerInfo;
+use crate::ui::visible::VisibleWriter;
 
 /// A readable build log in the spirit of BuildKit's `--progress=plain`: every step gets a number,
 /// its header names the stage and position, and output lines carry the seconds since the step began.
+/// Everything it prints comes from the build, so all of it goes through [`VisibleWriter`].
 pub struct PlainPrinter<W: Write + Send> {
-    out: W,
+    out: VisibleWriter<W>,
     plan: Option<BuildPlan>,
     numbers: HashMap<StepRef, usize>,
     started: HashMap<StepRef, Timestamp>,
@@ -20,7 +22,7 @@ pub struct PlainPrinter<W: Write + Send> {
 impl<W: Write + Send> PlainPrinter<W> {
     pub fn new(out: W) -> Self {
         Self {
-            out,
+            out: VisibleWriter(out),
             plan: None,
             numbers: HashMap::new(),
             started: HashMap::new(),
@@ -114,8 +116,16 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
                     .get(step)
                     .map(|t| record.time.since(*t).as_secs_f64())
                     .unwrap_or(0.0);
+                // A carriage return redraws a line on a terminal (progress bars): each redraw gets
+                // a line of its own here rather than a visible ^M.
                 for line in text.lines() {
-                    writeln!(self.out, "#{n} {since:.3} {line}")?;
+                    let mut redraws = line.split('\r').filter(|l| !l.is_empty()).peekable();
+                    if redraws.peek().is_none() {
+                        writeln!(self.out, "#{n} {since:.3} ")?;
+                    }
+                    for part in redraws {
+                        writeln!(self.out, "#{n} {since:.3} {part}")?;
+                    }
                 }
             }
             Event::StepCached { step, layer } => {
