@@ -7,6 +7,7 @@ mod common;
 
 mod escapes;
 mod expansion;
+mod export;
 mod limits;
 mod pipe;
 mod secret;

@@ -192,8 +192,13 @@ pub fn export(
             let blob = store.open_blob(layer.descriptor.digest())?;
             let mut reader = decompress(blob)
                 .map_err(io_err("read", store.blob_path(layer.descriptor.digest())))?;
-            let size = io::copy(&mut reader, &mut BufWriter::new(&tar_file))
-                .map_err(io_err("write", &tar_path))?;
+            // Checked against the diff_id: a blob changed in the store is not exported.
+            let mut hashed = super::blobs::Hashing::new(BufWriter::new(&tar_file));
+            let size = io::copy(&mut reader, &mut hashed).map_err(io_err("write", &tar_path))?;
+            hashed.finish(
+                layer.diff_id.as_ref(),
+                &store.blob_path(layer.descriptor.digest()),
+            )?;
             tar_file
                 .seek(SeekFrom::Start(0))
                 .map_err(io_err("seek", &tar_path))?;
