@@ -17,6 +17,7 @@ pub mod learn;
 pub mod on_failure;
 pub mod pipe;
 pub mod plan;
+pub mod plan_check;
 pub mod report;
 pub mod shell;
 pub mod shell_integration;
@@ -117,7 +118,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Some(Command::Explain(args)) => explain::run(&cli.global, args),
         Some(Command::Inspect(args)) => inspect::run(&cli.global, args),
         Some(Command::Image { command }) => image::run(&cli.global, command),
-        Some(Command::Plan(args)) => plan::run(args),
+        Some(Command::Plan(args)) => plan::run(&cli.global, args),
         Some(Command::Shell(args)) => shell::run(&cli.global, args),
         Some(Command::Tui(args)) => tui::run(&cli.global, args),
         Some(Command::Learn(args)) => learn::run(&cli.global, args),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::frontend::{self, PlanOptions, render};
+use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -32,6 +33,10 @@ pub struct PlanArgs {
     pub platform: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Run the build checks (BuildKit's rules, as `docker build --check`) instead of showing the
+    /// graph; exits 1 when `# check=error=true` and anything was found
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `--build-arg K=V`, or `--build-arg K` taking K from the environment (skipped when unset).
@@ -44,7 +49,7 @@ pub fn parse_build_args(args: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn run(args: PlanArgs) -> miette::Result<ExitCode> {
+pub fn run(global: &super::Global, args: PlanArgs) -> miette::Result<ExitCode> {
     let file = args
         .file
         .clone()
@@ -57,6 +62,22 @@ pub fn run(args: PlanArgs) -> miette::Result<ExitCode> {
             .map_err(|e| miette::miette!("cannot read {}: {e}", file.display()))?
     };
     let dockerfile = frontend::parse_dockerfile(&source, &file)?;
+    if args.check {
+        // Base images' ENV come from the store when it exists; `plan` never creates one.
+        let root = global.store_root();
+        let store = root.is_dir().then(|| Store::open(&root).ok()).flatten();
+        let build_args = parse_build_args(&args.build_args);
+        let report =
+            crate::engine::checks::check(&dockerfile, &args.context, &build_args, store.as_ref())
+                .map_err(|e| miette::miette!("# check= directive: {e}"))?;
+        let out = super::plan_check::render(&report, &dockerfile, args.format)?;
+        print!("{}", crate::ui::visible::visible(&out));
+        return Ok(if report.failure().is_some() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     let opts = PlanOptions {
         target: args.target,
         build_args: parse_build_args(&args.build_args),

@@ -24,6 +24,11 @@ use crate::store::Store;
 
 /// Reads and plans the Dockerfile as `build` would, for `plan`-style callers.
 pub fn load_plan(opts: &BuildOptions) -> Result<BuildPlan, EngineError> {
+    load(opts).map(|(_, plan)| plan)
+}
+
+/// The parsed Dockerfile and its plan.
+fn load(opts: &BuildOptions) -> Result<(frontend::Dockerfile, BuildPlan), EngineError> {
     let source = std::fs::read_to_string(&opts.dockerfile).map_err(|source| EngineError::Read {
         path: opts.dockerfile.display().to_string(),
         source,
@@ -38,7 +43,34 @@ pub fn load_plan(opts: &BuildOptions) -> Result<BuildPlan, EngineError> {
         },
     )
     .map_err(Box::new)?;
-    Ok(plan)
+    Ok((df, plan))
+}
+
+/// Runs the build checks and sends their warnings; with `# check=error=true` any warning fails
+/// the build before a step runs (BuildKit's "lint violation found for rules: …").
+fn run_checks(
+    store: &Store,
+    opts: &BuildOptions,
+    df: &frontend::Dockerfile,
+    plan: &BuildPlan,
+    sink: &EventSink,
+) -> Result<(), EngineError> {
+    let report = super::checks::check(df, &opts.context, &opts.build_args, Some(store))
+        .map_err(|e| EngineError::Other(format!("# check= directive: {e}")))?;
+    for event in super::checks::events(&report, df, plan) {
+        sink.emit(event);
+    }
+    match report.failure() {
+        Some(message) => {
+            sink.emit(Event::BuildFinished {
+                image: None,
+                totals: super::event::Totals::default(),
+                error: Some(message.clone()),
+            });
+            Err(EngineError::Failed { message })
+        }
+        None => Ok(()),
+    }
 }
 
 /// Runs a build to the end, sending events to `events` and obeying `control`.
@@ -51,7 +83,7 @@ pub async fn build(
 ) -> Result<BuildOutcome, EngineError> {
     let started = Instant::now();
     let sink = EventSink::new(events);
-    let plan = load_plan(&opts)?;
+    let (df, plan) = load(&opts)?;
     let context = SourceTree::context(&opts.context, Some(&opts.dockerfile))
         .map_err(|e| EngineError::Other(e.to_string()))?;
     let build_id = new_build_id();
@@ -59,6 +91,7 @@ pub async fn build(
         build_id: build_id.clone(),
         plan: plan.clone(),
     });
+    run_checks(&store, &opts, &df, &plan, &sink)?;
     for stage in plan.stages.iter().filter(|s| !s.needed) {
         sink.emit(Event::StageSkipped {
             stage: stage.label(),

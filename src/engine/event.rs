@@ -189,6 +189,21 @@ pub enum Event {
         stage: String,
         image_config: ConfigSummary,
     },
+    /// A build check's finding (BuildKit's rule name and message), before any step runs.
+    Warning {
+        rule: String,
+        message: String,
+        /// The rule's documentation.
+        url: String,
+        file: String,
+        line: usize,
+        column: usize,
+        /// A one-line fix.
+        fix: String,
+        /// The step written on that line, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<StepRef>,
+    },
     BuildFinished {
         /// Manifest digest of the target image; `None` when the build failed or was cancelled.
         image: Option<String>,

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod cache;
+pub mod checks;
 pub mod context;
 pub mod control;
 pub mod copy;

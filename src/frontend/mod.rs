@@ -6,6 +6,7 @@
 //! [`shell::expand_words`], [`args::ArgScope::resolve`].
 
 pub mod args;
+pub mod checks;
 mod convert;
 mod duration;
 pub mod error;

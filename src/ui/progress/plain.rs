@@ -17,6 +17,8 @@ pub struct PlainPrinter<W: Write + Send> {
     numbers: HashMap<StepRef, usize>,
     started: HashMap<StepRef, Timestamp>,
     build_started: Option<Timestamp>,
+    /// Build check warnings, printed after the build as BuildKit does.
+    warnings: Vec<String>,
 }
 
 impl<W: Write + Send> PlainPrinter<W> {
@@ -27,6 +29,7 @@ impl<W: Write + Send> PlainPrinter<W> {
             numbers: HashMap::new(),
             started: HashMap::new(),
             build_started: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -162,6 +165,17 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
             Event::StageFinished { stage, .. } => {
                 writeln!(self.out, "stage {stage} done")?;
             }
+            Event::Warning {
+                rule,
+                message,
+                file,
+                line,
+                column,
+                fix,
+                ..
+            } => self.warnings.push(format!(
+                " - {rule}: {message} ({file}:{line}:{column})\n   fix: {fix}"
+            )),
             Event::BuildFinished {
                 image,
                 totals,
@@ -188,6 +202,14 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
                     )?,
                     (None, None) => {
                         writeln!(self.out, "build ended after {:.1}s", totals.duration)?
+                    }
+                }
+                let n = std::mem::take(&mut self.warnings);
+                if !n.is_empty() {
+                    let s = if n.len() == 1 { "" } else { "s" };
+                    writeln!(self.out, "{} warning{s} found:", n.len())?;
+                    for w in n {
+                        writeln!(self.out, "{w}")?;
                     }
                 }
             }

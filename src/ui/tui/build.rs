@@ -191,6 +191,8 @@ pub struct BuildState {
     pub last_event: Option<Timestamp>,
     /// The step that most recently started or paused: what "follow" selects.
     pub latest_step: Option<StepRef>,
+    /// Build check warnings, as `Rule: message (line N)`.
+    pub warnings: Vec<String>,
     index: HashMap<String, usize>,
 }
 
@@ -302,6 +304,14 @@ impl BuildState {
                 })
             }
             Event::StepLog { .. } => {}
+            Event::Warning {
+                rule,
+                message,
+                line,
+                ..
+            } => self
+                .warnings
+                .push(format!("{rule}: {message} (line {line})")),
             Event::StepCached { step, layer } => self.with_step(step, |s| {
                 s.state = StepState::Cached;
                 s.cache = Cache::Hit;

@@ -93,6 +93,31 @@ fn on_record(m: &mut Model, record: &Record) {
         );
         return;
     }
+    // A check warning goes to the logs under the step written on its line (else the first step),
+    // where a person reading that step's output sees it.
+    if let Event::Warning {
+        rule,
+        message,
+        file,
+        line,
+        column,
+        fix,
+        step,
+        ..
+    } = &record.event
+    {
+        let first = m
+            .build
+            .stages
+            .first()
+            .and_then(|s| s.steps.first())
+            .map(|s| s.step.clone());
+        if let Some(at) = step.clone().or(first) {
+            let text = format!("WARNING {rule}: {message} ({file}:{line}:{column}) fix: {fix}");
+            m.logs
+                .push(&at, crate::engine::event::Stream::Stderr, &text);
+        }
+    }
     let latest = m.build.latest_step.clone();
     m.build.apply(record);
     if let Event::BuildStarted { plan, .. } = &record.event {

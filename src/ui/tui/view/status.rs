@@ -76,6 +76,14 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
         sep(),
         Span::styled(layers, theme.text),
     ];
+    if !b.warnings.is_empty() {
+        let n = b.warnings.len();
+        let s = if n == 1 { "" } else { "s" };
+        left.extend([
+            sep(),
+            Span::styled(format!("⚠ {n} warning{s}"), theme.paused),
+        ]);
+    }
     if let Some(f) = &b.finished
         && f.totals.image_size > 0
     {
