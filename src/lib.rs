@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod backend;
+pub mod buildkit;
 pub mod cli;
 pub mod engine;
 pub mod exec;

@@ -204,6 +204,18 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<StepRef>,
     },
+    /// Work a backend reports outside the plan's steps (BuildKit's `[internal] load build context`,
+    /// `exporting to image`, or a vertex no step matches): shown under the build, never dropped.
+    Activity {
+        name: String,
+        state: ActivityState,
+        /// The log or status line, the error, or empty.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        text: String,
+        /// Seconds, once done.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration: Option<f64>,
+    },
     BuildFinished {
         /// Manifest digest of the target image; `None` when the build failed or was cancelled.
         image: Option<String>,
@@ -211,6 +223,16 @@ pub enum Event {
         #[serde(default)]
         error: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityState {
+    Started,
+    Log,
+    Done,
+    Cached,
+    Failed,
 }
 
 /// An event with the time it happened: the unit of the JSON-lines stream.

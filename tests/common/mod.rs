@@ -4,6 +4,7 @@
 //! (`tui`). Each test crate uses the part it needs.
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::panic)]
 
+pub mod dockerd;
 pub mod fixture;
 pub mod registry;
 pub mod rootfs;

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::Printer;
-use crate::engine::event::{Event, Timestamp};
+use crate::engine::event::{ActivityState, Event, Timestamp};
 use crate::engine::{Record, StepRef};
 use crate::frontend::BuildPlan;
 use crate::store::LayerInfo;
@@ -15,6 +15,7 @@ pub struct PlainPrinter<W: Write + Send> {
     out: VisibleWriter<W>,
     plan: Option<BuildPlan>,
     numbers: HashMap<StepRef, usize>,
+    activities: HashMap<String, usize>,
     started: HashMap<StepRef, Timestamp>,
     build_started: Option<Timestamp>,
     /// Build check warnings, printed after the build as BuildKit does.
@@ -27,6 +28,7 @@ impl<W: Write + Send> PlainPrinter<W> {
             out: VisibleWriter(out),
             plan: None,
             numbers: HashMap::new(),
+            activities: HashMap::new(),
             started: HashMap::new(),
             build_started: None,
             warnings: Vec::new(),
@@ -34,7 +36,7 @@ impl<W: Write + Send> PlainPrinter<W> {
     }
 
     fn number(&mut self, step: &StepRef) -> usize {
-        let next = self.numbers.len() + 1;
+        let next = self.numbers.len() + self.activities.len() + 1;
         *self.numbers.entry(step.clone()).or_insert(next)
     }
 
@@ -176,6 +178,23 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
             } => self.warnings.push(format!(
                 " - {rule}: {message} ({file}:{line}:{column})\n   fix: {fix}"
             )),
+            Event::Activity {
+                name,
+                state,
+                text,
+                duration,
+            } => {
+                let next = self.numbers.len() + self.activities.len() + 1;
+                let n = *self.activities.entry(name.clone()).or_insert(next);
+                let secs = duration.unwrap_or(0.0);
+                match state {
+                    ActivityState::Started => writeln!(self.out, "#{n} {name}")?,
+                    ActivityState::Log => writeln!(self.out, "#{n} {text}")?,
+                    ActivityState::Done => writeln!(self.out, "#{n} DONE {secs:.1}s")?,
+                    ActivityState::Cached => writeln!(self.out, "#{n} CACHED")?,
+                    ActivityState::Failed => writeln!(self.out, "#{n} ERROR: {text}")?,
+                }
+            }
             Event::BuildFinished {
                 image,
                 totals,

@@ -3,12 +3,17 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::engine::event::{ConfigSummary, Event, Record, StepRef, Timestamp, Totals};
+use crate::engine::event::{
+    ActivityState, ConfigSummary, Event, Record, StepRef, Timestamp, Totals,
+};
 use crate::frontend::plan::{BuildPlan, PlanStep, StageBase};
 use crate::store::LayerInfo;
 
 use super::format;
 use super::tree::LayerRequest;
+
+/// The stage row that holds a backend's activities; brackets keep it apart from any stage name.
+pub const ACTIVITY_STAGE: &str = "[buildkit]";
 
 /// A step's place in its life, with guard methods instead of scattered matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,6 +364,12 @@ impl BuildState {
                 let i = self.stage_or_insert(stage);
                 self.stages[i].finished = Some(image_config.clone());
             }
+            Event::Activity {
+                name,
+                state,
+                text,
+                duration,
+            } => self.activity(record.time, name, *state, text, *duration),
             Event::BuildFinished {
                 image,
                 totals,
@@ -410,6 +421,46 @@ impl BuildState {
                 skipped,
                 finished: None,
             });
+        }
+    }
+
+    /// A backend's work outside the plan (BuildKit's `[internal] …`, `exporting to image`): one row
+    /// each under a stage of its own, whose label no Dockerfile stage can have.
+    fn activity(
+        &mut self,
+        time: Timestamp,
+        name: &str,
+        state: ActivityState,
+        text: &str,
+        duration: Option<f64>,
+    ) {
+        let i = self.stage_or_insert(ACTIVITY_STAGE);
+        let steps = &mut self.stages[i].steps;
+        let pos = match steps.iter().position(|s| s.text == name) {
+            Some(pos) => pos,
+            None => {
+                let step = StepRef::new(ACTIVITY_STAGE, steps.len());
+                steps.push(StepView::new(step, String::new(), name.to_string(), 0));
+                steps.len() - 1
+            }
+        };
+        let view = &mut steps[pos];
+        view.duration = duration.map(format::seconds).or(view.duration);
+        match state {
+            ActivityState::Started => {
+                view.state = StepState::Running;
+                view.started = Some(time);
+            }
+            ActivityState::Log => {}
+            ActivityState::Done => view.state = StepState::Done,
+            ActivityState::Cached => view.state = StepState::Cached,
+            ActivityState::Failed => {
+                view.state = StepState::Failed;
+                view.failure = Some(Failure {
+                    exit_code: None,
+                    message: text.to_string(),
+                });
+            }
         }
     }
 

@@ -1,0 +1,222 @@
+//! A build on the BuildKit inside a Docker daemon: `POST /build?version=2` with a session through
+//! bollard, whose decoded `moby.buildkit.trace` messages go through [`super::Mapper`] into the
+//! event stream. Dropping the request (Ctrl-C) makes the daemon cancel the solve.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::models::BuildInfoAux;
+use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
+use futures::StreamExt;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::context::context_tar;
+use super::mapping::Mapper;
+use super::trace::solve_status;
+use crate::engine::event::Timestamp;
+use crate::engine::{BuildOptions, Record};
+use crate::frontend::plan::BuildPlan;
+
+const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DaemonError {
+    #[error("cannot reach the Docker daemon at {host} (DOCKER_HOST): {message}")]
+    #[diagnostic(help(
+        "start dockerd, or point DOCKER_HOST at one (unix:///path, tcp://host:port)"
+    ))]
+    Unreachable { host: String, message: String },
+    #[error("the Docker daemon at {host} has no BuildKit: {reason}")]
+    NoBuildKit { host: String, reason: String },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Context(#[from] crate::engine::context::ContextError),
+    #[error("writing BuildKit's progress to {path}: {source}")]
+    Record {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// `DOCKER_HOST`, or the default socket.
+pub fn docker_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| DEFAULT_HOST.to_string())
+}
+
+/// A client for `DOCKER_HOST` (unix, or tcp with TLS from `DOCKER_CERT_PATH` when
+/// `DOCKER_TLS_VERIFY` is set), checked to answer and to speak an API with BuildKit.
+pub async fn connect() -> Result<Docker, DaemonError> {
+    connect_to(&docker_host()).await
+}
+
+pub async fn connect_to(host: &str) -> Result<Docker, DaemonError> {
+    let host = host.to_string();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let unreachable = |message: String| DaemonError::Unreachable {
+        host: host.clone(),
+        message,
+    };
+    let docker = Docker::connect_with_host(&host)
+        .map_err(|e| unreachable(e.to_string()))?
+        // A build streams for as long as it runs; bollard's default would cut it at 2 minutes.
+        .with_timeout(Duration::from_secs(24 * 3600));
+    let version = docker
+        .version()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let api = version.api_version.unwrap_or_default();
+    let (major, minor) = api.split_once('.').unwrap_or(("0", "0"));
+    let new_enough = (
+        major.parse::<u32>().unwrap_or(0),
+        minor.parse::<u32>().unwrap_or(0),
+    ) >= (1, 39);
+    if !new_enough || version.os.as_deref() == Some("windows") {
+        return Err(DaemonError::NoBuildKit {
+            host,
+            reason: format!(
+                "API {api} on {} (BuildKit needs 1.39 on Linux)",
+                version.os.unwrap_or_default()
+            ),
+        });
+    }
+    Ok(docker)
+}
+
+/// What `docker build` flags say beyond the engine's options.
+#[derive(Debug, Clone, Default)]
+pub struct DockerExtras {
+    pub labels: Vec<(String, String)>,
+    /// rawjson copy of BuildKit's own progress (`STAGECRAFT_BUILDKIT_RAWJSON`).
+    pub rawjson: Option<std::path::PathBuf>,
+}
+
+/// The image the daemon built, or why not.
+#[derive(Debug, Clone)]
+pub struct DaemonOutcome {
+    pub image: Option<String>,
+    pub error: Option<String>,
+}
+
+fn options(
+    opts: &BuildOptions,
+    extras: &DockerExtras,
+    dockerfile: &str,
+    session: &str,
+) -> bollard::query_parameters::BuildImageOptions {
+    let buildargs: HashMap<String, String> = opts.build_args.clone().into_iter().collect();
+    let labels: HashMap<String, String> = extras.labels.iter().cloned().collect();
+    let mut b = BuildImageOptionsBuilder::default()
+        .dockerfile(dockerfile)
+        .version(BuilderVersion::BuilderBuildKit)
+        .session(session)
+        .rm(true)
+        .nocache(opts.no_cache)
+        .buildargs(&buildargs)
+        .labels(&labels)
+        // The engine's default is the host network; a dockerd without a bridge has nothing else.
+        .networkmode(if opts.network_none { "none" } else { "host" });
+    if let Some(t) = opts.tags.first() {
+        b = b.t(t);
+    }
+    if let Some(target) = &opts.target {
+        b = b.target(target);
+    }
+    b.build()
+}
+
+/// Runs the build on the daemon, sending mapped events to `events` until the daemon is done or
+/// `cancel` fires.
+pub async fn build(
+    docker: &Docker,
+    plan: BuildPlan,
+    opts: &BuildOptions,
+    extras: &DockerExtras,
+    events: &UnboundedSender<Record>,
+    cancel: CancellationToken,
+) -> Result<DaemonOutcome, DaemonError> {
+    if !opts.secrets.is_empty() {
+        return Err(DaemonError::Unsupported(
+            "--secret is not supported with --builder docker yet: bollard's build session serves no secrets".into(),
+        ));
+    }
+    let ctx = context_tar(&opts.context, &opts.dockerfile)?;
+    let build_id = format!(
+        "stagecraft-{}-{}",
+        std::process::id(),
+        Timestamp::now()
+            .0
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+    );
+    let (mut mapper, first) = Mapper::new(plan, &build_id, Timestamp::now());
+    first.into_iter().for_each(|r| drop(events.send(r)));
+    let mut raw = match &extras.rawjson {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|source| DaemonError::Record {
+                path: path.display().to_string(),
+                source,
+            })?,
+        )),
+        None => None,
+    };
+    let options = options(opts, extras, &ctx.dockerfile, &build_id);
+    let mut stream = docker.build_image(options, None, Some(bollard::body_full(ctx.tar.into())));
+    let mut outcome = DaemonOutcome {
+        image: None,
+        error: None,
+    };
+    loop {
+        let item = tokio::select! {
+            _ = cancel.cancelled() => {
+                outcome.error = Some("cancelled".into());
+                break;
+            }
+            item = stream.next() => item,
+        };
+        match item {
+            None => break,
+            Some(Ok(info)) => match info.aux {
+                Some(BuildInfoAux::BuildKit(resp)) => {
+                    let status = solve_status(&resp);
+                    if let Some(w) = raw.as_mut() {
+                        let line = serde_json::to_string(&status).unwrap_or_default();
+                        let _ = writeln!(w, "{line}");
+                    }
+                    mapper
+                        .update(&status)
+                        .into_iter()
+                        .for_each(|r| drop(events.send(r)));
+                }
+                Some(BuildInfoAux::Default(id)) => outcome.image = id.id,
+                None => {}
+            },
+            Some(Err(e)) => {
+                outcome.error = Some(stream_error(e));
+                break;
+            }
+        }
+    }
+    // Closing the request is what tells the daemon to stop a cancelled solve.
+    drop(stream);
+    if let Some(mut w) = raw {
+        let _ = w.flush();
+    }
+    let at = Timestamp::now();
+    mapper
+        .finish(outcome.image.clone(), outcome.error.clone(), at)
+        .into_iter()
+        .for_each(|r| drop(events.send(r)));
+    Ok(outcome)
+}
+
+fn stream_error(e: bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerStreamError { error } => error,
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,3 @@
+FROM busybox
+WORKDIR /w
+RUN echo before-failure && exit 3
