@@ -13,6 +13,34 @@ use tokio_util::sync::CancellationToken;
 
 use common::dockerd::dockerd;
 
+/// Tests that prune or count on the daemon's build cache take turns.
+static CACHE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    CACHE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `stagecraft build --builder docker ARGS` with `DOCKER_HOST` = `host`.
+fn cli(host: &str, args: &[&str]) -> std::process::Output {
+    let store = tempfile::tempdir().unwrap();
+    std::process::Command::new(common::bin())
+        .arg("--root")
+        .arg(store.path())
+        .args(["build", "--builder", "docker"])
+        .args(args)
+        .env("DOCKER_HOST", host)
+        .output()
+        .unwrap()
+}
+
+fn json_events(out: &std::process::Output) -> Vec<Record> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/buildkit")
@@ -30,7 +58,6 @@ fn build_on_daemon(ctx: &Path, dockerfile: &str) -> (Vec<Record>, String) {
     let raw = tempfile::NamedTempFile::new().unwrap();
     let extras = DockerExtras {
         rawjson: Some(raw.path().to_path_buf()),
-        ..DockerExtras::default()
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -73,6 +100,7 @@ fn record_if_asked(name: &str, raw: &str) {
 /// says what the unit tests say of the recordings.
 #[test]
 fn recorded_builds_map_onto_the_plan() {
+    let _turn = serial();
     let d = dockerd();
     d.docker_ok(&["builder", "prune", "-af"]);
     let ctx = tempfile::tempdir().unwrap();
@@ -123,4 +151,133 @@ fn recorded_builds_map_onto_the_plan() {
             ..
         }
     ));
+}
+
+/// The CLI on the daemon: named stages, COPY --from, a stage the target does not need, then a
+/// rebuild that is all cache hits, with the daemon's image id on stdout.
+#[test]
+fn cli_builds_multistage_then_hits_the_cache() {
+    let _turn = serial();
+    let d = dockerd();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().display().to_string();
+    std::fs::copy(data("multistage.Dockerfile"), ctx.path().join("Dockerfile")).unwrap();
+    // A value no other test builds, so the first build cannot hit.
+    let unique = format!("cli-{}\n", std::process::id());
+    std::fs::write(ctx.path().join("input.txt"), unique).unwrap();
+    let args = [
+        "--progress=json",
+        "-t",
+        "sc-cli:1",
+        "--label",
+        "who=stagecraft",
+        &c,
+    ];
+    let out = cli(&d.host, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cold = json_events(&out);
+    assert_eq!(kinds(&cold, "builder/1"), ["started", "miss", "finished"]);
+    assert!(cold.iter().any(|r| matches!(&r.event,
+        Event::StageSkipped { stage, .. } if stage == "unused")));
+    let label = d.docker_ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Config.Labels.who}}",
+        "sc-cli:1",
+    ]);
+    assert_eq!(label.trim(), "stagecraft");
+
+    let out = cli(&d.host, &["--progress=plain", "-t", "sc-cli:1", &c]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let want = d.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "sc-cli:1"]);
+    assert_eq!(id, want.trim(), "stdout is the daemon's image id");
+    let plain = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        plain.contains("[builder 2/3] COPY input.txt /app/"),
+        "{plain}"
+    );
+    assert!(plain.contains("exporting to image"), "{plain}");
+    assert!(!plain.contains("cache miss"), "{plain}");
+}
+
+#[test]
+fn cli_failing_run_exits_non_zero_with_the_exit_code() {
+    let d = dockerd();
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::copy(data("failing.Dockerfile"), ctx.path().join("Dockerfile")).unwrap();
+    let out = cli(
+        &d.host,
+        &["--progress=json", &ctx.path().display().to_string()],
+    );
+    assert!(!out.status.success());
+    let ev = json_events(&out);
+    assert!(
+        ev.iter().any(|r| matches!(
+            &r.event,
+            Event::StepFailed {
+                exit_code: Some(3),
+                ..
+            }
+        )),
+        "{ev:?}"
+    );
+    let err: String = String::from_utf8_lossy(&out.stderr)
+        .replace(['│', '×'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(err.contains("exit code: 3"), "{err}");
+}
+
+/// Nothing is sent when the daemon is not there, and what our front end rejects is reported
+/// before any daemon is asked.
+#[test]
+fn cli_errors_name_docker_host_and_the_dockerfile_line() {
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().display().to_string();
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM busybox\nRUN true\n").unwrap();
+    let out = cli("unix:///nonexistent/docker.sock", &[&c]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("DOCKER_HOST") && err.contains("/nonexistent/docker.sock"),
+        "{err}"
+    );
+
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM busybox\nCOPY --frm=x a b\n",
+    )
+    .unwrap();
+    let out = cli("unix:///nonexistent/docker.sock", &[&c]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!err.contains("DOCKER_HOST"), "front end first: {err}");
+    assert!(err.contains("Dockerfile:2"), "{err}");
+}
+
+/// BuildKit's own rawjson, recorded from the daemon, opens in the TUI as the same graph.
+#[test]
+fn tui_replays_buildkit_rawjson() {
+    common::require(&["tmux"]);
+    let socket = format!("sc-bk-replay-{}", std::process::id());
+    let script = format!(
+        "{} tui --replay tests/data/buildkit/multistage-cold.rawjson -f tests/data/buildkit/multistage.Dockerfile --speed 0; sleep 60",
+        common::bin().display()
+    );
+    let t = common::tmux::Tmux::start(&socket, 140, 40, &script);
+    let screen = t.wait_text("COPY --from=builder /app/out /out");
+    assert!(screen.contains("hello from base"), "{screen}");
+    assert!(screen.contains("not needed"), "{screen}");
+    assert!(screen.contains("steps 16/16"), "{screen}");
 }

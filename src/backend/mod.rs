@@ -4,6 +4,8 @@
 //! boundary and never ask which backend ran. Our engine is [`Local`]; a BuildKit backend is another
 //! implementation of [`Backend`] producing the same events.
 
+pub mod docker;
+
 use std::future::Future;
 use std::sync::Arc;
 

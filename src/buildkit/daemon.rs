@@ -86,10 +86,9 @@ pub async fn connect_to(host: &str) -> Result<Docker, DaemonError> {
     Ok(docker)
 }
 
-/// What `docker build` flags say beyond the engine's options.
+/// What the daemon backend takes beyond the engine's options.
 #[derive(Debug, Clone, Default)]
 pub struct DockerExtras {
-    pub labels: Vec<(String, String)>,
     /// rawjson copy of BuildKit's own progress (`STAGECRAFT_BUILDKIT_RAWJSON`).
     pub rawjson: Option<std::path::PathBuf>,
 }
@@ -99,16 +98,16 @@ pub struct DockerExtras {
 pub struct DaemonOutcome {
     pub image: Option<String>,
     pub error: Option<String>,
+    pub totals: crate::engine::event::Totals,
 }
 
 fn options(
     opts: &BuildOptions,
-    extras: &DockerExtras,
     dockerfile: &str,
     session: &str,
 ) -> bollard::query_parameters::BuildImageOptions {
     let buildargs: HashMap<String, String> = opts.build_args.clone().into_iter().collect();
-    let labels: HashMap<String, String> = extras.labels.iter().cloned().collect();
+    let labels: HashMap<String, String> = opts.labels.clone().into_iter().collect();
     let mut b = BuildImageOptionsBuilder::default()
         .dockerfile(dockerfile)
         .version(BuilderVersion::BuilderBuildKit)
@@ -164,22 +163,46 @@ pub async fn build(
         )),
         None => None,
     };
-    let options = options(opts, extras, &ctx.dockerfile, &build_id);
-    let mut stream = docker.build_image(options, None, Some(bollard::body_full(ctx.tar.into())));
-    let mut outcome = DaemonOutcome {
-        image: None,
-        error: None,
-    };
+    let options = options(opts, &ctx.dockerfile, &build_id);
+    let stream = docker.build_image(options, None, Some(bollard::body_full(ctx.tar.into())));
+    let (image, error) = pump(stream, &mut mapper, raw.as_mut(), events, cancel).await;
+    if let Some(mut w) = raw {
+        let _ = w.flush();
+    }
+    let finish = mapper.finish(image.clone(), error.clone(), Timestamp::now());
+    let totals = finish
+        .iter()
+        .find_map(|r| match &r.event {
+            crate::engine::Event::BuildFinished { totals, .. } => Some(totals.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    finish.into_iter().for_each(|r| drop(events.send(r)));
+    Ok(DaemonOutcome {
+        image,
+        error,
+        totals,
+    })
+}
+
+/// Reads the daemon's answer until it ends or `cancel` fires: the image id, or the error.
+/// The stream is dropped on return: closing the request is what stops a cancelled solve.
+async fn pump(
+    mut stream: impl futures::Stream<Item = Result<bollard::models::BuildInfo, bollard::errors::Error>>
+    + Unpin,
+    mapper: &mut Mapper,
+    mut raw: Option<&mut std::io::BufWriter<std::fs::File>>,
+    events: &UnboundedSender<Record>,
+    cancel: CancellationToken,
+) -> (Option<String>, Option<String>) {
+    let mut image = None;
     loop {
         let item = tokio::select! {
-            _ = cancel.cancelled() => {
-                outcome.error = Some("cancelled".into());
-                break;
-            }
+            _ = cancel.cancelled() => return (None, Some("build cancelled".into())),
             item = stream.next() => item,
         };
         match item {
-            None => break,
+            None => return (image, None),
             Some(Ok(info)) => match info.aux {
                 Some(BuildInfoAux::BuildKit(resp)) => {
                     let status = solve_status(&resp);
@@ -187,31 +210,16 @@ pub async fn build(
                         let line = serde_json::to_string(&status).unwrap_or_default();
                         let _ = writeln!(w, "{line}");
                     }
-                    mapper
-                        .update(&status)
-                        .into_iter()
-                        .for_each(|r| drop(events.send(r)));
+                    for r in mapper.update(&status) {
+                        let _ = events.send(r);
+                    }
                 }
-                Some(BuildInfoAux::Default(id)) => outcome.image = id.id,
+                Some(BuildInfoAux::Default(id)) => image = id.id,
                 None => {}
             },
-            Some(Err(e)) => {
-                outcome.error = Some(stream_error(e));
-                break;
-            }
+            Some(Err(e)) => return (None, Some(stream_error(e))),
         }
     }
-    // Closing the request is what tells the daemon to stop a cancelled solve.
-    drop(stream);
-    if let Some(mut w) = raw {
-        let _ = w.flush();
-    }
-    let at = Timestamp::now();
-    mapper
-        .finish(outcome.image.clone(), outcome.error.clone(), at)
-        .into_iter()
-        .for_each(|r| drop(events.send(r)));
-    Ok(outcome)
 }
 
 fn stream_error(e: bollard::errors::Error) -> String {

@@ -12,7 +12,6 @@ use clap::{Args, ValueEnum};
 use miette::{IntoDiagnostic, Result, miette};
 
 use super::Global;
-use crate::backend::Local;
 use crate::engine::{self, BuildOptions, SecretSpec, StepRef};
 use crate::image::layer::Compression;
 use crate::image::transport::Destination;
@@ -116,6 +115,10 @@ pub struct BuildArgs {
     pub platform: Option<String>,
     #[command(flatten)]
     pub result: super::build_result::ResultFlags,
+    /// Where the build runs: local (stagecraft's engine) or docker (the BuildKit inside the
+    /// Docker daemon at DOCKER_HOST)
+    #[arg(long, value_enum, env = "STAGECRAFT_BUILDER", default_value = "local")]
+    pub builder: super::build_backend::Builder,
 }
 
 /// Parses `build` flags on their own, for the bare `stagecraft` command.
@@ -200,6 +203,7 @@ pub fn parse_build_args(args: &[String]) -> BTreeMap<String, String> {
 }
 
 pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
+    super::build_backend::check(&args)?;
     let mut opts = args.options()?;
     let backlog = Arc::new(engine::sink::LogBacklog::new(
         engine::sink::LogBacklog::DEFAULT_LIMIT,
@@ -242,7 +246,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
     // The TUI stays open across builds, so `w` can start watching; printers end after one build
     // unless --watch.
     let session = Session {
-        backend: Arc::new(Local::new(store.clone())),
+        backend: super::build_backend::backend(args.builder, store.clone()),
         store: store.clone(),
         source: Source::Options(Box::new(opts)),
         watch: args.watch,
@@ -255,6 +259,11 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         super::on_failure::open_failure_shell(&store, mode, args.runtime.as_deref())?;
     }
     let (outcome, store) = outcome?;
+    if args.builder == super::build_backend::Builder::Docker {
+        let print = args.progress != Progress::Json;
+        super::build_backend::deliver(&outcome.record, &args, print)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     super::build_result::Delivery {
         store: &store,
         record: &outcome.record,

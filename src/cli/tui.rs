@@ -19,8 +19,38 @@ pub struct TuiArgs {
     /// Replay speed: 2 is twice as fast as recorded, 0 shows everything at once
     #[arg(long, default_value_t = 1.0, value_name = "N")]
     pub speed: f64,
+    /// The Dockerfile of a BuildKit rawjson log (`buildctl`/`buildx --progress=rawjson`), whose
+    /// vertices are mapped onto its stages and steps
+    #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
+    pub file: Option<PathBuf>,
+    /// The target the recorded BuildKit build had (default: the last stage)
+    #[arg(long)]
+    pub target: Option<String>,
     #[command(flatten)]
     pub theme: ThemeArgs,
+}
+
+/// The records to replay: an event log as it is, or BuildKit's rawjson mapped onto the plan of
+/// the Dockerfile given with `-f`.
+fn load_records(args: &TuiArgs) -> miette::Result<Vec<crate::engine::Record>> {
+    let text = std::fs::read_to_string(&args.replay)
+        .map_err(|e| miette::miette!("{}: {e}", args.replay.display()))?;
+    if !crate::buildkit::looks_like_rawjson(&text) {
+        return replay::parse_log(&text, &args.replay).into_diagnostic();
+    }
+    let Some(file) = &args.file else {
+        miette::bail!(
+            "{} is BuildKit rawjson progress: give its Dockerfile with -f FILE",
+            args.replay.display()
+        );
+    };
+    let statuses = crate::buildkit::parse_rawjson(&text).into_diagnostic()?;
+    let dir = file.parent().map(PathBuf::from).unwrap_or_default();
+    let mut opts = crate::engine::BuildOptions::new(dir);
+    opts.dockerfile = file.clone();
+    opts.target = args.target.clone();
+    let plan = crate::engine::load_plan(&opts)?;
+    Ok(crate::buildkit::map_all(plan, "rawjson", &statuses))
 }
 
 /// `--theme`, shared by every command that opens the TUI.
@@ -49,7 +79,7 @@ pub fn run(global: &Global, args: TuiArgs) -> miette::Result<ExitCode> {
         miette::bail!("--speed must be a number ≥ 0, got {}", args.speed);
     }
     let theme = args.theme.load()?;
-    let records = replay::read_log(&args.replay).into_diagnostic()?;
+    let records = load_records(&args)?;
     if !std::io::stdout().is_terminal() {
         miette::bail!(
             "the TUI needs a terminal on stdout; for a plain listing use the event log itself"

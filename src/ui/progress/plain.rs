@@ -185,7 +185,12 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
                 duration,
             } => {
                 let next = self.numbers.len() + self.activities.len() + 1;
+                let first = !self.activities.contains_key(name);
                 let n = *self.activities.entry(name.clone()).or_insert(next);
+                // Seen first when already over (a cached vertex): its name still heads it.
+                if first && *state != ActivityState::Started {
+                    writeln!(self.out, "#{n} {name}")?;
+                }
                 let secs = duration.unwrap_or(0.0);
                 match state {
                     ActivityState::Started => writeln!(self.out, "#{n} {name}")?,

@@ -1,0 +1,63 @@
+//! `build --builder`: which backend runs the build, and what a result that lives in a Docker
+//! daemon (not in our store) can be delivered as.
+
+use std::sync::Arc;
+
+use clap::ValueEnum;
+use miette::{Result, miette};
+
+use super::build::BuildArgs;
+use crate::backend::docker::DockerDaemon;
+use crate::backend::{Backend, Local};
+use crate::store::{BuildRecord, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Builder {
+    /// stagecraft's own engine, on this machine's store
+    Local,
+    /// The BuildKit inside the Docker daemon at DOCKER_HOST (unix, or tcp with DOCKER_TLS_VERIFY)
+    Docker,
+}
+
+pub fn backend(builder: Builder, store: Arc<Store>) -> Arc<dyn Backend> {
+    match builder {
+        Builder::Local => Arc::new(Local::new(store)),
+        Builder::Docker => Arc::new(DockerDaemon),
+    }
+}
+
+/// Flags whose work happens in our store cannot act on an image that stays in the daemon.
+pub fn check(args: &BuildArgs) -> Result<()> {
+    if args.builder == Builder::Local {
+        return Ok(());
+    }
+    let unsupported = [
+        (!args.output.is_empty(), "-o/--output"),
+        (args.result.load, "--load"),
+        (args.result.metadata_file.is_some(), "--metadata-file"),
+        (
+            !args.secrets.is_empty(),
+            "--secret (bollard's build session serves no secrets)",
+        ),
+        (args.on_failure.is_some(), "--on-failure"),
+        (args.watch, "--watch"),
+    ];
+    match unsupported.iter().find(|(used, _)| *used) {
+        Some((_, flag)) => Err(miette!("{flag} needs --builder local for now")),
+        None => Ok(()),
+    }
+}
+
+/// The daemon's image id on stdout (and in `--iidfile`), as `docker build` prints it.
+pub fn deliver(record: &BuildRecord, args: &BuildArgs, print: bool) -> Result<()> {
+    let Some(id) = &record.image else {
+        return Ok(());
+    };
+    if let Some(path) = &args.result.iidfile {
+        std::fs::write(path, id).map_err(|e| miette!("--iidfile {}: {e}", path.display()))?;
+    }
+    if print {
+        println!("{id}");
+    }
+    Ok(())
+}
