@@ -281,3 +281,62 @@ fn tui_replays_buildkit_rawjson() {
     assert!(screen.contains("not needed"), "{screen}");
     assert!(screen.contains("steps 16/16"), "{screen}");
 }
+
+/// A process whose command line holds `marker`, read from /proc (no procps needed).
+fn sleeping(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .map(|c| {
+                String::from_utf8_lossy(&c)
+                    .replace('\0', " ")
+                    .contains(marker)
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// Ctrl-C during a RUN: stagecraft exits non-zero and the daemon stops the step (no process of
+/// it left on the host, where runc runs BuildKit's containers).
+#[test]
+fn ctrl_c_cancels_the_build_on_the_daemon() {
+    let d = dockerd();
+    let ctx = tempfile::tempdir().unwrap();
+    let marker = format!("sleep 9{}", std::process::id());
+    let dockerfile = format!("FROM busybox\nRUN echo started && {marker}\n");
+    std::fs::write(ctx.path().join("Dockerfile"), dockerfile).unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(common::bin())
+        .arg("--root")
+        .arg(store.path())
+        .args([
+            "build",
+            "--builder",
+            "docker",
+            "--no-cache",
+            "--progress=json",
+        ])
+        .arg(ctx.path())
+        .env("DOCKER_HOST", &d.host)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut polls = 0;
+    while !sleeping(&marker) {
+        polls += 1;
+        assert!(polls < 3000, "the RUN never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    assert!(!child.wait().unwrap().success());
+    let mut polls = 0;
+    while sleeping(&marker) {
+        polls += 1;
+        assert!(
+            polls < 3000,
+            "{marker} still runs on the daemon after Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
