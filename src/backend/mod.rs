@@ -71,7 +71,7 @@ impl BuildRun {
         drop(self.events);
         self.outcome
             .await
-            .unwrap_or_else(|e| Err(EngineError::Other(format!("build task: {e}"))))
+            .unwrap_or_else(|e| Err(EngineError::Task(e)))
     }
 }
 

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::SourceTree;
 use super::ctx::{BuildCtx, BuildInputs};
 use super::cursor::StageOutput;
-use super::error::EngineError;
+use super::error::{EngineError, StageError};
 use super::event::{Control, Event, Record, StepRef};
 use super::finish::BuildOutcome;
 use super::options::BuildOptions;
@@ -56,7 +56,7 @@ fn run_checks(
     sink: &EventSink,
 ) -> Result<(), EngineError> {
     let report = super::checks::check(df, &opts.context, &opts.build_args, Some(store))
-        .map_err(|e| EngineError::Other(format!("# check= directive: {e}")))?;
+        .map_err(EngineError::CheckDirective)?;
     for event in super::checks::events(&report, df, plan) {
         sink.emit(event);
     }
@@ -67,7 +67,7 @@ fn run_checks(
                 totals: super::event::Totals::default(),
                 error: Some(message.clone()),
             });
-            Err(EngineError::Failed { message })
+            Err(EngineError::Checks(message))
         }
         None => Ok(()),
     }
@@ -84,8 +84,7 @@ pub async fn build(
     let started = Instant::now();
     let sink = EventSink::new(events);
     let (df, plan) = load(&opts)?;
-    let context = SourceTree::context(&opts.context, Some(&opts.dockerfile))
-        .map_err(|e| EngineError::Other(e.to_string()))?;
+    let context = SourceTree::context(&opts.context, Some(&opts.dockerfile))?;
     let build_id = new_build_id();
     sink.emit(Event::BuildStarted {
         build_id: build_id.clone(),
@@ -116,10 +115,7 @@ pub async fn build(
             .any(|i| matches!(i.op, frontend::Op::Run(_)))
     });
     let runtime = if has_run {
-        Some(
-            Runtime::find(opts.runtime.as_deref())
-                .map_err(|e| EngineError::Other(e.to_string()))?,
-        )
+        Some(Runtime::find(opts.runtime.as_deref())?)
     } else {
         None
     };
@@ -156,7 +152,7 @@ pub async fn build(
             tokio::spawn(async move {
                 let result = run_stage(&ctx, index).await.map(Arc::new);
                 let published = result.as_ref().map(Arc::clone);
-                let _ = tx.send(Some(published.map_err(|f| f.message.clone())));
+                let _ = tx.send(Some(published.map_err(|f| f.error.clone())));
                 result
             }),
         ));
@@ -165,9 +161,10 @@ pub async fn build(
     for (index, task) in tasks {
         // A panicking stage fails that stage only; its dependents see it ended without a result.
         let result = task.await.unwrap_or_else(|e| {
-            Err(StageFailure::message_only(format!(
-                "internal error in stage {index}: {e}"
-            )))
+            Err(StageFailure::before_any_step(StageError::Panicked {
+                index,
+                error: e,
+            }))
         });
         results.insert(index, result);
     }

@@ -13,7 +13,7 @@ use super::context::SourceTree;
 use super::context::digest::StatCache;
 use super::control::Breakpoints;
 use super::cursor::StageOutput;
-use super::error::StepError;
+use super::error::{StageError, StepError};
 use super::event::StepRef;
 use super::options::BuildOptions;
 use super::sink::EventSink;
@@ -23,7 +23,7 @@ use crate::image::layer::LayerStore;
 use crate::store::{LayerRef, Store};
 
 /// What a stage task publishes for the stages that wait on it: its output, or why it failed.
-pub type StageResult = Option<Result<Arc<StageOutput>, String>>;
+pub type StageResult = Option<Result<Arc<StageOutput>, Arc<StageError>>>;
 
 pub struct BuildCtx {
     pub store: Arc<Store>,
@@ -79,9 +79,9 @@ impl BuildCtx {
     }
 
     /// Waits for a stage's result; an error names the stage that failed.
-    pub async fn stage_output(&self, index: usize) -> Result<Arc<StageOutput>, String> {
+    pub async fn stage_output(&self, index: usize) -> Result<Arc<StageOutput>, Arc<StageError>> {
         let Some(rx) = self.outputs.get(index) else {
-            return Err(format!("no stage {index}"));
+            return Err(Arc::new(StageError::NoStage(index)));
         };
         let mut rx = rx.clone();
         loop {
@@ -89,7 +89,7 @@ impl BuildCtx {
                 return result;
             }
             if rx.changed().await.is_err() {
-                return Err(format!("stage {index} ended without a result"));
+                return Err(Arc::new(StageError::Vanished(index)));
             }
         }
     }
@@ -120,10 +120,7 @@ impl BuildCtx {
 
     /// A slot among `--jobs` for executing a step (cache hits need none).
     pub async fn job(&self) -> Result<SemaphorePermit<'_>, StepError> {
-        self.jobs
-            .acquire()
-            .await
-            .map_err(|e| StepError::Invalid(e.to_string()))
+        self.jobs.acquire().await.map_err(|_| StepError::Cancelled)
     }
 
     /// The context's stat cache, for digesting COPY sources without rehashing unchanged files.
@@ -156,10 +153,7 @@ impl BuildCtx {
     pub async fn snapshots(&self, layers: &[LayerRef]) -> Result<Vec<PathBuf>, StepError> {
         let store = self.store.clone();
         let layers = layers.to_vec();
-        tokio::task::spawn_blocking(move || store.snapshot(&layers))
-            .await
-            .map_err(|e| StepError::Invalid(e.to_string()))?
-            .map_err(StepError::from)
+        Ok(tokio::task::spawn_blocking(move || store.snapshot(&layers)).await??)
     }
 
     /// Keeps the stat cache for the next build (best effort).

@@ -1,3 +1,6 @@
+use std::sync::Arc;
+
+use super::event::StepRef;
 use crate::engine::context::ContextError;
 use crate::engine::copy::CopyError;
 use crate::exec::ExecError;
@@ -22,13 +25,125 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Layer(#[from] LayerError),
-    /// A step failed; the message names the step, its instruction and why.
-    #[error("{message}")]
-    Failed { message: String },
+    #[error("{0}")]
+    Context(ContextError),
+    /// Finding the OCI runtime.
+    #[error("{0}")]
+    Runtime(ExecError),
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error("mounting {label}: {error}")]
+    Mount { label: String, error: OverlayError },
+    #[error("shell in {label}: {error}")]
+    Shell { label: String, error: ExecError },
+    #[error("image config: {0}")]
+    ImageConfig(serde_json::Error),
+    /// A stage failed (the target's, else the first); it names the step, its instruction and why.
+    #[error("{0}")]
+    Failed(Arc<StageError>),
     #[error("build cancelled")]
     Cancelled,
+    #[error("# check= directive: {0}")]
+    CheckDirective(String),
+    /// `# check=error=true` and a check warned: the rules that did.
     #[error("{0}")]
-    Other(String),
+    Checks(String),
+    #[error("build task: {0}")]
+    Task(tokio::task::JoinError),
+    /// A lesson's working copy could not give the build its options.
+    #[error("{0}")]
+    Lesson(String),
+    #[error("no build ran")]
+    NoBuild,
+}
+
+// Context is kept out of the source chain on purpose: these messages already say everything
+// (they also go into build records and events as text), and miette would print the cause again.
+impl From<ContextError> for EngineError {
+    fn from(e: ContextError) -> Self {
+        EngineError::Context(e)
+    }
+}
+
+impl From<ExecError> for EngineError {
+    fn from(e: ExecError) -> Self {
+        EngineError::Runtime(e)
+    }
+}
+
+/// Naming a state of the last build (`shell`, `diff`, failure shells) that is not there.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("no build recorded in this store yet")]
+    NoBuild,
+    #[error("no stage {0} in the last build")]
+    NoStage(String),
+    #[error("no step failed in the last build")]
+    NothingFailed,
+    #[error("no step of stage {0} failed in the last build")]
+    StageDidNotFail(String),
+    #[error("stage {stage} did not finish in the last build ({error}): nothing to open")]
+    Unfinished { stage: String, error: String },
+    #[error(
+        "step {stage}/{index} failed in the last build: it has no state after it; \
+         `shell {stage} --failed` opens what it left behind, `{stage}/{before}` the state before it"
+    )]
+    StepFailed {
+        stage: String,
+        index: usize,
+        before: usize,
+    },
+    #[error("stage {stage} has steps 0 to {last} in the last build, not {index}")]
+    NoStep {
+        stage: String,
+        last: usize,
+        index: usize,
+    },
+    #[error("stage {0} has no steps")]
+    NoSteps(String),
+    #[error(
+        "step {stage}/{index} ({text}) left no state behind: only a RUN that ran and failed keeps one"
+    )]
+    NothingLeft {
+        stage: String,
+        index: usize,
+        text: String,
+    },
+    #[error("{0:?} is neither a stage (or STAGE/STEP) of the last build nor an image in the store")]
+    Unknown(String),
+    #[error("image config of {target}: {error}")]
+    Config {
+        target: String,
+        error: serde_json::Error,
+    },
+}
+
+/// Why a stage produced no output; the stages that wait on it see the same error.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("step {step} ({instruction}) failed: {error}")]
+    Step {
+        step: StepRef,
+        instruction: String,
+        error: StepError,
+    },
+    /// FROM: the base stage or image could not be had.
+    #[error("{0}")]
+    Base(StepError),
+    /// The base image's ONBUILD triggers.
+    #[error("step {step} (FROM): {error}")]
+    Onbuild { step: StepRef, error: StepError },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("no stage {0}")]
+    NoStage(usize),
+    #[error("stage {0} ended without a result")]
+    Vanished(usize),
+    #[error("internal error in stage {index}: {error}")]
+    Panicked {
+        index: usize,
+        error: tokio::task::JoinError,
+    },
 }
 
 /// Why one step failed: becomes a `step_failed` event and the build's error.
@@ -56,6 +171,23 @@ pub enum StepError {
     Cancelled,
     #[error("{0}")]
     Invalid(String),
+    /// The stage this stage starts from (`FROM stage`) failed.
+    #[error("base stage failed: {0}")]
+    BaseStage(Arc<StageError>),
+    /// The stage a `--from` reads failed.
+    #[error("{0}")]
+    SourceStage(Arc<StageError>),
+    #[error("extracting {base}: {error}")]
+    Extract { base: String, error: Box<StepError> },
+    #[error("config of {base}: {error}")]
+    BaseConfig {
+        base: String,
+        error: serde_json::Error,
+    },
+    #[error("ONBUILD trigger: {0}")]
+    Trigger(Box<FrontendError>),
+    #[error("{0}")]
+    Task(#[from] tokio::task::JoinError),
     #[error("{what}: {source}")]
     Io {
         what: String,

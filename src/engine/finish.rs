@@ -9,7 +9,7 @@ use oci_spec::image::{Descriptor, MediaType};
 
 use super::ctx::BuildCtx;
 use super::cursor::StageOutput;
-use super::error::EngineError;
+use super::error::{EngineError, StageError};
 use super::event::{Event, Totals};
 use super::solve::now_rfc3339;
 use super::stage::StageFailure;
@@ -37,93 +37,64 @@ pub fn write_stage_image(
         state.labels.extend(labels.clone());
         state.to_json(&diff_ids, created)
     };
-    let bytes = serde_json::to_vec(&config)
-        .map_err(|e| EngineError::Other(format!("image config: {e}")))?;
+    let bytes = serde_json::to_vec(&config).map_err(EngineError::ImageConfig)?;
     let config_desc = store.put_blob(MediaType::ImageConfig, &bytes)?;
     let layers: Vec<Descriptor> = out.layers.iter().map(|l| l.descriptor.clone()).collect();
     Ok(store.put_manifest(config_desc, &layers, tag)?)
 }
 
+/// The stage results become images and the build record; the build's error is the target's,
+/// else the first failed stage's.
 pub async fn finish(
     ctx: &Arc<BuildCtx>,
     build_id: String,
     results: BTreeMap<usize, Result<Arc<StageOutput>, Box<StageFailure>>>,
     started: Instant,
 ) -> Result<BuildOutcome, EngineError> {
-    let created = ctx
-        .opts
-        .source_date_epoch
-        .map(|s| {
-            humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
-            )
-            .to_string()
-        })
-        .unwrap_or_else(now_rfc3339);
-    let target = ctx.plan.target_index;
+    let created = created(ctx);
     let mut totals = Totals::default();
     let mut stages = Vec::new();
-    let mut error = None;
+    let mut error: Option<Arc<StageError>> = None;
     let mut image = None;
-    for (index, result) in &results {
+    for (&index, result) in &results {
         let label = ctx
             .plan
             .stages
-            .get(*index)
+            .get(index)
             .map(|s| s.label())
             .unwrap_or_default();
-        match result {
+        let record = match result {
             Ok(out) => {
-                totals.steps += out.steps.len();
-                totals.cached += out.steps.iter().filter(|s| s.cached).count();
-                totals.executed += out.steps.iter().filter(|s| !s.cached).count();
-                let is_target = *index == target;
-                let first_tag = if is_target {
-                    ctx.opts.tags.first().map(String::as_str)
-                } else {
-                    None
-                };
-                let no_labels = BTreeMap::new();
-                let labels = if is_target {
-                    &ctx.opts.labels
-                } else {
-                    &no_labels
-                };
-                let written = write_stage_image(&ctx.store, out, first_tag, &created, labels)?;
-                if is_target {
-                    for tag in ctx.opts.tags.iter().skip(1) {
-                        ctx.store.tag_image(tag, &written.descriptor)?;
-                    }
-                    totals.image_size = out.layers.iter().map(|l| l.descriptor.size()).sum();
-                    image = Some(written.digest().to_string());
+                let (record, digest) = stage_image(ctx, index, label, out, &created, &mut totals)?;
+                if index == ctx.plan.target_index {
+                    image = Some(digest);
                 }
-                stages.push(StageRecord {
-                    index: *index,
-                    label,
-                    image: Some(written.digest().to_string()),
-                    steps: out.steps.clone(),
-                    failed_step: None,
-                });
+                record
             }
             Err(failure) => {
                 totals.failed += 1;
-                if error.is_none() || *index == target {
-                    error = Some(failure.message.clone());
+                if error.is_none() || index == ctx.plan.target_index {
+                    error = Some(failure.error.clone());
                 }
-                stages.push(StageRecord {
-                    index: *index,
+                StageRecord {
+                    index,
                     label,
                     image: None,
                     steps: failure.done.clone(),
                     failed_step: failure.failed_step.clone(),
-                });
+                }
             }
-        }
+        };
+        stages.push(record);
     }
-    if ctx.cancel.is_cancelled() {
-        error = Some("build cancelled".into());
+    let cancelled = ctx.cancel.is_cancelled();
+    if cancelled {
         image = None;
     }
+    let message = match &error {
+        _ if cancelled => Some(EngineError::Cancelled.to_string()),
+        e => e.as_ref().map(|e| e.to_string()),
+    };
     totals.duration = started.elapsed().as_secs_f64();
     for stage in &stages {
         for step in stage.steps.iter().chain(&stage.failed_step) {
@@ -131,24 +102,75 @@ pub async fn finish(
         }
     }
     let record = BuildRecord {
-        id: build_id.clone(),
+        id: build_id,
         created: now_rfc3339(),
         context: ctx.opts.context.clone(),
         dockerfile: ctx.opts.dockerfile.clone(),
         target: ctx.plan.target.clone(),
         plan: ctx.plan.clone(),
         image: image.clone(),
-        error: error.clone(),
+        error: message.clone(),
         stages,
     };
     ctx.store.put_build(&record)?;
     ctx.sink.emit(Event::BuildFinished {
         image: image.clone(),
         totals: totals.clone(),
-        error: error.clone(),
+        error: message,
     });
     match error {
-        Some(message) if image.is_none() => Err(EngineError::Failed { message }),
+        _ if cancelled => Err(EngineError::Cancelled),
+        Some(e) if image.is_none() => Err(EngineError::Failed(e)),
         _ => Ok(BuildOutcome { record, totals }),
     }
+}
+
+/// `created` in the image configs: `SOURCE_DATE_EPOCH` when given, else now.
+fn created(ctx: &BuildCtx) -> String {
+    ctx.opts
+        .source_date_epoch
+        .map(|s| {
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
+            )
+            .to_string()
+        })
+        .unwrap_or_else(now_rfc3339)
+}
+
+/// A built stage's image in the store (the target's tagged and labelled), its record and digest.
+fn stage_image(
+    ctx: &BuildCtx,
+    index: usize,
+    label: String,
+    out: &StageOutput,
+    created: &str,
+    totals: &mut Totals,
+) -> Result<(StageRecord, String), EngineError> {
+    totals.steps += out.steps.len();
+    totals.cached += out.steps.iter().filter(|s| s.cached).count();
+    totals.executed += out.steps.iter().filter(|s| !s.cached).count();
+    let is_target = index == ctx.plan.target_index;
+    let no_labels = BTreeMap::new();
+    let (first_tag, labels) = if is_target {
+        (ctx.opts.tags.first().map(String::as_str), &ctx.opts.labels)
+    } else {
+        (None, &no_labels)
+    };
+    let written = write_stage_image(&ctx.store, out, first_tag, created, labels)?;
+    if is_target {
+        for tag in ctx.opts.tags.iter().skip(1) {
+            ctx.store.tag_image(tag, &written.descriptor)?;
+        }
+        totals.image_size = out.layers.iter().map(|l| l.descriptor.size()).sum();
+    }
+    let digest = written.digest().to_string();
+    let record = StageRecord {
+        index,
+        label,
+        image: Some(digest.clone()),
+        steps: out.steps.clone(),
+        failed_step: None,
+    };
+    Ok((record, digest))
 }

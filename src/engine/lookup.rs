@@ -1,7 +1,7 @@
 //! Naming a filesystem state after a build: a stage (`builder`) or a step (`builder/3`) of the last
 //! build, or an image in the store. `shell` opens these; `diff` compares them.
 
-use super::error::EngineError;
+use super::error::{EngineError, LookupError};
 use crate::store::{BuildRecord, LayerDesc, LayerRef, Store};
 
 /// A filesystem state: its layers (lowest first) and the image config at that point.
@@ -28,31 +28,38 @@ fn from_record(
         return Ok(None);
     };
     if stage.steps.is_empty() {
-        return Err(EngineError::Other(format!(
-            "stage {stage_name} did not finish in the last build ({}): nothing to open",
-            record.error.as_deref().unwrap_or("failed")
-        )));
+        return Err(LookupError::Unfinished {
+            stage: stage_name.to_string(),
+            error: record.error.clone().unwrap_or_else(|| "failed".into()),
+        }
+        .into());
     }
     if let (Some(i), Some(failed)) = (step, &stage.failed_step)
         && failed.index == i
     {
-        return Err(EngineError::Other(format!(
-            "step {stage_name}/{i} failed in the last build: it has no state after it; \
-             `shell {stage_name} --failed` opens what it left behind, `{stage_name}/{}` the state before it",
-            stage.steps.last().map_or(0, |s| s.index)
-        )));
+        return Err(LookupError::StepFailed {
+            stage: stage_name.to_string(),
+            index: i,
+            before: stage.steps.last().map_or(0, |s| s.index),
+        }
+        .into());
     }
     let chosen = match step {
-        Some(i) => stage.steps.iter().find(|s| s.index == i).ok_or_else(|| {
-            EngineError::Other(format!(
-                "stage {stage_name} has steps 0 to {} in the last build, not {i}",
-                stage.steps.len().saturating_sub(1)
-            ))
-        })?,
+        Some(i) => {
+            stage
+                .steps
+                .iter()
+                .find(|s| s.index == i)
+                .ok_or_else(|| LookupError::NoStep {
+                    stage: stage_name.to_string(),
+                    last: stage.steps.len().saturating_sub(1),
+                    index: i,
+                })?
+        }
         None => stage
             .steps
             .last()
-            .ok_or_else(|| EngineError::Other(format!("stage {stage_name} has no steps")))?,
+            .ok_or_else(|| LookupError::NoSteps(stage_name.to_string()))?,
     };
     Ok(Some(Resolved {
         label: format!("{stage_name}/{}", chosen.index),
@@ -73,15 +80,15 @@ pub fn resolve_target(store: &Store, target: &str) -> Result<Resolved, EngineErr
         return Ok(found);
     }
     if let Some(image) = store.resolve(target)? {
-        let config =
-            serde_json::to_value(&image.config).map_err(|e| EngineError::Other(e.to_string()))?;
+        let config = serde_json::to_value(&image.config).map_err(|error| LookupError::Config {
+            target: target.to_string(),
+            error,
+        })?;
         return Ok(Resolved {
             label: target.to_string(),
             layers: image.layers,
             config,
         });
     }
-    Err(EngineError::Other(format!(
-        "{target:?} is neither a stage (or STAGE/STEP) of the last build nor an image in the store"
-    )))
+    Err(LookupError::Unknown(target.to_string()).into())
 }

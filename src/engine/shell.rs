@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::EngineError;
+use super::error::{EngineError, LookupError};
 use super::lookup::Resolved;
 use crate::exec::{Command, ExtraMount, RunSpec, Runtime, TtyIo, run_interactive};
 use crate::image::layer::LayerStore;
@@ -38,8 +38,10 @@ fn view(
     let mut lowers = store.snapshot(&target.layers)?;
     lowers.extend(top.map(Path::to_path_buf));
     let scratch = store.tmp_dir("shell-")?;
-    let overlay = Overlay::mount(&lowers, scratch.path())
-        .map_err(|e| EngineError::Other(format!("mounting {}: {e}", target.label)))?;
+    let overlay = Overlay::mount(&lowers, scratch.path()).map_err(|error| EngineError::Mount {
+        label: target.label.clone(),
+        error,
+    })?;
     Ok((overlay, scratch))
 }
 
@@ -66,7 +68,7 @@ pub async fn open_over(
     command: &[String],
     runtime: Option<&Path>,
 ) -> Result<i32, EngineError> {
-    let runtime = Runtime::find(runtime).map_err(|e| EngineError::Other(e.to_string()))?;
+    let runtime = Runtime::find(runtime)?;
     let (target_view, _target_scratch) = view(store, target, top)?;
     let tools_view = match tools {
         Some(t) => Some((view(store, t, None)?, t)),
@@ -106,7 +108,10 @@ pub async fn open_over(
     spec.mounts = mounts;
     let exit = run_interactive(&spec, TtyIo::Inherit)
         .await
-        .map_err(|e| EngineError::Other(format!("shell in {}: {e}", target.label)))?;
+        .map_err(|error| EngineError::Shell {
+            label: target.label.clone(),
+            error,
+        })?;
     Ok(exit.code)
 }
 
@@ -123,10 +128,12 @@ impl FailedState {
     /// What the failed RUN left behind; an error says why there is nothing.
     pub fn left(&self) -> Result<&Path, EngineError> {
         self.left.as_deref().ok_or_else(|| {
-            EngineError::Other(format!(
-                "step {}/{} ({}) left no state behind: only a RUN that ran and failed keeps one",
-                self.stage, self.step.index, self.step.text
-            ))
+            LookupError::NothingLeft {
+                stage: self.stage.clone(),
+                index: self.step.index,
+                text: self.step.text.clone(),
+            }
+            .into()
         })
     }
 
@@ -140,12 +147,10 @@ fn state_of(
     record: &BuildRecord,
     stage: &StageRecord,
 ) -> Result<FailedState, EngineError> {
-    let step = stage.failed_step.clone().ok_or_else(|| {
-        EngineError::Other(format!(
-            "no step of stage {} failed in the last build",
-            stage.label
-        ))
-    })?;
+    let step = stage
+        .failed_step
+        .clone()
+        .ok_or_else(|| LookupError::StageDidNotFail(stage.label.clone()))?;
     let below = Resolved {
         label: format!(
             "{}/{} (as the failed step left it)",
@@ -180,18 +185,14 @@ pub fn last_failure(store: &Store) -> Result<Option<FailedState>, EngineError> {
 /// The failed step of `stage` (a label or index; without one, as [`last_failure`]) in the last
 /// build, or an error that says why there is none.
 pub fn failed_state(store: &Store, stage: Option<&str>) -> Result<FailedState, EngineError> {
-    let record = store
-        .last_build()?
-        .ok_or_else(|| EngineError::Other("no build recorded in this store yet".into()))?;
+    let record = store.last_build()?.ok_or(LookupError::NoBuild)?;
     let s = match stage {
         Some(label) => record.stage(label),
         None => record.failed_stage(),
     }
-    .ok_or_else(|| {
-        EngineError::Other(match stage {
-            Some(label) => format!("no stage {label} in the last build"),
-            None => "no step failed in the last build".into(),
-        })
+    .ok_or_else(|| match stage {
+        Some(label) => LookupError::NoStage(label.to_string()),
+        None => LookupError::NothingFailed,
     })?;
     state_of(store, &record, s)
 }

@@ -1,11 +1,12 @@
 //! One stage, step by step: start from its base (FROM), run the base image's ONBUILD triggers,
 //! then have each instruction's executor describe its work and the solver key, run and commit it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::ctx::BuildCtx;
 use super::cursor::{Cursor, StageOutput};
-use super::error::StepError;
+use super::error::{StageError, StepError};
 use super::event::{Event, StepRef};
 use super::solve::solve;
 use super::step;
@@ -14,9 +15,9 @@ use crate::frontend::{Instruction, StageVars};
 use crate::image::config::ImageState;
 use crate::store::StepRecord;
 
-/// Why a stage stopped: the message for the build's error, and what the build record keeps of it.
+/// Why a stage stopped, and what the build record keeps of it.
 pub struct StageFailure {
-    pub message: String,
+    pub error: Arc<StageError>,
     /// The step that failed, with the layers and config before it (for failure shells).
     pub failed_step: Option<StepRecord>,
     /// The steps that finished before it (so `shell stage/N` opens them after a failed build).
@@ -24,9 +25,9 @@ pub struct StageFailure {
 }
 
 impl StageFailure {
-    pub fn message_only(message: String) -> Box<StageFailure> {
+    pub fn before_any_step(error: StageError) -> Box<StageFailure> {
         Box::new(StageFailure {
-            message,
+            error: Arc::new(error),
             failed_step: None,
             done: Vec::new(),
         })
@@ -35,32 +36,29 @@ impl StageFailure {
 
 pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Box<StageFailure>> {
     let Some(stage) = ctx.plan.stages.get(index) else {
-        return Err(StageFailure::message_only(format!("no stage {index}")));
+        return Err(StageFailure::before_any_step(StageError::NoStage(index)));
     };
     let label = stage.label();
     let from_ref = StepRef::new(&label, 0);
     let mut cursor = match start_from(ctx, index, &label).await {
         Ok(c) => c,
-        Err(message) => {
-            ctx.sink.emit(Event::StepFailed {
-                step: from_ref,
-                exit_code: None,
-                message: message.clone(),
-            });
-            return Err(StageFailure::message_only(message));
+        Err(e) => {
+            emit_failed(ctx, &from_ref, &e);
+            return Err(StageFailure::before_any_step(StageError::Base(e)));
         }
     };
     if let Err(e) = run_onbuild_triggers(ctx, &mut cursor, &from_ref).await {
         emit_failed(ctx, &from_ref, &e);
-        return Err(StageFailure::message_only(format!(
-            "step {label}/0 (FROM): {e}"
-        )));
+        return Err(StageFailure::before_any_step(StageError::Onbuild {
+            step: from_ref,
+            error: e,
+        }));
     }
     for (i, instruction) in stage.instructions.iter().enumerate().skip(1) {
         let step_ref = StepRef::new(&label, i);
         ctx.before_step(&step_ref).await;
         if ctx.cancel.is_cancelled() {
-            return Err(StageFailure::message_only("cancelled".into()));
+            return Err(StageFailure::before_any_step(StageError::Cancelled));
         }
         if let Err(e) = run_step(ctx, &mut cursor, &step_ref, instruction).await {
             emit_failed(ctx, &step_ref, &e);
@@ -68,10 +66,11 @@ pub async fn run_stage(ctx: &BuildCtx, index: usize) -> Result<StageOutput, Box<
                 cursor.record(i, planned.text.clone(), planned.line, cursor.key.clone())
             });
             return Err(Box::new(StageFailure {
-                message: format!(
-                    "step {step_ref} ({}) failed: {e}",
-                    instruction.span.joined.trim()
-                ),
+                error: Arc::new(StageError::Step {
+                    step: step_ref,
+                    instruction: instruction.span.joined.trim().to_string(),
+                    error: e,
+                }),
                 failed_step,
                 done: std::mem::take(&mut cursor.steps),
             }));
@@ -122,7 +121,7 @@ async fn run_onbuild_triggers(
         &triggers.join("\n"),
         std::path::Path::new("<ONBUILD triggers of the base image>"),
     )
-    .map_err(|e| StepError::Invalid(format!("ONBUILD trigger: {e}")))?;
+    .map_err(|e| StepError::Trigger(Box::new(e)))?;
     for instruction in &parsed.instructions {
         let text = instruction.span.joined.trim().to_string();
         if matches!(
@@ -144,17 +143,14 @@ async fn run_onbuild_triggers(
 }
 
 /// Step 0: the FROM.
-async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor, String> {
+async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor, StepError> {
     let stage = &ctx.plan.stages[index];
     let step_ref = StepRef::new(label, 0);
     ctx.before_step(&step_ref).await;
     let started = Instant::now();
     let (mut cursor, pulled) = match (&stage.base, stage.base_stage) {
         (_, Some(base)) => {
-            let out = ctx
-                .stage_output(base)
-                .await
-                .map_err(|e| format!("base stage failed: {e}"))?;
+            let out = ctx.stage_output(base).await.map_err(StepError::BaseStage)?;
             (Cursor::from_stage(&out), None)
         }
         (StageBase::Scratch(_), None) => {
@@ -202,23 +198,24 @@ async fn from_image(
     ctx: &BuildCtx,
     base_ref: &str,
     platform: Option<&str>,
-) -> Result<(Cursor, Option<String>), String> {
-    let (image, was_pulled) = step::from::resolve_image(ctx, base_ref, platform)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<(Cursor, Option<String>), StepError> {
+    let (image, was_pulled) = step::from::resolve_image(ctx, base_ref, platform).await?;
     let mut cursor = Cursor::scratch();
     cursor.snapshots = ctx
         .snapshots(&image.layers)
         .await
-        .map_err(|e| format!("extracting {base_ref}: {e}"))?;
+        .map_err(|e| StepError::Extract {
+            base: base_ref.to_string(),
+            error: Box::new(e),
+        })?;
     cursor.layers = image.layers.clone();
     // The raw blob: the OCI type drops Docker's fields (OnBuild, Healthcheck, Shell).
-    let raw = ctx
-        .store
-        .read_blob(image.manifest.config().digest())
-        .map_err(|e| e.to_string())?;
+    let raw = ctx.store.read_blob(image.manifest.config().digest())?;
     let value: serde_json::Value =
-        serde_json::from_slice(&raw).map_err(|e| format!("config of {base_ref}: {e}"))?;
+        serde_json::from_slice(&raw).map_err(|error| StepError::BaseConfig {
+            base: base_ref.to_string(),
+            error,
+        })?;
     cursor.state = ImageState::from_json(&value);
     cursor.key = image.digest().to_string();
     cursor.at_base = true;

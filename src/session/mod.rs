@@ -113,7 +113,7 @@ impl Driver {
         }
         self.display.note(TeachNote::Watching(self.session.watch));
         loop {
-            let opts = self.session.source.options().map_err(EngineError::Other)?;
+            let opts = self.session.source.options().map_err(EngineError::Lesson)?;
             if self.session.watch {
                 self.follow(&opts);
             }
@@ -137,7 +137,7 @@ impl Driver {
             run: Some(self.session.backend.start(opts)),
             summary: None,
         };
-        let mut last = Err(EngineError::Other("no build ran".into()));
+        let mut last = Err(EngineError::NoBuild);
         let mut next: Option<Next> = None;
         loop {
             let running = current.run.is_some();

@@ -30,8 +30,7 @@ pub async fn commit_layer(
         drop(executed.scratch);
         Ok::<_, LayerError>((committed, snapshot))
     })
-    .await
-    .map_err(|e| StepError::Invalid(e.to_string()))??;
+    .await??;
     let info = committed.info();
     cursor.layers.push(LayerRef {
         descriptor: committed.descriptor,

@@ -103,8 +103,7 @@ pub async fn copy<'a>(
     for repo in &repos {
         let (store, repo, keep) = (ctx.store.clone(), repo.clone(), copy.keep_git_dir);
         let c = tokio::task::spawn_blocking(move || super::git::checkout(&store, &repo, keep))
-            .await
-            .map_err(|e| StepError::Invalid(e.to_string()))??;
+            .await??;
         downloads.push(Download {
             dir: c.dir,
             name: c.name,

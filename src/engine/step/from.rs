@@ -50,7 +50,10 @@ pub async fn source_lowers(
 ) -> Result<(Vec<PathBuf>, String), StepError> {
     match find_stage(ctx, from) {
         Some(index) => {
-            let out = ctx.stage_output(index).await.map_err(StepError::Invalid)?;
+            let out = ctx
+                .stage_output(index)
+                .await
+                .map_err(StepError::SourceStage)?;
             Ok((out.snapshots.clone(), out.key.clone()))
         }
         None => {

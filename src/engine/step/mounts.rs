@@ -162,8 +162,7 @@ async fn cache_mount(
             let lock = tokio::task::spawn_blocking(move || {
                 Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| e)
             })
-            .await
-            .map_err(|e| StepError::Invalid(e.to_string()))?
+            .await?
             .map_err(|e| StepError::Invalid(format!("locking cache mount {id}: {e}")))?;
             out.holds.push(Hold::Lock(lock));
             dir

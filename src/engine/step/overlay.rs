@@ -25,8 +25,7 @@ where
         let upper = overlay.unmount()?;
         Ok::<_, StepError>((upper, result?))
     })
-    .await
-    .map_err(|e| StepError::Invalid(e.to_string()))??;
+    .await??;
     Ok(Executed {
         scratch,
         upper,

@@ -107,8 +107,7 @@ pub async fn run<'a>(
             }
             Ok::<_, StepError>(overlay)
         })
-        .await
-        .map_err(|e| StepError::Invalid(e.to_string()))??;
+        .await??;
         let mut spec = RunSpec::new(
             overlay.rootfs().to_path_buf(),
             command,
@@ -124,9 +123,7 @@ pub async fn run<'a>(
         spec.shm_size = ctx.opts.shm_size;
         let exit = run_logged(ctx, step_ref, &spec).await;
         drop(mounts);
-        let upper = tokio::task::spawn_blocking(move || overlay.unmount())
-            .await
-            .map_err(|e| StepError::Invalid(e.to_string()))??;
+        let upper = tokio::task::spawn_blocking(move || overlay.unmount()).await??;
         let exit = exit?;
         if !exit.success() {
             // What the command left is the most telling state for a failure shell (`S`).
