@@ -22,19 +22,19 @@ impl Backend for DockerDaemon {
             // Our front end reads the Dockerfile first: what it rejects is never sent.
             let plan = engine::load_plan(&opts)?;
             if !opts.breakpoints.is_empty() {
-                return Err(EngineError::Other(
+                return Err(EngineError::Backend(
                     "--break needs --builder local: BuildKit cannot pause between steps".into(),
                 ));
             }
             let docker = daemon::connect()
                 .await
-                .map_err(|e| EngineError::Other(e.to_string()))?;
+                .map_err(|e| EngineError::Backend(e.to_string()))?;
             let extras = DockerExtras {
                 rawjson: std::env::var_os(RAWJSON_ENV).map(PathBuf::from),
             };
             let out = daemon::build(&docker, plan.clone(), &opts, &extras, &events, cancel)
                 .await
-                .map_err(|e| EngineError::Other(e.to_string()))?;
+                .map_err(|e| EngineError::Backend(e.to_string()))?;
             let record = BuildRecord {
                 id: format!("docker-{}", std::process::id()),
                 created: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
@@ -49,7 +49,7 @@ impl Backend for DockerDaemon {
             };
             match out.error {
                 Some(e) if e == "build cancelled" => Err(EngineError::Cancelled),
-                Some(message) => Err(EngineError::Failed { message }),
+                Some(message) => Err(EngineError::Backend(message)),
                 None => Ok(BuildOutcome {
                     record,
                     totals: out.totals,

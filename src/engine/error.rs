@@ -55,6 +55,10 @@ pub enum EngineError {
     Lesson(String),
     #[error("no build ran")]
     NoBuild,
+    /// What another backend (BuildKit in a Docker daemon) reported as text, or why it could
+    /// not be reached.
+    #[error("{0}")]
+    Backend(String),
 }
 
 // Context is kept out of the source chain on purpose: these messages already say everything
