@@ -20,12 +20,16 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     CACHE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// `stagecraft build --builder docker ARGS` with `DOCKER_HOST` = `host`.
+/// `stagecraft build --builder docker ARGS` with `DOCKER_HOST` = `host`, on a fresh store.
 fn cli(host: &str, args: &[&str]) -> std::process::Output {
     let store = tempfile::tempdir().unwrap();
+    cli_in(store.path(), host, args)
+}
+
+fn cli_in(store: &Path, host: &str, args: &[&str]) -> std::process::Output {
     std::process::Command::new(common::bin())
         .arg("--root")
-        .arg(store.path())
+        .arg(store)
         .args(["build", "--builder", "docker"])
         .args(args)
         .env("DOCKER_HOST", host)
@@ -58,6 +62,7 @@ fn build_on_daemon(ctx: &Path, dockerfile: &str) -> (Vec<Record>, String) {
     let raw = tempfile::NamedTempFile::new().unwrap();
     let extras = DockerExtras {
         rawjson: Some(raw.path().to_path_buf()),
+        ..DockerExtras::default()
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -173,7 +178,8 @@ fn cli_builds_multistage_then_hits_the_cache() {
         "who=stagecraft",
         &c,
     ];
-    let out = cli(&d.host, &args);
+    let store = tempfile::tempdir().unwrap();
+    let out = cli_in(store.path(), &d.host, &args);
     assert!(
         out.status.success(),
         "{}",
@@ -192,7 +198,11 @@ fn cli_builds_multistage_then_hits_the_cache() {
     ]);
     assert_eq!(label.trim(), "stagecraft");
 
-    let out = cli(&d.host, &["--progress=plain", "-t", "sc-cli:1", &c]);
+    let out = cli_in(
+        store.path(),
+        &d.host,
+        &["--progress=plain", "-t", "sc-cli:1", &c],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -208,6 +218,20 @@ fn cli_builds_multistage_then_hits_the_cache() {
     );
     assert!(plain.contains("exporting to image"), "{plain}");
     assert!(!plain.contains("cache miss"), "{plain}");
+
+    // An edited file: the miss reason names it, from the inputs stagecraft recorded.
+    std::fs::write(ctx.path().join("input.txt"), "edited\n").unwrap();
+    let out = cli_in(store.path(), &d.host, &["--progress=json", &c]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reason = json_events(&out).into_iter().find_map(|r| match r.event {
+        Event::CacheMiss { step, reason } if step.to_string() == "builder/1" => Some(reason),
+        _ => None,
+    });
+    assert_eq!(reason.as_deref(), Some("files changed: input.txt"));
 }
 
 #[test]

@@ -7,17 +7,22 @@ use std::path::PathBuf;
 
 use super::{Backend, BuildRun};
 use crate::buildkit::daemon::{self, DockerExtras};
+use crate::buildkit::reasons;
 use crate::engine::{self, BuildOptions, BuildOutcome, EngineError};
 use crate::store::BuildRecord;
 
 /// Env var naming a file to receive BuildKit's own progress as rawjson.
 pub const RAWJSON_ENV: &str = "STAGECRAFT_BUILDKIT_RAWJSON";
 
+/// Keeps each build's step inputs under the store root, so the next build can name what changed.
 #[derive(Debug, Default)]
-pub struct DockerDaemon;
+pub struct DockerDaemon {
+    pub root: PathBuf,
+}
 
 impl Backend for DockerDaemon {
     fn start(&self, opts: BuildOptions) -> BuildRun {
+        let root = self.root.clone();
         BuildRun::spawn(move |events, _controls, cancel| async move {
             // Our front end reads the Dockerfile first: what it rejects is never sent.
             let plan = engine::load_plan(&opts)?;
@@ -29,12 +34,20 @@ impl Backend for DockerDaemon {
             let docker = daemon::connect()
                 .await
                 .map_err(|e| EngineError::Backend(e.to_string()))?;
+            let inputs =
+                reasons::step_inputs(&plan, &opts.context, &opts.dockerfile, &opts.build_args);
+            let record = reasons::record_path(&root, &opts.context, &opts.dockerfile, &plan.target);
+            let previous = reasons::load(&record);
             let extras = DockerExtras {
                 rawjson: std::env::var_os(RAWJSON_ENV).map(PathBuf::from),
+                reasons: reasons::reasons(&previous, &inputs, opts.no_cache),
             };
             let out = daemon::build(&docker, plan.clone(), &opts, &extras, &events, cancel)
                 .await
                 .map_err(|e| EngineError::Backend(e.to_string()))?;
+            if out.error.is_none() {
+                reasons::save(&record, &inputs);
+            }
             let record = BuildRecord {
                 id: format!("docker-{}", std::process::id()),
                 created: humantime::format_rfc3339_seconds(std::time::SystemTime::now())

@@ -89,6 +89,8 @@ pub async fn connect_to(host: &str) -> Result<Docker, DaemonError> {
 /// What the daemon backend takes beyond the engine's options.
 #[derive(Debug, Clone, Default)]
 pub struct DockerExtras {
+    /// Miss reasons from the inputs stagecraft sees (`super::reasons`).
+    pub reasons: std::collections::BTreeMap<crate::engine::StepRef, String>,
     /// rawjson copy of BuildKit's own progress (`STAGECRAFT_BUILDKIT_RAWJSON`).
     pub rawjson: Option<std::path::PathBuf>,
 }
@@ -153,6 +155,7 @@ pub async fn build(
             .as_millis()
     );
     let (mut mapper, first) = Mapper::new(plan, &build_id, Timestamp::now());
+    mapper.set_reasons(extras.reasons.clone());
     first.into_iter().for_each(|r| drop(events.send(r)));
     let mut raw = match &extras.rawjson {
         Some(path) => Some(std::io::BufWriter::new(

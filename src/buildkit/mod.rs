@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod failure;
 pub mod mapping;
 pub mod names;
+pub mod reasons;
 pub mod replay;
 pub mod status;
 pub mod trace;

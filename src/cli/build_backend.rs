@@ -22,7 +22,9 @@ pub enum Builder {
 pub fn backend(builder: Builder, store: Arc<Store>) -> Arc<dyn Backend> {
     match builder {
         Builder::Local => Arc::new(Local::new(store)),
-        Builder::Docker => Arc::new(DockerDaemon),
+        Builder::Docker => Arc::new(DockerDaemon {
+            root: store.root().to_path_buf(),
+        }),
     }
 }
 
