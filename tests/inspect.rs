@@ -209,9 +209,9 @@ fn inspect_without_a_terminal_points_to_explain() {
 /// later layer. Extracting never writes outside the destination.
 #[test]
 fn extract_never_writes_outside_the_destination() {
+    use stagecraft::analyze::extract::extract;
     use stagecraft::image::transport::oci_dir;
     use stagecraft::store::Store;
-    use stagecraft::ui::inspect::extract::extract;
 
     let tmp = tempfile::tempdir().unwrap();
     let outside = tmp.path().join("outside");
@@ -253,6 +253,6 @@ fn extract_never_writes_outside_the_destination() {
     assert_eq!(std::fs::read_link(dest0.join("app/abs")).unwrap(), outside);
     assert!(matches!(
         extract(&store, &img.layers, 0, "app", &dest0),
-        Err(stagecraft::ui::inspect::extract::ExtractError::Exists(_))
+        Err(stagecraft::analyze::extract::ExtractError::Exists(_))
     ));
 }

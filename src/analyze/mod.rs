@@ -4,13 +4,17 @@
 pub mod ci;
 pub mod diff;
 pub mod error;
+pub mod extract;
 pub mod hints;
+pub mod layer_source;
 pub mod layers;
+pub mod nodes;
 pub mod provenance;
 pub mod report;
 pub mod secrets;
 pub mod stack;
 pub mod stages;
+pub mod states;
 pub mod tree;
 pub mod waste;
 

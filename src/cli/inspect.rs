@@ -59,21 +59,14 @@ pub fn run(global: &Global, args: InspectArgs) -> Result<ExitCode> {
             args.tls_verify,
             args.platform.clone(),
         )?;
-        Image {
-            label: args.image.clone(),
-            config: serde_json::to_value(&resolved.config).map_err(|e| miette!("{e}"))?,
-            layers: resolved.layers,
-        }
+        let config = serde_json::to_value(&resolved.config).map_err(|e| miette!("{e}"))?;
+        Image::new(store, args.image.clone(), resolved.layers, config)
     } else {
         let r = resolve_target(&store, &args.image)?;
-        Image {
-            label: r.label,
-            layers: r.layers,
-            config: r.config,
-        }
+        Image::new(store, r.label, r.layers, r.config)
     };
     if args.timings {
-        let t = inspect::run_headless(store, image, start).into_diagnostic()?;
+        let t = inspect::run_headless(image, start).into_diagnostic()?;
         println!(
             "first_frame_ms={:.1} first_tree_ms={:.1} full_tree_ms={:.1} indexed_ms={:.1} waste_ms={:.1}",
             t.first_frame.as_secs_f64() * 1e3,
@@ -84,6 +77,6 @@ pub fn run(global: &Global, args: InspectArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    inspect::run(store, image, theme).into_diagnostic()?;
+    inspect::run(image, theme).into_diagnostic()?;
     Ok(ExitCode::SUCCESS)
 }

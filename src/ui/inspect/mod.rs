@@ -5,7 +5,6 @@
 //! Elm-style like the build TUI (whose theme, tree model and tree renderer it uses): one
 //! [`Model`], [`Msg`]s through [`update`], [`Effect`]s run on worker threads.
 
-pub mod extract;
 pub mod layer_tree;
 pub mod model;
 pub mod msg;
@@ -20,8 +19,7 @@ use crossterm::event::{Event as TermEvent, KeyEventKind};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
-use crate::analyze::layers::{IndexOptions, LayerIndex, index_layers_each, layer_history};
-use crate::store::{LayerRef, Store};
+use crate::analyze::layers::{LayerIndex, layer_history};
 use crate::ui::tui::Theme;
 use crate::ui::tui::terminal;
 
@@ -31,11 +29,7 @@ pub use update::update;
 pub use view::view;
 
 /// The image to inspect: its layers in the store and its config.
-pub struct Image {
-    pub label: String,
-    pub layers: Vec<LayerRef>,
-    pub config: serde_json::Value,
-}
+pub use crate::analyze::extract::StoredImage as Image;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
@@ -57,20 +51,11 @@ pub struct Timings {
     pub waste: Duration,
 }
 
-fn start_indexing(store: &Arc<Store>, image: &Image, tx: &Sender<Msg>) {
-    let (store, layers, config, tx) = (
-        store.clone(),
-        image.layers.clone(),
-        image.config.clone(),
-        tx.clone(),
-    );
+fn start_indexing(image: &Arc<Image>, tx: &Sender<Msg>) {
+    let (image, tx) = (image.clone(), tx.clone());
     std::thread::spawn(move || {
         let tx = std::sync::Mutex::new(tx);
-        index_layers_each(
-            &store,
-            &layers,
-            &config,
-            IndexOptions { content: false },
+        image.index_each(
             &|i, entries| {
                 let partial = LayerIndex {
                     index: i,
@@ -94,7 +79,7 @@ fn start_indexing(store: &Arc<Store>, image: &Image, tx: &Sender<Msg>) {
     });
 }
 
-fn run_effect(store: &Arc<Store>, image: &Image, tx: &Sender<Msg>, effect: Effect) {
+fn run_effect(image: &Arc<Image>, tx: &Sender<Msg>, effect: Effect) {
     let tx = tx.clone();
     match effect {
         Effect::BuildTree {
@@ -116,9 +101,10 @@ fn run_effect(store: &Arc<Store>, image: &Image, tx: &Sender<Msg>, effect: Effec
             });
         }
         Effect::Extract { upto, path, dest } => {
-            let (store, layers) = (store.clone(), image.layers.clone());
+            let image = image.clone();
             std::thread::spawn(move || {
-                let r = extract::extract(&store, &layers, upto, &path, &dest)
+                let r = image
+                    .extract(upto, &path, &dest)
                     .map(|t| format!("extracted /{path} to {}", t.display()))
                     .map_err(|e| format!("extract /{path}: {e}"));
                 let _ = tx.send(Msg::Extracted(r));
@@ -138,10 +124,10 @@ fn new_model(image: &Image, theme: Theme) -> Model {
 }
 
 /// Runs the explorer on the terminal until the user quits.
-pub fn run(store: Store, image: Image, theme: Theme) -> Result<(), InspectError> {
-    let store = Arc::new(store);
+pub fn run(image: Image, theme: Theme) -> Result<(), InspectError> {
+    let image = Arc::new(image);
     let (tx, rx) = channel();
-    start_indexing(&store, &image, &tx);
+    start_indexing(&image, &tx);
     let mut model = new_model(&image, theme);
     let mut term = terminal::enter().map_err(InspectError::Terminal)?;
     if let Ok(size) = term.size() {
@@ -160,7 +146,7 @@ pub fn run(store: Store, image: Image, theme: Theme) -> Result<(), InspectError>
             }
         }
     });
-    let result = event_loop(&mut term, &store, &image, &tx, &rx, &mut model, |_| false);
+    let result = event_loop(&mut term, &image, &tx, &rx, &mut model, |_| false);
     let restored = terminal::leave().map_err(InspectError::Terminal);
     result?;
     restored
@@ -169,8 +155,7 @@ pub fn run(store: Store, image: Image, theme: Theme) -> Result<(), InspectError>
 /// Draws, then waits for messages and applies them (all that queued up) until `done` or quit.
 fn event_loop<B: Backend>(
     term: &mut Terminal<B>,
-    store: &Arc<Store>,
-    image: &Image,
+    image: &Arc<Image>,
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
     model: &mut Model,
@@ -182,7 +167,7 @@ where
     let draw_err = |e: B::Error| InspectError::Terminal(std::io::Error::other(e.to_string()));
     // Effects due before any message (an image without layers still wants its panels).
     for effect in update(model, Msg::Resize(model.size.0, model.size.1)) {
-        run_effect(store, image, tx, effect);
+        run_effect(image, tx, effect);
     }
     loop {
         term.draw(|f| view(model, f)).map_err(draw_err)?;
@@ -196,7 +181,7 @@ where
         msgs.extend(rx.try_iter());
         for msg in msgs {
             for effect in update(model, msg) {
-                run_effect(store, image, tx, effect);
+                run_effect(image, tx, effect);
             }
         }
     }
@@ -204,17 +189,17 @@ where
 
 /// The same loop without a terminal (a 160×50 test backend): the benchmark hook behind
 /// `inspect --timings`. Returns when every panel is filled.
-pub fn run_headless(store: Store, image: Image, start: Instant) -> Result<Timings, InspectError> {
-    let store = Arc::new(store);
+pub fn run_headless(image: Image, start: Instant) -> Result<Timings, InspectError> {
+    let image = Arc::new(image);
     let (tx, rx) = channel();
-    start_indexing(&store, &image, &tx);
+    start_indexing(&image, &tx);
     let mut model = new_model(&image, Theme::default());
     model.size = (160, 50);
     let mut term = Terminal::new(ratatui::backend::TestBackend::new(160, 50))
         .map_err(|e| InspectError::Terminal(std::io::Error::other(e.to_string())))?;
     let mut t = Timings::default();
     let mut frames = 0;
-    event_loop(&mut term, &store, &image, &tx, &rx, &mut model, |m| {
+    event_loop(&mut term, &image, &tx, &rx, &mut model, |m| {
         let now = start.elapsed();
         frames += 1;
         if frames == 1 {

@@ -3,8 +3,6 @@
 //! UI thread; the view shows its changes as a tree (the layer tree's model and rows), the summary
 //! line `diff` prints, and the unified text diff of the selected file.
 
-use std::path::Path;
-
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::build::StepState;
@@ -12,13 +10,10 @@ use super::layout::Pane;
 use super::model::Model;
 use super::msg::Effect;
 use super::nav;
-use super::shell::{self, ShellRequest};
+use super::shell;
 use super::state::overlay::Overlay;
 use super::tree::TreeView;
-use crate::analyze::{self, ChangeKind, Kind};
 use crate::engine::event::StepRef;
-use crate::image::layer::LayerStore;
-use crate::store::Store;
 
 pub use super::state::diff::{Detail, DiffData, DiffPane, DiffRequest, DiffView, Mark, present};
 
@@ -215,72 +210,4 @@ pub fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Effect> {
 /// and the tree's header line.
 pub fn tree_rows(height: u16) -> u16 {
     height.saturating_sub(2 + 2 + 2 + 1)
-}
-
-/// Reads both filesystems from the store and compares them. Blocking: run off the UI thread.
-pub fn compute(store_root: Option<&Path>, req: &DiffRequest) -> Result<Box<DiffData>, String> {
-    let root = store_root.ok_or("no store is connected to this view: nothing to compare")?;
-    let store = Store::open(root).map_err(|e| e.to_string())?;
-    let tree_a = tree_of(&store, &req.a)?;
-    let tree_b = tree_of(&store, &req.b)?;
-    let d = analyze::diff(&tree_a, &tree_b).map_err(|e| e.to_string())?;
-    let mut data = present(&req.a_label, &req.b_label, d);
-    whole_texts(&mut data, &tree_a, &tree_b);
-    Ok(Box::new(data))
-}
-
-/// The merged tree of a state: its layers, and a failed step's kept leftovers on top.
-fn tree_of(store: &Store, req: &ShellRequest) -> Result<analyze::FileTree, String> {
-    let state = shell::resolve_shell(store, req)?;
-    let mut dirs = store
-        .snapshot(&state.target.layers)
-        .map_err(|e| e.to_string())?;
-    dirs.extend(state.top);
-    analyze::FileTree::from_dirs(&dirs).map_err(|e| e.to_string())
-}
-
-/// Added or removed files shown whole: most are few and small, and reading them here keeps the
-/// UI thread off the store.
-const WHOLE_TEXT_FILES: usize = 2000;
-
-/// A file only one side has, as a diff against nothing (all `+` or all `-` lines).
-fn whole_texts(data: &mut DiffData, a: &analyze::FileTree, b: &analyze::FileTree) {
-    let mut budget = WHOLE_TEXT_FILES;
-    for (path, detail) in data.details.iter_mut() {
-        if budget == 0 {
-            break;
-        }
-        let rel = Path::new(path.trim_start_matches('/'));
-        let (entry, added) = match detail.change {
-            ChangeKind::Added => (b.get(rel), true),
-            ChangeKind::Removed => (a.get(rel), false),
-            ChangeKind::Modified => continue,
-        };
-        let Some(entry) =
-            entry.filter(|e| e.kind == Kind::File && e.size <= analyze::diff::TEXT_DIFF_LIMIT)
-        else {
-            continue;
-        };
-        budget -= 1;
-        let Ok(bytes) = std::fs::read(&entry.source) else {
-            continue;
-        };
-        let Ok(text) = String::from_utf8(bytes) else {
-            continue;
-        };
-        if text.contains('\0') {
-            continue;
-        }
-        let (old, new) = if added {
-            ("", text.as_str())
-        } else {
-            (text.as_str(), "")
-        };
-        detail.text = Some(
-            similar::TextDiff::from_lines(old, new)
-                .unified_diff()
-                .header(&format!("a{path}"), &format!("b{path}"))
-                .to_string(),
-        );
-    }
 }

@@ -11,9 +11,10 @@ use crate::engine::event::Control;
 
 use super::msg::{Effect, Msg};
 use super::shell::ShellRequest;
+use super::state::diff::present;
 use super::teach::TeachRequest;
 use super::tree::{FileTree, LayerError, LayerSource};
-use super::{diffview, provenance};
+use crate::analyze::states;
 
 /// What the event loop does after an effect.
 pub enum Flow {
@@ -70,14 +71,18 @@ impl Effects {
             Effect::LoadProvenance(key) => {
                 let root = self.store_root.clone();
                 self.blocking(move || {
-                    let result = provenance::compute(root.as_deref(), &key);
+                    let result = connected(root.as_deref())
+                        .and_then(|root| states::stage_origins(root, &key.build_id, &key.stage))
+                        .map(|files| files.into_iter().map(|f| (f.path, f.hops)).collect());
                     Msg::ProvenanceLoaded { key, result }
                 });
             }
             Effect::LoadDiff(request) => {
                 let root = self.store_root.clone();
                 self.blocking(move || {
-                    let result = diffview::compute(root.as_deref(), &request);
+                    let result = connected(root.as_deref())
+                        .and_then(|root| states::compare(root, &request.a, &request.b))
+                        .map(|d| Box::new(present(&request.a_label, &request.b_label, d)));
                     Msg::DiffLoaded {
                         a_label: request.a_label,
                         b_label: request.b_label,
@@ -112,6 +117,11 @@ impl Effects {
             let _ = tx.send(work());
         });
     }
+}
+
+/// The store this view reads, or why there is none.
+fn connected(root: Option<&std::path::Path>) -> Result<&std::path::Path, String> {
+    root.ok_or_else(|| "no store is connected to this view".to_string())
 }
 
 /// One task feeds the build's bounded control channel from an unbounded queue: sending never

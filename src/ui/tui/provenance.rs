@@ -2,14 +2,11 @@
 //! build, every file gets the stage/step/line that put it there (following `COPY --from` back, from
 //! `analyze::provenance`, read off the UI thread), and `p` (or Enter on a file) opens the full chain.
 
-use std::path::Path;
-
 use super::model::{Layer, Model};
 use super::msg::Effect;
 use super::state::overlay::Overlay;
 use super::tree::EntryKind;
-use crate::analyze::{Hop, provenance};
-use crate::store::Store;
+use crate::analyze::Hop;
 
 pub use super::state::provenance::{Origins, ProvenanceKey, ProvenancePopup, ProvenanceState};
 
@@ -110,17 +107,4 @@ pub fn column(hops: &[Hop]) -> String {
             origin.line
         ),
     }
-}
-
-/// Reads the last build's record and traces every file of `key.stage`. Blocking.
-pub fn compute(store_root: Option<&Path>, key: &ProvenanceKey) -> Result<Origins, String> {
-    let root = store_root.ok_or("no store is connected to this view")?;
-    let store = Store::open(root).map_err(|e| e.to_string())?;
-    let record = store
-        .last_build()
-        .map_err(|e| e.to_string())?
-        .filter(|r| r.id == key.build_id)
-        .ok_or("this build is not the store's last build any more")?;
-    let files = provenance(&store, &record, Some(&key.stage)).map_err(|e| e.to_string())?;
-    Ok(files.into_iter().map(|f| (f.path, f.hops)).collect())
 }

@@ -10,14 +10,13 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::analyze::states;
 use crate::engine::event::{Control, Record, Timestamp};
-use crate::engine::shell as engine_shell;
-use crate::store::Store;
 
 use super::effects::{Effects, Flow};
 use super::model::Model;
 use super::msg::Msg;
-use super::shell::{self, ShellRequest};
+use super::shell::ShellRequest;
 use super::teach::TeachLink;
 use super::terminal::{self, Term};
 use super::theme::Theme;
@@ -207,37 +206,13 @@ fn drain(
     }
 }
 
-/// Runs the shell on the bare terminal; says how it went, for the status bar. Opening the store
-/// and resolving the state read the disk, and an error waits for Enter on stdin: both run on the
-/// blocking pool, never on the async task.
+/// Runs the shell on the bare terminal; says how it went, for the status bar.
 async fn open_shell(store_root: Option<PathBuf>, request: ShellRequest) -> String {
     let Some(root) = store_root else {
         return "no store is connected to this view: no shell".into();
     };
     let label = request.label.clone();
-    let resolved = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&root).map_err(|e| e.to_string())?;
-        let target = shell::resolve_shell(&store, &request)?;
-        Ok::<_, String>((store, target, request))
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("shell task: {e}")));
-    let result = match resolved {
-        Ok((store, shell::ShellTarget { target, top }, request)) => {
-            for line in &request.banner {
-                println!("{line}");
-            }
-            println!(
-                "stagecraft: shell in {} (changes are thrown away on exit; exit returns to the build)",
-                target.label
-            );
-            engine_shell::open_over(&store, &target, top.as_deref(), None, &[], None)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        Err(e) => Err(e),
-    };
-    match result {
+    match states::open_shell(root, request).await {
         Ok(code) => format!("shell in {label} exited with {code}"),
         Err(e) => {
             // Leave the error on screen long enough to read: the UI would paint over it at once.

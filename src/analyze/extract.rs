@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tar::{Archive, Builder, EntryType, Header};
 
@@ -14,6 +15,9 @@ use crate::image::layer::{
     decompress,
 };
 use crate::store::{LayerRef, Store, StoreError};
+
+use super::error::AnalyzeError;
+use super::layers::{IndexOptions, LayerEntry, LayerIndex, index_layers_each};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
@@ -237,6 +241,52 @@ pub fn extract(
         )?;
     }
     Ok(target)
+}
+
+/// An image as an explorer reads it: its layers and config, and the store they live in. The UI
+/// holds one of these and asks it for layer indexes and extractions; it never opens the store.
+pub struct StoredImage {
+    pub label: String,
+    pub layers: Vec<LayerRef>,
+    pub config: serde_json::Value,
+    store: Arc<Store>,
+}
+
+impl StoredImage {
+    pub fn new(
+        store: Store,
+        label: String,
+        layers: Vec<LayerRef>,
+        config: serde_json::Value,
+    ) -> Self {
+        Self {
+            label,
+            layers,
+            config,
+            store: Arc::new(store),
+        }
+    }
+
+    /// Indexes every layer's headers in parallel (see [`index_layers_each`]).
+    pub fn index_each(
+        &self,
+        partial: &(dyn Fn(usize, &[LayerEntry]) + Sync),
+        done: &(dyn Fn(usize, Result<LayerIndex, AnalyzeError>) + Sync),
+    ) {
+        index_layers_each(
+            &self.store,
+            &self.layers,
+            &self.config,
+            IndexOptions { content: false },
+            partial,
+            done,
+        );
+    }
+
+    /// [`extract`] from this image's layers.
+    pub fn extract(&self, upto: usize, path: &str, dest: &Path) -> Result<PathBuf, ExtractError> {
+        extract(&self.store, &self.layers, upto, path, dest)
+    }
 }
 
 #[cfg(test)]
