@@ -12,6 +12,7 @@ pub mod exec;
 pub mod frontend;
 pub mod image;
 pub mod lesson;
+pub mod rootless;
 pub mod session;
 pub mod snapshot;
 pub mod store;

@@ -147,7 +147,9 @@ fn mkdir_all(root: &Path, dir: &Path, opts: &CopyOptions) -> Result<(), CopyErro
     }
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(io_at(dir))?;
     let (uid, gid) = opts.chown.unwrap_or((0, 0));
-    std::os::unix::fs::lchown(dir, Some(uid), Some(gid)).map_err(io_at(dir))
+    std::os::unix::fs::lchown(dir, Some(uid), Some(gid))
+        .map_err(|e| crate::rootless::explain_chown(e, uid, gid))
+        .map_err(io_at(dir))
 }
 
 fn copy_tree(
@@ -226,7 +228,9 @@ fn copy_entry(
         None if tree.is_context => (0, 0),
         None => (meta.uid(), meta.gid()),
     };
-    std::os::unix::fs::lchown(dst, Some(uid), Some(gid)).map_err(io_at(dst))?;
+    std::os::unix::fs::lchown(dst, Some(uid), Some(gid))
+        .map_err(|e| crate::rootless::explain_chown(e, uid, gid))
+        .map_err(io_at(dst))?;
     if !ft.is_symlink() {
         let mode = opts.chmod.unwrap_or(meta.mode() & 0o7777);
         fs::set_permissions(dst, fs::Permissions::from_mode(mode)).map_err(io_at(dst))?;

@@ -98,7 +98,9 @@ impl Bundle {
                     .open(&path)
                     .map_err(err(&path))?;
                 file.write_all(contents).map_err(err(&path))?;
-                chown(&path, Some(*uid), Some(*gid)).map_err(err(&path))?;
+                chown(&path, Some(*uid), Some(*gid))
+                    .map_err(|e| crate::rootless::explain_chown(e, *uid, *gid))
+                    .map_err(err(&path))?;
                 fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(*mode))
                     .map_err(err(&path))?;
             }

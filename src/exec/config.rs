@@ -162,6 +162,41 @@ pub fn hosts_path(secret_dir: &Path) -> std::path::PathBuf {
     secret_dir.with_file_name("hosts")
 }
 
+/// sysfs may only be mounted by the owner of the network namespace: a rootless run on the
+/// host network binds the host's read-only instead, as rootless podman does.
+fn sys_mount() -> Result<Mount, ExecError> {
+    if crate::rootless::active() {
+        mount(
+            "/sys",
+            "bind",
+            "/sys",
+            &["rbind", "nosuid", "noexec", "nodev", "ro"],
+        )
+    } else {
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        )
+    }
+}
+
+/// `gid=5` (tty) only where gid 5 exists: a single-ID rootless map has only 0.
+fn devpts_options() -> Vec<&'static str> {
+    let mut options = vec![
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620",
+    ];
+    if crate::rootless::ensure_mapped(0, 5).is_ok() {
+        options.push("gid=5");
+    }
+    options
+}
+
 fn mounts(spec: &RunSpec, secret_dir: &Path) -> Result<Vec<Mount>, ExecError> {
     let shm_size = format!(
         "size={}k",
@@ -175,19 +210,7 @@ fn mounts(spec: &RunSpec, secret_dir: &Path) -> Result<Vec<Mount>, ExecError> {
             "tmpfs",
             &["nosuid", "strictatime", "mode=755", "size=65536k"],
         )?,
-        mount(
-            "/dev/pts",
-            "devpts",
-            "devpts",
-            &[
-                "nosuid",
-                "noexec",
-                "newinstance",
-                "ptmxmode=0666",
-                "mode=0620",
-                "gid=5",
-            ],
-        )?,
+        mount("/dev/pts", "devpts", "devpts", &devpts_options())?,
         mount(
             "/dev/shm",
             "tmpfs",
@@ -200,12 +223,7 @@ fn mounts(spec: &RunSpec, secret_dir: &Path) -> Result<Vec<Mount>, ExecError> {
             "mqueue",
             &["nosuid", "noexec", "nodev"],
         )?,
-        mount(
-            "/sys",
-            "sysfs",
-            "sysfs",
-            &["nosuid", "noexec", "nodev", "ro"],
-        )?,
+        sys_mount()?,
     ];
     for file in HOST_FILES {
         if file == "/etc/hosts" && !spec.extra_hosts.is_empty() {

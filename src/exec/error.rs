@@ -41,4 +41,6 @@ pub enum ExecError {
     RuntimeKilled { runtime: PathBuf },
     #[error("the run was cancelled")]
     Cancelled,
+    #[error(transparent)]
+    Unmapped(#[from] crate::rootless::UnmappedId),
 }

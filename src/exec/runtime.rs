@@ -58,13 +58,22 @@ impl Runtime {
         })
     }
 
-    /// The `--root` state dir, one per runtime kind since their state formats differ.
+    /// The `--root` state dir, one per runtime kind since their state formats differ. A
+    /// rootless run cannot write /run; it uses `$XDG_RUNTIME_DIR` (or the temp dir) per user.
     pub fn state_root(&self) -> PathBuf {
         let name = match self.kind {
             RuntimeKind::Runc => "runc",
             RuntimeKind::Crun => "crun",
         };
-        Path::new(STATE_ROOT).join(name)
+        match crate::rootless::state() {
+            None => Path::new(STATE_ROOT).join(name),
+            Some(rootless) => std::env::var_os("XDG_RUNTIME_DIR")
+                .map(PathBuf::from)
+                .filter(|dir| dir.is_absolute() && dir.is_dir())
+                .unwrap_or_else(std::env::temp_dir)
+                .join(format!("stagecraft-{}", rootless.outer_uid))
+                .join(name),
+        }
     }
 
     /// The runtime command with its global flags, ready for a subcommand.

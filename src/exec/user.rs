@@ -70,6 +70,13 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser, ExecError
             }
         }
     }
+    crate::rootless::ensure_mapped(uid, gid)?;
+    // Groups with no host ID behind them cannot be joined; a rootless user without a range
+    // has only gid 0, and setgroups is denied to it anyway.
+    additional_gids.retain(|g| crate::rootless::ensure_mapped(0, *g).is_ok());
+    if crate::rootless::state().is_some_and(|s| s.gid_map.is_single()) {
+        additional_gids.clear();
+    }
     Ok(ResolvedUser {
         uid,
         gid,

@@ -14,7 +14,7 @@ use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
 use super::error::OverlayError;
-use super::options::{DIFF_OPTIONS, VOLATILE, Writable};
+use super::options::{DIFF_OPTIONS, VOLATILE, Writable, flags};
 
 /// `mount(2)` copies at most one page of options.
 const OPTIONS_LIMIT: usize = 4095;
@@ -59,6 +59,9 @@ pub(super) fn mount_overlay(
 
 fn option_string(lowers: &[String], writable: Writable) -> String {
     let mut options = format!("lowerdir={}", lowers.join(":"));
+    for flag in flags() {
+        options.push_str(&format!(",{flag}"));
+    }
     if let Some((upper, work)) = writable {
         options.push_str(&format!(
             ",upperdir={},workdir={}",

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::error::OverlayError;
 use super::legacy_mount;
 use super::mount_api::FsContext;
-use super::options::{DIFF_OPTIONS, VOLATILE, Writable};
+use super::options::{DIFF_OPTIONS, VOLATILE, Writable, flags};
 
 fn mount_err(target: &Path, option: &str) -> impl FnOnce(io::Error) -> OverlayError + use<> {
     let target = target.to_path_buf();
@@ -42,6 +42,9 @@ pub(super) fn mount_overlay(
             }
             other => other.map_err(err(&format!("lowerdir+={}", lower.display())))?,
         }
+    }
+    for flag in flags() {
+        ctx.set_flag(flag).map_err(err(flag))?;
     }
     if let Some((upper, work)) = writable {
         ctx.set_string("upperdir", upper.as_os_str())

@@ -33,14 +33,27 @@ pub enum NamespaceError {
 /// What happened when `main` tried to enter the namespace, for the error a mount reports later.
 static AT_START: OnceLock<String> = OnceLock::new();
 
-/// Called first thing in `main`. Failing here (not root) is not fatal: commands that never
-/// mount still work, and [`ensure_private`] reports this cause when something wants to mount.
-pub fn enter_at_process_start() {
+/// Called first thing in `main`. A regular user first enters a user namespace of its own
+/// (`rootless`). Failing here is not fatal: commands that never mount still work, and
+/// [`ensure_private`] reports this cause when something wants to mount. Returns warnings for
+/// the user (a rootless run without a subordinate ID range).
+pub fn enter_at_process_start() -> Vec<String> {
+    let mut warnings = Vec::new();
+    if !nix::unistd::geteuid().is_root() {
+        match crate::rootless::enter_user_namespace() {
+            Ok(w) => warnings = w,
+            Err(e) => {
+                let _ = AT_START.set(e.to_string());
+                return warnings;
+            }
+        }
+    }
     let outcome = match enter_private_mount_namespace() {
         Ok(()) => "entered".to_string(),
         Err(e) => e.to_string(),
     };
     let _ = AT_START.set(outcome);
+    warnings
 }
 
 /// The mount namespace the process started in, recorded by the first entry into a private one.
@@ -90,7 +103,9 @@ pub fn enter_private_mount_namespace() -> Result<(), NamespaceError> {
         .map_err(NamespaceError::MountInfo)?
         .iter()
         .any(|p| p == Path::new(UNIFIED_CGROUP));
-    if mounted {
+    // In a user namespace the host's mounts are locked and cannot be detached; rootless runs
+    // use runc, which does not mind the hybrid layout.
+    if mounted && !crate::rootless::active() {
         umount2(UNIFIED_CGROUP, MntFlags::MNT_DETACH).map_err(NamespaceError::DetachCgroup)?;
     }
     Ok(())

@@ -12,12 +12,25 @@ pub const MAX_LOWER_DIRS: usize = 500;
 /// power cut: the page cache writes it back at its own pace, as it does for BuildKit's snapshots.
 pub(super) const VOLATILE: &str = "volatile";
 
-/// Options that keep the upper dir a plain diff the layer writer understands.
+/// Options that keep the upper dir a plain diff the layer writer understands. `nofollow`, not
+/// `off`: `off` still follows redirects in lowers, which `userxattr` (rootless) refuses, and our
+/// lowers, unpacked from tars without overlay xattrs, never hold one.
 pub(super) const DIFF_OPTIONS: [(&str, &str); 3] = [
-    ("redirect_dir", "off"),
+    ("redirect_dir", "nofollow"),
     ("metacopy", "off"),
     ("index", "off"),
 ];
+
+/// Flags for every overlay mount: a user namespace may only mount overlay with `userxattr`
+/// (overlay's own xattrs in `user.overlay.*`, which is also where the layer applier puts
+/// opaque marks in a rootless store). Linux 5.11+; older kernels refuse the mount.
+pub(super) fn flags() -> &'static [&'static str] {
+    if crate::rootless::active() {
+        &["userxattr"]
+    } else {
+        &[]
+    }
+}
 
 /// The upper and work dir of a writable overlay.
 pub(super) type Writable<'a> = Option<(&'a Path, &'a Path)>;

@@ -149,6 +149,7 @@ async fn cache_mount(
         fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
             .map_err(StepError::io(format!("cache mount {id}")))?;
         std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| crate::rootless::explain_chown(e, uid, gid))
             .map_err(StepError::io(format!("cache mount {id}")))?;
     }
     // The dir's mtime is the mount's last use, which `cache prune --filter until=` goes by.
@@ -182,6 +183,7 @@ async fn cache_mount(
                     fs::set_permissions(&path, fs::Permissions::from_mode(mode))
                         .map_err(StepError::io("private cache"))?;
                     std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                        .map_err(|e| crate::rootless::explain_chown(e, uid, gid))
                         .map_err(StepError::io("private cache"))?;
                     out.holds.push(Hold::Dir(tmp));
                     path

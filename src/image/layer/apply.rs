@@ -15,13 +15,14 @@ use std::path::{Component, Path, PathBuf};
 use tar::{Archive, EntryType};
 
 use super::fsops::{self as fs, is_dir};
-use super::{LayerError, OPAQUE_WHITEOUT, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX, io_err};
+use super::{LayerError, OPAQUE_WHITEOUT, WHITEOUT_PREFIX, io_err};
 
 /// What to do with whiteout entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WhiteoutMode {
     /// Keep them as overlayfs expects in a lower dir: `.wh.NAME` becomes a 0/0 character device
-    /// NAME, `.wh..wh..opq` the `trusted.overlay.opaque=y` xattr on its directory.
+    /// NAME, `.wh..wh..opq` the opaque xattr on its directory (`trusted.overlay.opaque=y`, or
+    /// `user.overlay.opaque=y` in a rootless store, whose mounts use `userxattr`).
     Overlay,
     /// Delete what they name (flattening layers into one tree).
     Apply,
@@ -102,7 +103,8 @@ impl Applier {
         let dir = self.parent_dir(parent)?;
         match self.opts.whiteouts {
             WhiteoutMode::Overlay => {
-                fs::fsetxattr(dir.as_raw_fd(), OVERLAY_OPAQUE_XATTR.as_bytes(), b"y")
+                let name = crate::rootless::overlay_opaque_xattr();
+                fs::fsetxattr(dir.as_raw_fd(), name.as_bytes(), b"y")
                     .map_err(self.err("mark opaque", parent))
             }
             WhiteoutMode::Apply => {
@@ -153,7 +155,9 @@ impl Applier {
     }
 
     fn finish_fd(&self, fd: i32, meta: &Meta, rel: &Path) -> Result<(), LayerError> {
-        fs::fchown(fd, meta.uid, meta.gid).map_err(self.err("chown", rel))?;
+        fs::fchown(fd, meta.uid, meta.gid)
+            .map_err(|e| crate::rootless::explain_chown(e, meta.uid, meta.gid))
+            .map_err(self.err("chown", rel))?;
         fs::fchmod(fd, meta.mode & 0o7777).map_err(self.err("chmod", rel))?;
         for (k, v) in &meta.xattrs {
             if let Err(e) = fs::fsetxattr(fd, k, v)
@@ -271,7 +275,9 @@ impl Applier {
                 self.clear_for(dirfd, name, &rel, false)?;
                 fs::symlinkat(OsStr::from_bytes(&target), dirfd, name)
                     .map_err(self.err("create symlink", &rel))?;
-                fs::lchownat(dirfd, name, meta.uid, meta.gid).map_err(self.err("chown", &rel))?;
+                fs::lchownat(dirfd, name, meta.uid, meta.gid)
+                    .map_err(|e| crate::rootless::explain_chown(e, meta.uid, meta.gid))
+                    .map_err(self.err("chown", &rel))?;
                 fs::lutimesat(dirfd, name, meta.mtime).map_err(self.err("set mtime of", &rel))?;
             }
             EntryType::Link => {
@@ -314,7 +320,9 @@ impl Applier {
                     }
                     Err(e) => return Err(self.err("create device", &rel)(e)),
                 }
-                fs::lchownat(dirfd, name, meta.uid, meta.gid).map_err(self.err("chown", &rel))?;
+                fs::lchownat(dirfd, name, meta.uid, meta.gid)
+                    .map_err(|e| crate::rootless::explain_chown(e, meta.uid, meta.gid))
+                    .map_err(self.err("chown", &rel))?;
                 fs::lutimesat(dirfd, name, meta.mtime).map_err(self.err("set mtime of", &rel))?;
             }
             other => {
