@@ -51,7 +51,7 @@ pub async fn finish(
     results: BTreeMap<usize, Result<Arc<StageOutput>, Box<StageFailure>>>,
     started: Instant,
 ) -> Result<BuildOutcome, EngineError> {
-    let created = created(ctx);
+    let created = ctx.opts.created();
     let mut totals = Totals::default();
     let mut stages = Vec::new();
     let mut error: Option<Arc<StageError>> = None;
@@ -126,18 +126,6 @@ pub async fn finish(
 }
 
 /// `created` in the image configs: `SOURCE_DATE_EPOCH` when given, else now.
-fn created(ctx: &BuildCtx) -> String {
-    ctx.opts
-        .source_date_epoch
-        .map(|s| {
-            humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
-            )
-            .to_string()
-        })
-        .unwrap_or_else(now_rfc3339)
-}
-
 /// A built stage's image in the store (the target's tagged and labelled), its record and digest.
 fn stage_image(
     ctx: &BuildCtx,

@@ -98,7 +98,7 @@ async fn fs_vertex(
     cursor.key = key.clone();
     cursor.at_base = false;
     cursor.state.history.push(History {
-        created: now_rfc3339(),
+        created: ctx.opts.created(),
         created_by,
         empty_layer: layer.is_none(),
         comment: Some("stagecraft".into()),
@@ -150,7 +150,7 @@ fn config_vertex(
         }
     };
     cursor.state.history.push(History {
-        created: now_rfc3339(),
+        created: ctx.opts.created(),
         created_by,
         empty_layer: true,
         comment: None,
