@@ -2,7 +2,7 @@
 //! `.ci/run` creates, each with its own store under `~/.local/share/stagecraft`.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod rootless_support;
+mod common;
 
 use std::fs;
 use std::io::Read;
@@ -10,7 +10,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-use rootless_support::*;
+use common::bin;
+use common::rootless::*;
 
 const EPOCH: (&str, &str) = ("SOURCE_DATE_EPOCH", "1700000000");
 
@@ -62,6 +63,7 @@ fn layer_entries(store: &Path) -> Vec<(String, u64, u64)> {
 
 #[test]
 fn multi_stage_build_matches_roots_image_and_caches() {
+    common::require(&["umoci", "runc"]);
     let base = BaseArchive::new();
     let sb = Sandbox::new(RANGED);
     ok(&sb.import(&base), "import the root-made base");
@@ -140,7 +142,7 @@ fn multi_stage_build_matches_roots_image_and_caches() {
         .args(["unpack", "--image", &format!("{}:1", layout.display())])
         .arg(&bundle)
         .output()
-        .expect("umoci (apt-get install umoci)");
+        .unwrap();
     ok(&out, "umoci unpack");
     let rootfs = bundle.join("rootfs");
     assert!(!rootfs.join("data/gone").exists() && rootfs.join("data/keep").exists());

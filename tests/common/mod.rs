@@ -8,6 +8,7 @@ pub mod dockerd;
 pub mod fixture;
 pub mod registry;
 pub mod rootfs;
+pub mod rootless;
 pub mod tmux;
 pub mod tui;
 
@@ -25,8 +26,11 @@ const PACKAGES: &[(&str, &str)] = &[
     ("docker", "docker.io"),
     ("dockerd", "docker.io"),
     ("git", "git"),
+    ("newgidmap", "uidmap"),
+    ("newuidmap", "uidmap"),
     ("registry", "docker-registry"),
     ("runc", "runc"),
+    ("runuser", "util-linux"),
     ("skopeo", "skopeo"),
     ("tmux", "tmux"),
     ("umoci", "umoci"),

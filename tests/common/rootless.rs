@@ -2,25 +2,17 @@
 //! dir that user owns (its HOME, so the store lands in the default `~/.local/share/stagecraft`),
 //! and a busybox base image that a root store exported, so root and rootless builds start from
 //! the same image.
-#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-#[path = "../common/mod.rs"]
-mod common;
-pub use common::{busybox_rootfs, have};
+use super::{bin, busybox_rootfs, require};
 
 /// Has a subordinate ID range in /etc/subuid and /etc/subgid.
 pub const RANGED: &str = "stagecraft-rootless";
 /// Has none: the single-ID fallback.
 pub const SINGLE: &str = "stagecraft-single";
-
-pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_stagecraft"))
-}
 
 fn id_of(user: &str, flag: &str) -> u32 {
     let out = Command::new("id").args([flag, user]).output().unwrap();
@@ -51,10 +43,7 @@ pub struct Sandbox {
 impl Sandbox {
     /// A fresh dir owned by `user` with `home/` and `ctx/`, and the binary where it can run it.
     pub fn new(user: &str) -> Self {
-        assert!(
-            have("newuidmap") && have("newgidmap"),
-            "rootless tests need newuidmap/newgidmap: apt-get install uidmap"
-        );
+        require(&["newuidmap", "newgidmap", "runuser"]);
         let (uid, gid) = (id_of(user, "-u"), id_of(user, "-g"));
         let dir = tempfile::Builder::new()
             .prefix("stagecraft-rootless-")
@@ -63,8 +52,8 @@ impl Sandbox {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         // The target dir may sit under a home the user cannot enter: a link (or copy) here.
         let bin = dir.path().join("stagecraft");
-        if fs::hard_link(self::bin(), &bin).is_err() {
-            fs::copy(self::bin(), &bin).unwrap();
+        if fs::hard_link(super::bin(), &bin).is_err() {
+            fs::copy(super::bin(), &bin).unwrap();
         }
         let sb = Self {
             dir,
