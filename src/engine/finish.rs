@@ -125,7 +125,6 @@ pub async fn finish(
     }
 }
 
-/// `created` in the image configs: `SOURCE_DATE_EPOCH` when given, else now.
 /// A built stage's image in the store (the target's tagged and labelled), its record and digest.
 fn stage_image(
     ctx: &BuildCtx,
