@@ -98,6 +98,10 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
+    // Containers of a stagecraft that was killed go first; `store check` lists them instead.
+    if !matches!(cli.command, Some(Command::Store { .. })) {
+        crate::exec::leftovers::remove_all();
+    }
     match cli.command {
         // On a terminal in a directory with a Dockerfile, bare `stagecraft` builds it in the TUI.
         None if std::io::IsTerminal::is_terminal(&std::io::stdout())

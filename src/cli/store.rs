@@ -24,6 +24,19 @@ pub fn run(global: &Global, cmd: StoreCommand) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
     let StoreCommand::Check { repair } = cmd;
     let report = store.check(repair)?;
+    let leftovers = crate::exec::leftovers::find();
+    for l in &leftovers {
+        if repair {
+            crate::exec::leftovers::remove(l);
+        }
+        println!(
+            "{}{}: container {} of stagecraft process {}, which no longer runs",
+            if repair { "removed " } else { "broken " },
+            l.state.display(),
+            l.id,
+            l.owner
+        );
+    }
     for p in &report.problems {
         let p = crate::ui::visible::visible_line(&p.to_string()).into_owned();
         println!("{}{p}", if repair { "removed " } else { "broken " });
@@ -34,16 +47,18 @@ pub fn run(global: &Global, cmd: StoreCommand) -> Result<ExitCode> {
         report.snapshots,
         report.records,
         report.tags,
-        report.problems.len(),
-        if repair && !report.problems.is_empty() {
+        report.problems.len() + leftovers.len(),
+        if repair && !(report.problems.is_empty() && leftovers.is_empty()) {
             " (repaired)"
         } else {
             ""
         }
     );
-    Ok(if report.problems.is_empty() || repair {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if (report.problems.is_empty() && leftovers.is_empty()) || repair {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }

@@ -12,10 +12,12 @@ mod config;
 mod error;
 mod in_root;
 mod interactive;
+pub mod leftovers;
 mod run;
 mod runtime;
 mod spec;
 mod stream;
+mod tether;
 mod user;
 
 pub use config::runtime_config;

@@ -1,7 +1,6 @@
 //! `RUN`: one container in the foreground, output streamed, cancellable.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::sync::mpsc::{self, Sender, UnboundedSender};
 use tokio_util::sync::CancellationToken;
@@ -11,14 +10,8 @@ use super::error::ExecError;
 use super::runtime::{Runtime, unique_container_id};
 use super::spec::{Exit, LogLine, RunSpec, Stream};
 use super::stream::{Tail, forward};
+use super::tether::dies_with_us;
 use super::user::resolve_user;
-
-/// How long one kill attempt waits for the runtime to exit before trying again; a cancel can
-/// arrive while the runtime is still creating the container, when `kill` cannot find it yet.
-const KILL_RETRY: Duration = Duration::from_millis(100);
-
-/// After this many attempts (5 s) the runtime process itself gets SIGKILL.
-const KILL_ATTEMPTS_BEFORE_SIGKILL: u32 = 50;
 
 /// Output lines queued between the pipe readers and the consumer of [`run_bounded`]; when the
 /// queue is full the readers stop reading and the container blocks on its writes.
@@ -57,20 +50,25 @@ pub async fn run_bounded(
     spec.runtime.remove_stale_containers();
     let id = unique_container_id();
     let bundle = Bundle::create(spec, &id, &user, false)?;
-    let mut command = tokio::process::Command::from(spec.runtime.command());
-    command
+    let mut runtime = spec.runtime.command();
+    runtime
         .arg("run")
         .arg("--bundle")
         .arg(bundle.dir())
-        .arg(&id)
+        .arg(&id);
+    let mut command = tokio::process::Command::from(dies_with_us(&runtime));
+    command
+        .kill_on_drop(true)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Declared before the child so that, dropped, the child (and with it the container's PID
+    // namespace) is killed first and the state deleted after.
+    let mut container = Container::new(&spec.runtime, &id);
     let mut child = command.spawn().map_err(|source| ExecError::Spawn {
         runtime: spec.runtime.path.clone(),
         source,
     })?;
-    let mut container = Container::new(&spec.runtime, &id);
     let tail = Tail::default();
     let stdout = child
         .stdout
@@ -141,20 +139,14 @@ impl<'a> Container<'a> {
         self.running = false;
     }
 
+    /// Kills the runtime's PID namespace (see `tether`): every process of the container dies
+    /// with it, even one the runtime has not finished creating; then the state is deleted.
     pub async fn kill_until_exited(&mut self, child: &mut tokio::process::Child) {
-        for attempt in 1.. {
-            let runtime = self.runtime.clone();
-            let id = self.id.to_string();
-            let _ = tokio::task::spawn_blocking(move || runtime.kill_and_delete(&id)).await;
-            if attempt == KILL_ATTEMPTS_BEFORE_SIGKILL {
-                // A runtime that never creates the container must not hold the build forever.
-                let _ = child.start_kill();
-            }
-            // Killed, or the runtime died on its own: either way it is over.
-            if tokio::time::timeout(KILL_RETRY, child.wait()).await.is_ok() {
-                break;
-            }
-        }
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        let runtime = self.runtime.clone();
+        let id = self.id.to_string();
+        let _ = tokio::task::spawn_blocking(move || runtime.kill_and_delete(&id)).await;
         self.running = false;
     }
 }

@@ -61,7 +61,12 @@ impl Runtime {
     /// The `--root` state dir, one per runtime kind since their state formats differ. A
     /// rootless run cannot write /run; it uses `$XDG_RUNTIME_DIR` (or the temp dir) per user.
     pub fn state_root(&self) -> PathBuf {
-        let name = match self.kind {
+        Self::state_root_of(self.kind)
+    }
+
+    /// The `--root` state dir runtimes of `kind` use.
+    pub fn state_root_of(kind: RuntimeKind) -> PathBuf {
+        let name = match kind {
             RuntimeKind::Runc => "runc",
             RuntimeKind::Crun => "crun",
         };
@@ -119,7 +124,7 @@ impl Runtime {
 }
 
 /// The pid of the stagecraft process that named container `id` (see [`unique_container_id`]).
-fn owner_pid(id: &str) -> Option<u32> {
+pub(super) fn owner_pid(id: &str) -> Option<u32> {
     id.strip_prefix(ID_PREFIX)?.split('-').next()?.parse().ok()
 }
 

@@ -8,6 +8,7 @@ mod common;
 mod escapes;
 mod expansion;
 mod export;
+mod killed;
 mod limits;
 mod pipe;
 mod secret;
