@@ -84,7 +84,7 @@ bk() {
 }
 
 # The apt RUN's own duration: stagecraft's step_finished of step build/1, BuildKit's DONE line.
-sc_apt_step() { jq -r 'select(.type=="step_finished" and .step=="build/1") | .duration' "$1"; }
+sc_apt_step() { grep '^{' "$1" | jq -r 'select(.type=="step_finished" and .step=="build/1") | .duration'; }
 bk_apt_step() { awk '/RUN apt-get update/ {n=$1} n && $1==n && / DONE / {sub("s","",$3); print $3; exit}' "$1"; }
 
 # The C case's apt-get in a bare chroot over an overlay of the same base: the floor.

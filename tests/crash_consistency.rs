@@ -171,3 +171,67 @@ fn sigkill_at_random_points_never_corrupts_the_store() {
         &out[..40]
     );
 }
+
+/// SIGKILL right after a big step ended, while its layer's tar and digest are being made in the
+/// background: the store stays consistent (a snapshot without a tar is fine, a partial blob is
+/// named by nothing) and the next build reuses the step, making its tar then.
+#[test]
+fn sigkill_during_a_background_digest_keeps_the_step() {
+    let f = Fixture::new();
+    let big = "RUN dd if=/dev/urandom of=/big bs=1M count=200 2>/dev/null\n";
+    f.dockerfile(&format!("FROM busybox\n{big}RUN sleep 60\n"));
+    let mut child = Command::new(bin())
+        .arg("--root")
+        .arg(f.root())
+        .args(["build", "--progress=json", "-t", "digest:kill"])
+        .arg(f.ctx.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut finished, mut digested) = (false, false);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let Ok(record) = serde_json::from_str::<Record>(&line.unwrap()) else {
+            continue;
+        };
+        match &record.event {
+            Event::LayerDigested { step, .. } if step.to_string() == "0/1" => digested = true,
+            Event::StepFinished { step, layer, .. } if step.to_string() == "0/1" => {
+                let layer = layer.as_ref().unwrap();
+                assert!(layer.size > 200 << 20, "size from the stat walk: {layer:?}");
+                assert!(layer.digest.is_empty(), "digest comes later: {layer:?}");
+                finished = true;
+                child.kill().unwrap();
+                break;
+            }
+            _ => {}
+        }
+    }
+    child.wait().unwrap();
+    assert!(finished, "the big step never finished");
+    eprintln!(
+        "killed with the digest {}",
+        if digested { "done" } else { "running" }
+    );
+    assert_consistent(&f, "killed during a background digest");
+
+    f.dockerfile(&format!("FROM busybox\n{big}RUN echo done\n"));
+    let next = f.build(&["-t", "digest:kill"]);
+    assert!(next.ok(), "{}", next.stderr());
+    assert!(
+        next.cached("0/1"),
+        "the big step was not reused: {:?}",
+        next.step("0/1")
+    );
+    let made_now = next.events.iter().any(|r| {
+        matches!(&r.event, Event::LayerDigested { step, layer }
+            if step.to_string() == "0/1" && layer.digest.starts_with("sha256:"))
+    });
+    assert!(digested || made_now, "nobody made the big layer's digest");
+    assert_consistent(&f, "after the next build");
+    let (_dir, rootfs) = f.unpack("digest:kill");
+    assert_eq!(
+        std::fs::metadata(rootfs.join("big")).unwrap().len(),
+        200 << 20
+    );
+}

@@ -64,11 +64,12 @@ fn build_stores_plain_layers_and_export_compresses_them() {
         .enumerate()
         .skip(1)
     {
+        // The digests arrive after the step, once its tar is made off the critical path.
         let finished = b.step(&format!("0/{i}"));
         let layer = finished
             .iter()
             .find_map(|e| match e {
-                stagecraft::engine::Event::StepFinished { layer: Some(l), .. } => Some(l.clone()),
+                stagecraft::engine::Event::LayerDigested { layer: l, .. } => Some(l.clone()),
                 _ => None,
             })
             .unwrap();

@@ -37,6 +37,8 @@ pub struct BuildCtx {
     stat_cache: Mutex<StatCache>,
     outputs: Vec<watch::Receiver<StageResult>>,
     breakpoints: Breakpoints,
+    /// Makes built layers' tars and digests in the background (see [`super::digest`]).
+    pub digester: super::digest::Digester,
 }
 
 /// The parts of a build context that [`BuildCtx::new`] takes as they are.
@@ -62,6 +64,11 @@ impl BuildCtx {
         let breakpoints =
             Breakpoints::new(inputs.opts.breakpoints.iter().cloned(), inputs.sink.clone());
         let stat_cache = Mutex::new(StatCache::load(&stat_cache_path(&inputs.store)));
+        let digester = super::digest::Digester::start(
+            inputs.store.clone(),
+            inputs.sink.clone(),
+            inputs.opts.source_date_epoch,
+        );
         let ctx = BuildCtx {
             jobs: Semaphore::new(inputs.opts.jobs.max(1)),
             store: inputs.store,
@@ -74,6 +81,7 @@ impl BuildCtx {
             stat_cache,
             outputs,
             breakpoints,
+            digester,
         };
         (ctx, senders)
     }

@@ -4,18 +4,18 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use oci_spec::image::Digest;
-
+use super::digest::StepLayer;
 use super::event::StepRef;
 use crate::frontend::StageVars;
 use crate::image::config::ImageState;
+use crate::store::StepRecord;
 use crate::store::digest::of_bytes;
-use crate::store::{LayerDesc, LayerRef, StepRecord};
 
 /// A finished stage: what later stages start from or copy out of.
 #[derive(Debug, Clone)]
 pub struct StageOutput {
-    pub layers: Vec<LayerRef>,
+    /// Built ones may not be digested yet (the build's end waits for them).
+    pub layers: Vec<StepLayer>,
     pub snapshots: Vec<PathBuf>,
     pub state: ImageState,
     /// Key of the stage's filesystem state: what `COPY --from` of this stage keys on.
@@ -27,7 +27,7 @@ pub struct StageOutput {
 
 /// The state a stage's steps advance.
 pub struct Cursor {
-    pub layers: Vec<LayerRef>,
+    pub layers: Vec<StepLayer>,
     pub snapshots: Vec<PathBuf>,
     pub state: ImageState,
     pub key: String,
@@ -78,10 +78,6 @@ impl Cursor {
         }
     }
 
-    pub fn diff_ids(&self) -> Vec<Digest> {
-        self.layers.iter().map(|l| l.diff_id.clone()).collect()
-    }
-
     /// The record of a step that left the cursor as it is now.
     pub fn record(&self, index: usize, text: String, line: usize, key: String) -> StepRecord {
         let (config_digest, pending_config) = self.config();
@@ -92,7 +88,7 @@ impl Cursor {
             cache_key: key,
             cached: false,
             diff_id: None,
-            layers: self.layers.iter().map(LayerDesc::from_ref).collect(),
+            layers: self.layers.iter().map(StepLayer::desc).collect(),
             config_digest,
             pending_config,
         }
@@ -122,8 +118,9 @@ impl Cursor {
     }
 
     /// The config after the last step, as its digest and its bytes (stored with the build record).
+    /// A layer not digested yet has a placeholder diff_id the build's end replaces.
     fn config(&self) -> (String, Option<Arc<[u8]>>) {
-        let diff_ids: Vec<String> = self.layers.iter().map(|l| l.diff_id.to_string()).collect();
+        let diff_ids: Vec<String> = self.layers.iter().map(StepLayer::diff_id).collect();
         let config = self.state.to_json(&diff_ids, "");
         let bytes: Arc<[u8]> = serde_json::to_vec(&config).unwrap_or_default().into();
         (of_bytes(&bytes).to_string(), Some(bytes))

@@ -55,6 +55,9 @@ pub enum EngineError {
     Lesson(String),
     #[error("no build ran")]
     NoBuild,
+    /// A built layer's tar or digest could not be made.
+    #[error("layer digest: {0}")]
+    Digest(String),
     /// What another backend (BuildKit in a Docker daemon) reported as text, or why it could
     /// not be reached.
     #[error("{0}")]

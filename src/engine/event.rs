@@ -172,10 +172,17 @@ pub enum Event {
     },
     StepFinished {
         step: StepRef,
-        /// The committed layer; `None` for steps that only change the config.
+        /// The committed layer; `None` for steps that only change the config. Sizes and counts
+        /// are known at once; `digest` and `diff_id` are empty until `layer_digested`.
         layer: Option<LayerInfo>,
         /// Seconds.
         duration: f64,
+    },
+    /// A step's layer got its tar and digest, after its `step_finished` (or `step_cached`):
+    /// they are made off the build's critical path.
+    LayerDigested {
+        step: StepRef,
+        layer: LayerInfo,
     },
     StepFailed {
         step: StepRef,
@@ -260,6 +267,7 @@ impl Record {
             | Event::StepCached { step, .. }
             | Event::CacheMiss { step, .. }
             | Event::StepFinished { step, .. }
+            | Event::LayerDigested { step, .. }
             | Event::StepFailed { step, .. }
             | Event::Paused { step } => Some(step),
             _ => None,

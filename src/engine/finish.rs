@@ -1,7 +1,7 @@
 //! The end of a build: every built stage becomes an image in the store (so `shell` and `diff` can
 //! open it later), the target is tagged, the build record is written, and `build_finished` sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,27 +9,32 @@ use oci_spec::image::{Descriptor, MediaType};
 
 use super::ctx::BuildCtx;
 use super::cursor::StageOutput;
+use super::digest::{StepLayer, placeholder};
 use super::error::{EngineError, StageError};
 use super::event::{Event, Totals};
 use super::solve::now_rfc3339;
 use super::stage::StageFailure;
-use crate::store::{BuildRecord, ResolvedImage, StageRecord, Store};
+use crate::store::{
+    BuildRecord, LayerDesc, LayerRef, ResolvedImage, StageRecord, StepRecord, Store, chain_ids,
+};
 
 pub struct BuildOutcome {
     pub record: BuildRecord,
     pub totals: Totals,
 }
 
-/// Writes a stage's image (config blob + manifest) into the store, with `labels` added to its
-/// config (`--label`, the target's only); tags it when asked.
+/// Writes a stage's image (config blob + manifest over `layers`, the stage's layers digested)
+/// into the store, with `labels` added to its config (`--label`, the target's only); tags it
+/// when asked.
 pub fn write_stage_image(
     store: &Store,
     out: &StageOutput,
+    layers: &[LayerRef],
     tag: Option<&str>,
     created: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<ResolvedImage, EngineError> {
-    let diff_ids: Vec<String> = out.layers.iter().map(|l| l.diff_id.to_string()).collect();
+    let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.to_string()).collect();
     let config = if labels.is_empty() {
         out.state.to_json(&diff_ids, created)
     } else {
@@ -39,8 +44,62 @@ pub fn write_stage_image(
     };
     let bytes = serde_json::to_vec(&config).map_err(EngineError::ImageConfig)?;
     let config_desc = store.put_blob(MediaType::ImageConfig, &bytes)?;
-    let layers: Vec<Descriptor> = out.layers.iter().map(|l| l.descriptor.clone()).collect();
+    let layers: Vec<Descriptor> = layers.iter().map(|l| l.descriptor.clone()).collect();
     Ok(store.put_manifest(config_desc, &layers, tag)?)
+}
+
+/// The stage's layers digested, from `digests` (by [`placeholder`]) for built ones.
+fn digested(
+    layers: &[StepLayer],
+    digests: &HashMap<String, LayerRef>,
+) -> Result<Vec<LayerRef>, EngineError> {
+    layers
+        .iter()
+        .map(|l| match (l.known(), l) {
+            (Some(known), _) => Ok(known),
+            (None, StepLayer::Built(p)) => digests
+                .get(&placeholder(&p.id))
+                .cloned()
+                .ok_or_else(|| EngineError::Digest(format!("step {} has no layer digest", p.step))),
+            (None, StepLayer::Ready(r)) => Ok((**r).clone()),
+        })
+        .collect()
+}
+
+/// Points the chain ids of a stage's built layers at their snapshots, so opening the stage's
+/// image later (`shell`, `diff`, a `FROM` of its tag) extracts nothing. Best effort.
+fn link_chains(store: &Store, built: &[StepLayer], layers: &[LayerRef]) {
+    let diff_ids: Vec<_> = layers.iter().map(|l| l.diff_id.clone()).collect();
+    for (layer, chain) in built.iter().zip(chain_ids(&diff_ids)) {
+        if let StepLayer::Built(p) = layer {
+            let _ = store.link_built(&chain, &p.id);
+        }
+    }
+}
+
+/// Replaces the placeholders a step record got for layers not digested when it was made.
+fn fill_in(step: &mut StepRecord, digests: &HashMap<String, LayerRef>) {
+    for desc in &mut step.layers {
+        if let Some(l) = digests.get(&desc.digest) {
+            *desc = LayerDesc::from_ref(l);
+        }
+    }
+    if let Some(l) = step.diff_id.as_ref().and_then(|d| digests.get(d)) {
+        step.diff_id = Some(l.diff_id.to_string());
+    }
+    let Some(bytes) = &step.pending_config else {
+        return;
+    };
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
+    if !text.contains("\"pending:") {
+        return;
+    }
+    for (placeholder, l) in digests {
+        text = text.replace(placeholder.as_str(), l.diff_id.as_ref());
+    }
+    let bytes: Arc<[u8]> = text.into_bytes().into();
+    step.config_digest = crate::store::digest::of_bytes(&bytes).to_string();
+    step.pending_config = Some(bytes);
 }
 
 /// The stage results become images and the build record; the build's error is the target's,
@@ -52,6 +111,13 @@ pub async fn finish(
     started: Instant,
 ) -> Result<BuildOutcome, EngineError> {
     let created = ctx.opts.created();
+    // Built layers' tars and digests were made in the background while the build ran; what is
+    // left of that work ends here (at normal priority), before the images need the digests.
+    let digests = ctx
+        .digester
+        .resolve_all()
+        .await
+        .map_err(EngineError::Digest)?;
     let mut totals = Totals::default();
     let mut stages = Vec::new();
     let mut error: Option<Arc<StageError>> = None;
@@ -65,7 +131,10 @@ pub async fn finish(
             .unwrap_or_default();
         let record = match result {
             Ok(out) => {
-                let (record, digest) = stage_image(ctx, index, label, out, &created, &mut totals)?;
+                let layers = digested(&out.layers, &digests)?;
+                link_chains(&ctx.store, &out.layers, &layers);
+                let stage = (index, label, out.as_ref(), layers.as_slice());
+                let (record, digest) = stage_image(ctx, stage, &created, &mut totals)?;
                 if index == ctx.plan.target_index {
                     image = Some(digest);
                 }
@@ -96,8 +165,9 @@ pub async fn finish(
         e => e.as_ref().map(|e| e.to_string()),
     };
     totals.duration = started.elapsed().as_secs_f64();
-    for stage in &stages {
-        for step in stage.steps.iter().chain(&stage.failed_step) {
+    for stage in &mut stages {
+        for step in stage.steps.iter_mut().chain(&mut stage.failed_step) {
+            fill_in(step, &digests);
             step.store_config(&ctx.store)?;
         }
     }
@@ -126,11 +196,10 @@ pub async fn finish(
 }
 
 /// A built stage's image in the store (the target's tagged and labelled), its record and digest.
+/// `stage`: its index, label, output and digested layers.
 fn stage_image(
     ctx: &BuildCtx,
-    index: usize,
-    label: String,
-    out: &StageOutput,
+    (index, label, out, layers): (usize, String, &StageOutput, &[LayerRef]),
     created: &str,
     totals: &mut Totals,
 ) -> Result<(StageRecord, String), EngineError> {
@@ -144,12 +213,12 @@ fn stage_image(
     } else {
         (None, &no_labels)
     };
-    let written = write_stage_image(&ctx.store, out, first_tag, created, labels)?;
+    let written = write_stage_image(&ctx.store, out, layers, first_tag, created, labels)?;
     if is_target {
         for tag in ctx.opts.tags.iter().skip(1) {
             ctx.store.tag_image(tag, &written.descriptor)?;
         }
-        totals.image_size = out.layers.iter().map(|l| l.descriptor.size()).sum();
+        totals.image_size = layers.iter().map(|l| l.descriptor.size()).sum();
     }
     let digest = written.digest().to_string();
     let record = StageRecord {

@@ -9,6 +9,7 @@ pub mod control;
 pub mod copy;
 mod ctx;
 mod cursor;
+pub mod digest;
 pub mod error;
 pub mod event;
 mod finish;

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::ctx::BuildCtx;
 use super::cursor::{Cursor, StageOutput};
+use super::digest::StepLayer;
 use super::error::{StageError, StepError};
 use super::event::{Event, StepRef};
 use super::solve::solve;
@@ -208,7 +209,11 @@ async fn from_image(
             base: base_ref.to_string(),
             error: Box::new(e),
         })?;
-    cursor.layers = image.layers.clone();
+    cursor.layers = image
+        .layers
+        .iter()
+        .map(|l| StepLayer::Ready(Box::new(l.clone())))
+        .collect();
     // The raw blob: the OCI type drops Docker's fields (OnBuild, Healthcheck, Shell).
     let raw = ctx.store.read_blob(image.manifest.config().digest())?;
     let value: serde_json::Value =

@@ -197,11 +197,20 @@ impl Store {
                         .push(problem(path, format!("not a cache record: {e}"))),
                     Ok(r) => {
                         let Some(layer) = r.layer else { continue };
+                        // A built snapshot is enough: its tar and digest can be made again.
+                        let built = r
+                            .snapshot
+                            .as_deref()
+                            .is_some_and(|id| self.built_dir(id).is_dir());
                         match parse_sha256(&layer.digest) {
+                            _ if built => {}
                             Some(d) if present(&d) => {}
                             _ => report.problems.push(problem(
                                 path,
-                                format!("names layer {} which is not in the store", layer.digest),
+                                format!(
+                                    "names layer {:?} (snapshot {:?}) which is not in the store",
+                                    layer.digest, r.snapshot
+                                ),
                             )),
                         }
                     }

@@ -300,6 +300,7 @@ impl Store {
             .map(|(_, d)| d.digest().clone())
             .collect();
         roots.extend(entries.iter().filter_map(CacheEntry::layer_digest));
+        let built = entries.iter().filter_map(|e| e.record.snapshot.clone());
         let mut chains: Vec<Digest> = Vec::new();
         for key in builds {
             let path = self.root.join("builds").join(format!("{key}.json"));
@@ -326,6 +327,7 @@ impl Store {
         }
         let (keep_blobs, mut keep_snapshots) = self.reachable(roots);
         keep_snapshots.extend(chains.iter().map(|c| c.digest().to_string()));
+        keep_snapshots.extend(built);
         let keep_snapshots: HashSet<String> = keep_snapshots;
         self.sweep(&keep_blobs, &keep_snapshots)
     }

@@ -6,6 +6,7 @@
 //! `index.json` are serialized with an exclusive flock on `index.lock`.
 
 mod blob;
+mod built;
 mod check;
 pub mod digest;
 mod error;
@@ -28,6 +29,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::{Descriptor, Digest, MediaType};
 
 pub use blob::BlobWriter;
+pub use built::{BuiltLayer, built_id};
 pub use check::{CheckReport, Problem};
 pub use error::{Result, StoreError};
 pub use failed::{failed_snapshot_name, valid_failed_name};

@@ -30,6 +30,12 @@ pub(crate) fn digests_in(text: &str, out: &mut Vec<Digest>) {
     }
 }
 
+/// The built snapshot a step-cache record names (`"snapshot"`), if any.
+fn built_snapshot_in(text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    Some(value.get("snapshot")?.as_str()?.to_string())
+}
+
 impl Store {
     /// Removes every blob not reachable from a tag or from a digest mentioned in `cache/` or
     /// `builds/` records, and every snapshot not on a reachable image's layer chain.
@@ -41,6 +47,7 @@ impl Store {
             .try_upgrade()
             .map_err(io_err("lock", &lock_path))?
             .ok_or(StoreError::Busy)?;
+        let mut built = Vec::new();
         let mut work: Vec<Digest> = self
             .tags()?
             .into_iter()
@@ -54,10 +61,12 @@ impl Store {
             {
                 if let Ok(text) = fs::read_to_string(entry.path()) {
                     digests_in(&text, &mut work);
+                    built.extend(built_snapshot_in(&text));
                 }
             }
         }
-        let (keep_blobs, keep_snapshots) = self.reachable(work);
+        let (keep_blobs, mut keep_snapshots) = self.reachable(work);
+        keep_snapshots.extend(built);
         self.sweep(&keep_blobs, &keep_snapshots)
     }
 
@@ -123,6 +132,14 @@ impl Store {
             report.bytes_freed += size;
         }
         let snaps = self.root.join("snapshots");
+        // A kept chain id that links to a built snapshot keeps that snapshot too.
+        let mut keep_snapshots = keep_snapshots.clone();
+        let links: Vec<String> = keep_snapshots
+            .iter()
+            .filter_map(|name| fs::read_link(snaps.join(name)).ok())
+            .map(|target| target.to_string_lossy().into_owned())
+            .collect();
+        keep_snapshots.extend(links);
         for entry in fs::read_dir(&snaps)
             .map_err(io_err("read", &snaps))?
             .flatten()

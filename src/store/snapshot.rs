@@ -46,7 +46,12 @@ impl Store {
     /// Renames a completed `tmp/…/fs` into `snapshots/<chain>`; if another process won the race
     /// its copy (identical by construction) is kept.
     pub(crate) fn publish_snapshot(&self, tmp: tempfile::TempDir, chain: &Digest) -> Result<()> {
-        let dest = self.root.join("snapshots").join(chain.digest());
+        self.publish_snapshot_named(tmp, chain.digest())
+    }
+
+    /// [`Store::publish_snapshot`] under any snapshot name (a chain id or a built step's id).
+    pub(super) fn publish_snapshot_named(&self, tmp: tempfile::TempDir, name: &str) -> Result<()> {
+        let dest = self.root.join("snapshots").join(name);
         let staged = tmp.keep();
         match fs::rename(&staged, &dest) {
             Ok(()) => Ok(()),

@@ -1,19 +1,28 @@
 //! The cache decision for a step: reuse what its key names, or run it, and why not.
 
+use std::path::PathBuf;
+
 use oci_spec::image::{Descriptor, MediaType};
 
 use super::super::cache::{StepInputs, miss_reason};
 use super::super::ctx::BuildCtx;
+use super::super::digest::{Pending, StepLayer};
 use super::super::event::StepRef;
 use crate::store::digest::parse_sha256;
-use crate::store::{CacheRecord, LayerInfo, LayerRef, RecordKind};
+use crate::store::{CacheRecord, CachedLayer, LayerInfo, LayerRef, RecordKind};
 
-/// A cached layer: how the stage's chain takes it, and how events show it.
-pub type CachedLayer = (LayerRef, LayerInfo);
+/// A cached layer: how the stage's chain takes it, how events show it, and its snapshot dir when
+/// it is a built snapshot still in the store (none for a record from before built snapshots:
+/// its chain's snapshot comes from the blob).
+pub struct Hit {
+    pub layer: StepLayer,
+    pub info: LayerInfo,
+    pub dir: Option<PathBuf>,
+}
 
 pub enum Decision {
     /// Reuse the result under the key: its layer, or `None` for a step that made none.
-    Hit(Option<Box<CachedLayer>>),
+    Hit(Option<Box<Hit>>),
     /// Execute; `reason` says what changed, in words a person can act on.
     Miss { reason: String },
 }
@@ -29,7 +38,7 @@ pub fn decide(
     at_base: bool,
 ) -> Decision {
     let no_cache = ctx.no_cache_for(&step_ref.stage);
-    if !no_cache && let Some(hit) = cached_layer(ctx, key) {
+    if !no_cache && let Some(hit) = cached_layer(ctx, step_ref, key) {
         return Decision::Hit(hit);
     }
     let prev: Option<StepInputs> = ctx
@@ -42,19 +51,26 @@ pub fn decide(
     }
 }
 
-/// The cached result under `key`, if its record and blob are both present: `Some(None)` for a step
-/// that made no layer.
-fn cached_layer(ctx: &BuildCtx, key: &str) -> Option<Option<Box<CachedLayer>>> {
+/// The cached result under `key`, if its record and its snapshot or blob are present:
+/// `Some(None)` for a step that made no layer.
+fn cached_layer(ctx: &BuildCtx, step_ref: &StepRef, key: &str) -> Option<Option<Box<Hit>>> {
     let record: CacheRecord = ctx.store.get_json(RecordKind::Cache, key).ok().flatten()?;
     let Some(l) = record.layer else {
         let _ = ctx.store.touch_json(RecordKind::Cache, key);
         return Some(None);
     };
+    // The record's mtime is its last use: `cache ls` shows it, `cache prune` goes by it.
+    if let Some(hit) = record
+        .snapshot
+        .and_then(|id| built_hit(ctx, step_ref, key, id, &l))
+    {
+        let _ = ctx.store.touch_json(RecordKind::Cache, key);
+        return Some(Some(Box::new(hit)));
+    }
     let digest = parse_sha256(&l.digest)?;
     if !ctx.store.has_blob(&digest) {
         return None;
     }
-    // The record's mtime is its last use: `cache ls` shows it, `cache prune` goes by it.
     let _ = ctx.store.touch_json(RecordKind::Cache, key);
     let layer_ref = LayerRef {
         descriptor: Descriptor::new(
@@ -64,14 +80,58 @@ fn cached_layer(ctx: &BuildCtx, key: &str) -> Option<Option<Box<CachedLayer>>> {
         ),
         diff_id: parse_sha256(&l.diff_id)?,
     };
-    let info = LayerInfo {
-        digest: l.digest,
-        diff_id: l.diff_id,
+    Some(Some(Box::new(Hit {
+        layer: StepLayer::Ready(Box::new(layer_ref)),
+        info: info_of(&l),
+        dir: None,
+    })))
+}
+
+fn info_of(l: &CachedLayer) -> LayerInfo {
+    LayerInfo {
+        digest: l.digest.clone(),
+        diff_id: l.diff_id.clone(),
         size: l.size,
         compressed_size: l.compressed_size,
         added: l.added,
         modified: l.modified,
         removed: l.removed,
+    }
+}
+
+/// A hit on built snapshot `id` if it is still in the store, digested or not (then queued for
+/// the background digester).
+fn built_hit(
+    ctx: &BuildCtx,
+    step_ref: &StepRef,
+    key: &str,
+    id: String,
+    l: &CachedLayer,
+) -> Option<Hit> {
+    let dir = ctx.store.built_dir(&id);
+    if !dir.is_dir() {
+        return None;
+    }
+    let (pending, info) = match ctx.store.built_layer(&id) {
+        Some(built) => {
+            let info = built.info();
+            let pending = Pending::digested(id, key.into(), step_ref.clone(), &built);
+            (pending, info)
+        }
+        None => {
+            let counts = (l.added, l.modified, l.removed);
+            let info = LayerInfo {
+                digest: String::new(),
+                diff_id: String::new(),
+                ..info_of(l)
+            };
+            (Pending::new(id, key.into(), step_ref.clone(), counts), info)
+        }
     };
-    Some(Some(Box::new((layer_ref, info))))
+    ctx.digester.submit(pending.clone());
+    Some(Hit {
+        layer: StepLayer::Built(pending),
+        info,
+        dir: Some(dir),
+    })
 }

@@ -9,12 +9,13 @@ use std::time::Instant;
 
 use super::ctx::BuildCtx;
 use super::cursor::Cursor;
+use super::digest::StepLayer;
 use super::error::StepError;
 use super::event::{Event, StepRef};
 use super::step::{FsWork, Work};
 use crate::image::config::History;
-use crate::store::RecordKind;
-use decide::Decision;
+use crate::store::{LayerInfo, RecordKind};
+use decide::{Decision, Hit};
 
 /// Solves one step the executor described.
 pub async fn solve(
@@ -55,11 +56,10 @@ async fn fs_vertex(
     let decision = decide::decide(ctx, step_ref, &inputs, &key, cursor.rebuilt, cursor.at_base);
     let (layer, cached) = match decision {
         Decision::Hit(hit) => {
-            let info = hit.as_ref().map(|h| h.1.clone());
-            if let Some((layer_ref, _)) = hit.map(|h| *h) {
-                cursor.layers.push(layer_ref);
-                cursor.snapshots = ctx.snapshots(&cursor.layers).await?;
-            }
+            let info = match hit {
+                Some(hit) => Some(reuse(ctx, cursor, *hit).await?),
+                None => None,
+            };
             ctx.sink.emit(Event::StepCached {
                 step: step_ref.clone(),
                 layer: info.clone(),
@@ -78,14 +78,19 @@ async fn fs_vertex(
             let started = Instant::now();
             let permit = ctx.job().await?;
             let executed = run(cursor.snapshots.clone()).await?;
-            let info = if executed.layer {
-                Some(commit::commit_layer(ctx, cursor, executed).await?)
+            let built = if executed.layer {
+                Some(commit::commit_layer(ctx, cursor, step_ref, &key, executed).await?)
             } else {
                 None
             };
             drop(permit);
-            let layer = info.as_ref().zip(cursor.layers.last());
+            let layer = built.as_ref().map(|(info, p)| (info, p.as_ref()));
             commit::record_result(ctx, step_ref, &inputs, &key, &created_by, layer)?;
+            // After the record: the digest it learns must not be overwritten by the empty one.
+            let info = built.map(|(info, pending)| {
+                ctx.digester.submit(pending);
+                info
+            });
             cursor.rebuilt = true;
             ctx.sink.emit(Event::StepFinished {
                 step: step_ref.clone(),
@@ -103,8 +108,28 @@ async fn fs_vertex(
         empty_layer: layer.is_none(),
         comment: Some("stagecraft".into()),
     });
-    cursor.push_step(step_ref, line, key, cached, layer.map(|l| l.diff_id));
+    // The added layer's diff_id, or its placeholder until the build's end knows it.
+    let diff_id = layer.and(cursor.layers.last().map(StepLayer::diff_id));
+    cursor.push_step(step_ref, line, key, cached, diff_id);
     Ok(())
+}
+
+/// Puts a hit's layer on the cursor; a record from before built snapshots needs the chain's
+/// digests (waited for) to find or extract its snapshot.
+async fn reuse(ctx: &BuildCtx, cursor: &mut Cursor, hit: Hit) -> Result<LayerInfo, StepError> {
+    cursor.layers.push(hit.layer);
+    match hit.dir {
+        Some(dir) => cursor.snapshots.push(dir),
+        None => {
+            let layers = ctx
+                .digester
+                .resolve(&cursor.layers)
+                .await
+                .map_err(StepError::Invalid)?;
+            cursor.snapshots = ctx.snapshots(&layers).await?;
+        }
+    }
+    Ok(hit.info)
 }
 
 /// A step that only changes the image config. Cached when this exact change on this filesystem

@@ -8,7 +8,7 @@ use oci_spec::image::{Descriptor, Digest};
 
 use super::{Compression, Compressor, LayerError, WriteOptions, io_err, write_layer};
 use crate::store::digest::HashingWriter;
-use crate::store::{LayerInfo, Store};
+use crate::store::{BuiltLayer, LayerInfo, Store};
 
 #[derive(Debug, Clone, Default)]
 pub struct LayerOptions {
@@ -95,4 +95,37 @@ pub(super) fn commit(
         modified: stats.modified,
         removed: stats.removed,
     })
+}
+
+/// Writes the layer tar of built snapshot `id` (`snapshots/<id>/fs`) as a plain-tar blob and
+/// records its digests beside it (compressing is an export's job); returns what was recorded
+/// before when it already was. `counts` are the step's (added, modified, removed), from the stat
+/// walk that had the lower layers at hand.
+pub fn digest_built(
+    store: &Store,
+    id: &str,
+    source_date_epoch: Option<u64>,
+    counts: (u64, u64, u64),
+) -> Result<BuiltLayer, LayerError> {
+    if let Some(done) = store.built_layer(id) {
+        return Ok(done);
+    }
+    let opts = LayerOptions {
+        compression: Compression::None,
+        source_date_epoch,
+        lowers: Vec::new(),
+    };
+    let c = commit(store, &store.built_dir(id), &opts)?;
+    let layer = BuiltLayer {
+        digest: c.descriptor.digest().to_string(),
+        media_type: c.descriptor.media_type().to_string(),
+        compressed_size: c.descriptor.size(),
+        diff_id: c.diff_id.to_string(),
+        size: c.size,
+        added: counts.0,
+        modified: counts.1,
+        removed: counts.2,
+    };
+    store.record_built(id, &layer)?;
+    Ok(layer)
 }

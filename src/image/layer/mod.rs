@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use apply::{ApplyOptions, ApplyReport, WhiteoutMode, apply_layer};
-pub use commit::{CommittedLayer, LayerOptions};
+pub use commit::{CommittedLayer, LayerOptions, digest_built};
 pub use compress::{Compression, Compressor, decompress};
 pub use write::{LayerStats, WriteOptions, layer_stats, write_layer};
 

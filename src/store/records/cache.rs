@@ -10,7 +10,12 @@ pub struct CacheRecord {
     pub step: String,
     pub text: String,
     pub created: String,
+    /// The layer; its `digest` and `diff_id` are empty until its tar is made (the snapshot's
+    /// `layer.json` knows them first).
     pub layer: Option<CachedLayer>,
+    /// The built snapshot (`snapshots/<id>/fs`) a hit mounts directly, digested or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 /// What a step's layer holds: its digests, sizes and how many paths it added, changed or removed.
+/// `digest` and `diff_id` are empty while the layer's tar is not made yet (`layer_digested`
+/// events bring them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerInfo {
     /// Digest of the compressed blob (`sha256:…`).

@@ -66,6 +66,8 @@ impl<W: Write + Send> PlainPrinter<W> {
 
 fn layer_note(layer: &Option<LayerInfo>) -> String {
     match layer {
+        // The digest comes later (`layer_digested`) when the layer's tar is not made yet.
+        Some(l) if l.digest.is_empty() => format!(" ({})", human_bytes(l.size)),
         Some(l) => format!(" ({}, {})", human_bytes(l.size), short_digest(&l.digest)),
         None => String::new(),
     }
@@ -148,6 +150,10 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
             } => {
                 let n = self.number(step);
                 writeln!(self.out, "#{n} DONE {duration:.1}s{}", layer_note(layer))?;
+            }
+            Event::LayerDigested { step, layer } => {
+                let n = self.number(step);
+                writeln!(self.out, "#{n} layer {}", short_digest(&layer.digest))?;
             }
             Event::StepFailed {
                 step,
@@ -251,5 +257,31 @@ mod tests {
         assert_eq!(human_bytes(999), "999 B");
         assert_eq!(human_bytes(1_500_000), "1.5 MB");
         assert_eq!(short_digest("sha256:0123456789abcdef"), "0123456789ab");
+    }
+
+    #[test]
+    fn a_step_shows_its_size_at_once_and_its_digest_when_it_arrives() {
+        let mut out = Vec::new();
+        let mut p = PlainPrinter::new(&mut out);
+        let step = StepRef::new("build", 1);
+        let mut layer = LayerInfo {
+            size: 2_000_000,
+            compressed_size: 2_000_000,
+            added: 3,
+            ..LayerInfo::default()
+        };
+        let finished = Event::StepFinished {
+            step: step.clone(),
+            layer: Some(layer.clone()),
+            duration: 1.3,
+        };
+        p.print(&Record::now(finished)).expect("print");
+        layer.digest = format!("sha256:{}", "ab".repeat(32));
+        layer.diff_id = layer.digest.clone();
+        p.print(&Record::now(Event::LayerDigested { step, layer }))
+            .expect("print");
+        drop(p);
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(text, "#1 DONE 1.3s (2.0 MB)\n#1 layer abababababab\n");
     }
 }

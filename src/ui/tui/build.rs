@@ -338,6 +338,9 @@ impl BuildState {
                 s.layer = layer.clone();
                 s.duration = Some(format::seconds(*duration));
             }),
+            Event::LayerDigested { step, layer } => {
+                self.with_step(step, |s| s.layer = Some(layer.clone()))
+            }
             Event::StepFailed {
                 step,
                 exit_code,
