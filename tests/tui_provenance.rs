@@ -23,6 +23,7 @@ fn hop(stage: &str, step: usize, line: usize, text: &str, path: &str) -> Hop {
         text: text.into(),
         line,
         path: path.into(),
+        metadata: None,
     }
 }
 

@@ -59,6 +59,54 @@ pub fn read_dive_ci(text: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The secret allow-list of a `.stagecraft-ci` file: path globs under `secrets:` → `allow:`,
+/// one per `allow:` line or as a `- GLOB` list under it.
+pub fn read_stagecraft_ci(text: &str) -> Vec<String> {
+    let (mut in_secrets, mut in_allow) = (false, false);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let code = line.split(" #").next().unwrap_or_default();
+        if code.trim().is_empty() || code.trim_start().starts_with('#') {
+            continue;
+        }
+        if !code.starts_with([' ', '\t']) {
+            in_secrets = code.trim().trim_end_matches(':') == "secrets";
+            in_allow = false;
+            continue;
+        }
+        let item = code.trim();
+        let unquote = |v: &str| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+        if let Some(value) = item.strip_prefix("allow:") {
+            in_allow = value.trim().is_empty();
+            if in_secrets && !in_allow {
+                out.push(unquote(value));
+            }
+        } else if let Some(value) = item.strip_prefix("- ").filter(|_| in_secrets && in_allow) {
+            out.push(unquote(value));
+        } else {
+            in_allow = false;
+        }
+    }
+    out
+}
+
+/// Marks the secrets whose path matches one of `globs` (`/etc/ssl/**`) as allowed.
+pub fn allow_secrets(report: &mut Report, globs: &[String]) -> Result<(), String> {
+    let mut set = globset::GlobSetBuilder::new();
+    for g in globs {
+        let glob = globset::GlobBuilder::new(&format!("/{}", g.trim_start_matches('/')))
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("bad secret allow-list pattern {g:?}: {e}"))?;
+        set.add(glob);
+    }
+    let set = set.build().map_err(|e| e.to_string())?;
+    for s in &mut report.secrets {
+        s.allowed = set.is_match(&s.path);
+    }
+    Ok(())
+}
+
 /// go-humanize's `ParseBytes`: `20MB` = 20·10⁶, `20MiB` = 20·2²⁰, a bare number is bytes.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -151,14 +199,15 @@ pub fn evaluate(
                 }
             }
             "failOnSecrets" => {
-                let n = report.secrets.len();
+                let live: Vec<_> = report.secrets.iter().filter(|s| !s.allowed).collect();
+                let n = live.len();
                 let on = match threshold.trim() {
                     "true" => true,
                     "false" | "disabled" => false,
                     other => return Err(format!("invalid value for failOnSecrets: '{other}'")),
                 };
                 let failed = (on && n > 0).then(|| {
-                    let first = &report.secrets[0];
+                    let first = live[0];
                     format!(
                         "{n} secret(s) in the layers, first: {} in {} (layer {})",
                         first.found.kind, first.path, first.layer
@@ -204,5 +253,10 @@ mod tests {
         assert_eq!(parse_bytes("1024"), Ok(1024));
         assert_eq!(parse_bytes("1.5kB"), Ok(1500));
         assert!(parse_bytes("lots").is_err());
+        let ci = "secrets:\n  allow: /etc/ssl/private/*.key\n  allow:\n    - \"/srv/fixtures/**\"\nrules:\n  allow: /x\n";
+        assert_eq!(
+            read_stagecraft_ci(ci),
+            ["/etc/ssl/private/*.key", "/srv/fixtures/**"]
+        );
     }
 }

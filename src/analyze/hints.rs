@@ -15,6 +15,9 @@ pub enum HintKind {
     DeletedLater,
     OverwrittenLater,
     CopiedFromContext,
+    ToolchainInImage,
+    DocsAndLocales,
+    PackageRemovedLater,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,17 +3,22 @@
 //! looked for while the bytes pass, so no file is read twice.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::error::{AnalyzeError, io_err};
+use super::packages::{self, Captured, golang};
 use super::secrets::{self, SecretMatch};
 use crate::image::layer::{OPAQUE_WHITEOUT, WHITEOUT_PREFIX, decompress};
 use crate::store::{LayerRef, Store};
 
 /// Files up to this size are held in memory and scanned for secrets; larger ones are only hashed.
 const SCAN_LIMIT: u64 = 8 << 20;
+/// Package databases up to this size are kept for the package readers (an rpm or dpkg status
+/// file of a large image is a few MiB).
+const DB_LIMIT: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -73,10 +78,16 @@ pub struct LayerIndex {
     pub created_by: String,
     /// Sum of the regular files' sizes (dive's layer size).
     pub size: u64,
+    /// The build step that added the layer, when a build record tells (`explain` of a build).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<super::provenance::Hop>,
     #[serde(skip)]
     pub entries: Vec<LayerEntry>,
     #[serde(skip)]
     pub secrets: Vec<LayerSecret>,
+    /// Package databases and Go build infos this layer wrote, for `packages`.
+    #[serde(skip)]
+    pub captured: Vec<(String, Arc<Captured>)>,
 }
 
 #[cfg(test)]
@@ -90,6 +101,7 @@ impl LayerIndex {
             compressed_size: 0,
             created_by: format!("layer {index}"),
             size: entries.iter().map(|e| e.2).sum(),
+            step: None,
             entries: entries
                 .iter()
                 .map(|(p, k, s)| LayerEntry {
@@ -104,6 +116,7 @@ impl LayerIndex {
                 })
                 .collect(),
             secrets: Vec::new(),
+            captured: Vec::new(),
         }
     }
 }
@@ -218,6 +231,7 @@ fn index_layer(
     let mut archive = tar::Archive::new(reader);
     let mut entries = Vec::new();
     let mut found = Vec::new();
+    let mut captured = Vec::new();
     let mut size = 0;
     // One buffer for every file's bytes: no allocation (and zeroing) per file.
     let mut buf = Vec::new();
@@ -283,14 +297,24 @@ fn index_layer(
         if kind == EntryKind::File {
             entry.size = item.size();
             size += entry.size;
+            let db = packages::wanted(&entry.path) && entry.size <= DB_LIMIT;
             if opts.content {
-                let (digest, secrets) =
+                let content =
                     read_content(&mut item, &entry.path, entry.size, &mut buf).map_err(tar_err())?;
-                entry.digest = Some(digest);
-                found.extend(secrets.into_iter().map(|m| LayerSecret {
+                entry.digest = Some(content.digest);
+                found.extend(content.secrets.into_iter().map(|m| LayerSecret {
                     path: entry.path.clone(),
                     found: m,
                 }));
+                if let Some(go) = content.go {
+                    captured.push((entry.path.clone(), Arc::new(Captured::Go(go))));
+                }
+            } else if db {
+                buf.clear();
+                item.read_to_end(&mut buf).map_err(tar_err())?;
+            }
+            if db && buf.len() as u64 == entry.size {
+                captured.push((entry.path.clone(), Arc::new(Captured::Bytes(buf.clone()))));
             }
         }
         entries.push(entry);
@@ -305,25 +329,45 @@ fn index_layer(
         compressed_size: layer.descriptor.size(),
         created_by: created_by.to_string(),
         size,
+        step: None,
         entries,
         secrets: found,
+        captured,
     })
 }
 
-/// A file's `sha256:` digest and the secrets in it (files up to [`SCAN_LIMIT`] are scanned).
+/// What reading a file's bytes found.
+struct Content {
+    digest: String,
+    secrets: Vec<SecretMatch>,
+    go: Option<golang::GoBuild>,
+}
+
+/// A file's `sha256:` digest, the secrets in it (files up to [`SCAN_LIMIT`] are scanned) and,
+/// for an executable, its Go build info. `buf` keeps the bytes of a scanned file.
 fn read_content(
     item: &mut impl Read,
     path: &str,
     len: u64,
     buf: &mut Vec<u8>,
-) -> std::io::Result<(String, Vec<SecretMatch>)> {
+) -> std::io::Result<Content> {
     if len <= SCAN_LIMIT {
         buf.resize(len as usize, 0);
         item.read_exact(buf)?;
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&buf[..])));
-        return Ok((digest, secrets::scan(path, buf)));
+        let go = buf
+            .starts_with(b"\x7fELF")
+            .then(|| memchr::memmem::find(buf, golang::MAGIC))
+            .flatten()
+            .and_then(|at| golang::parse(&buf[at..]));
+        return Ok(Content {
+            digest,
+            secrets: secrets::scan(path, buf),
+            go,
+        });
     }
     let mut hasher = Sha256::new();
+    let mut go = GoSearch::default();
     buf.resize(1 << 16, 0);
     loop {
         let n = item.read(buf)?;
@@ -331,11 +375,53 @@ fn read_content(
             break;
         }
         hasher.update(&buf[..n]);
+        go.feed(&buf[..n]);
     }
-    Ok((
-        format!("sha256:{}", hex::encode(hasher.finalize())),
-        Vec::new(),
-    ))
+    Ok(Content {
+        digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+        secrets: Vec::new(),
+        go: go.finish(),
+    })
+}
+
+/// Looks for Go's build info in an executable read in chunks: the magic may straddle two.
+#[derive(Default)]
+struct GoSearch {
+    /// Whether the file is an ELF executable (known after the first chunk).
+    elf: Option<bool>,
+    tail: Vec<u8>,
+    /// From the magic on, up to [`golang::CAPTURE`] bytes.
+    found: Option<Vec<u8>>,
+}
+
+impl GoSearch {
+    fn feed(&mut self, chunk: &[u8]) {
+        let elf = *self
+            .elf
+            .get_or_insert_with(|| chunk.starts_with(b"\x7fELF"));
+        if !elf {
+            return;
+        }
+        if let Some(found) = &mut self.found {
+            let room = golang::CAPTURE.saturating_sub(found.len());
+            found.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            return;
+        }
+        self.tail.extend_from_slice(chunk);
+        if let Some(at) = memchr::memmem::find(&self.tail, golang::MAGIC) {
+            let end = self.tail.len().min(at + golang::CAPTURE);
+            self.found = Some(self.tail[at..end].to_vec());
+            self.tail = Vec::new();
+            return;
+        }
+        let keep = golang::MAGIC.len() - 1;
+        let cut = self.tail.len().saturating_sub(keep);
+        self.tail.drain(..cut);
+    }
+
+    fn finish(self) -> Option<golang::GoBuild> {
+        golang::parse(&self.found?)
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod hints;
 pub mod layer_source;
 pub mod layers;
 pub mod nodes;
+pub mod packages;
 pub mod provenance;
 pub mod report;
 pub mod secrets;
@@ -20,6 +21,6 @@ pub mod waste;
 
 pub use diff::{Aspect, Change, ChangeKind, DirSummary, TreeDiff, diff};
 pub use error::AnalyzeError;
-pub use provenance::{FileProvenance, Hop, provenance};
+pub use provenance::{FileProvenance, Hop, layer_steps, provenance};
 pub use report::{Report, explain};
 pub use tree::{Entry, FileTree, Kind, display_path};

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::error::AnalyzeError;
-use super::tree::{Entry, FileTree, Kind, display_path};
+use super::tree::{Entry, FileTree, Kind, display_path, same_bytes};
 use crate::frontend::plan::StageBase;
+use crate::image::layer::LayerStore;
 use crate::store::Store;
 use crate::store::{BuildRecord, LayerDesc, StageRecord};
 
@@ -29,6 +30,10 @@ pub struct Hop {
     pub line: usize,
     /// The file's path in that stage.
     pub path: String,
+    /// When this step rewrote the file without changing its content (`RUN chmod`, `chown`):
+    /// what it changed (`mode 0644 → 0755`). The next hop made the content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +55,8 @@ impl FileProvenance {
 /// A stage's final tree and, per layer of its chain, the (stage, step) that added it.
 struct StageView {
     tree: FileTree,
+    /// The stage's layer dirs, lowest first (to look below the layer that wrote a path last).
+    dirs: Vec<PathBuf>,
     owners: Vec<(usize, usize)>,
     by_size: HashMap<u64, Vec<PathBuf>>,
 }
@@ -129,7 +136,8 @@ impl<'a> Tracer<'a> {
                 .iter()
                 .map(LayerDesc::to_ref)
                 .collect::<Result<Vec<_>, _>>()?;
-            let tree = FileTree::from_layers(self.store, &layers)?;
+            let dirs = self.store.snapshot(&layers)?;
+            let tree = FileTree::from_dirs(&dirs)?;
             let owners = (0..layers.len())
                 .map(|i| self.owner(pos, i))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -141,6 +149,7 @@ impl<'a> Tracer<'a> {
                 pos,
                 StageView {
                     tree,
+                    dirs,
                     owners,
                     by_size,
                 },
@@ -168,6 +177,7 @@ impl<'a> Tracer<'a> {
             line: plan_step.map_or(0, |s| s.line),
             text,
             path: display_path(path),
+            metadata: None,
         }
     }
 
@@ -188,7 +198,27 @@ impl<'a> Tracer<'a> {
             let Some(entry) = view.tree.get(&path) else {
                 break;
             };
-            let (owner_pos, step) = view.owners.get(entry.layer).copied().unwrap_or((pos, 0));
+            let mut layer = entry.layer;
+            let mut top = (entry.kind == Kind::File).then(|| Copy {
+                mode: entry.mode,
+                owner: (entry.uid, entry.gid),
+                size: entry.size,
+                source: entry.source.clone(),
+            });
+            while let Some(current) = &top {
+                let Some((lower, below, change)) =
+                    rewritten_from(&view.dirs, layer, &path, current)?
+                else {
+                    break;
+                };
+                let (owner_pos, step) = view.owners.get(layer).copied().unwrap_or((pos, 0));
+                let mut hop = self.hop(owner_pos, step, &path);
+                hop.metadata = Some(change);
+                hops.push(hop);
+                layer = lower;
+                top = Some(below);
+            }
+            let (owner_pos, step) = view.owners.get(layer).copied().unwrap_or((pos, 0));
             let hop = self.hop(owner_pos, step, &path);
             let from = copy_from(&hop.text);
             hops.push(hop);
@@ -212,6 +242,57 @@ impl<'a> Tracer<'a> {
     }
 }
 
+/// One layer's copy of a regular file.
+struct Copy {
+    mode: u32,
+    owner: (u32, u32),
+    size: u64,
+    source: PathBuf,
+}
+
+/// When layer `layer` of `dirs` rewrote `path` with the same content as the layer below that
+/// held it (a `chmod` or `chown` copies the file up whole): that lower layer, its copy, and what
+/// changed.
+fn rewritten_from(
+    dirs: &[PathBuf],
+    layer: usize,
+    path: &Path,
+    top: &Copy,
+) -> Result<Option<(usize, Copy, String)>, AnalyzeError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Some((lower, meta)) = (0..layer.min(dirs.len())).rev().find_map(|i| {
+        let meta = std::fs::symlink_metadata(dirs[i].join(path)).ok()?;
+        Some((i, meta))
+    }) else {
+        return Ok(None);
+    };
+    let whiteout = meta.file_type().is_char_device() && meta.rdev() == 0;
+    if whiteout || !meta.is_file() || meta.len() != top.size {
+        return Ok(None);
+    }
+    let below = Copy {
+        mode: meta.mode() & 0o7777,
+        owner: (meta.uid(), meta.gid()),
+        size: meta.len(),
+        source: dirs[lower].join(path),
+    };
+    if !same_bytes(&below.source, &top.source)? {
+        return Ok(None);
+    }
+    let mut changes = Vec::new();
+    if below.mode != top.mode {
+        changes.push(format!("mode {:04o} → {:04o}", below.mode, top.mode));
+    }
+    if below.owner != top.owner {
+        let ((u0, g0), (u1, g1)) = (below.owner, top.owner);
+        changes.push(format!("owner {u0}:{g0} → {u1}:{g1}"));
+    }
+    if changes.is_empty() {
+        changes.push("rewritten with the same content".to_string());
+    }
+    Ok(Some((lower, below, changes.join(", "))))
+}
+
 /// The same file in a stage's final tree: same content, same name preferred.
 fn find_source(
     view: &StageView,
@@ -233,6 +314,33 @@ fn find_source(
         }
     }
     Ok(None)
+}
+
+/// For each layer of `stage`'s final chain (default: the build's target): the step that added
+/// it, following `FROM stage` into earlier stages (`path` left empty).
+pub fn layer_steps(
+    store: &Store,
+    record: &BuildRecord,
+    stage: Option<&str>,
+) -> Result<Vec<Hop>, AnalyzeError> {
+    let label = stage.unwrap_or(&record.target);
+    let tracer = Tracer {
+        store,
+        record,
+        views: HashMap::new(),
+    };
+    let pos = tracer
+        .stage_pos(label)
+        .ok_or_else(|| AnalyzeError::Record(format!("no stage {label} in build {}", record.id)))?;
+    let layers = tracer.stage(pos).steps.last().map_or(0, |s| s.layers.len());
+    (0..layers)
+        .map(|i| {
+            let (owner, step) = tracer.owner(pos, i)?;
+            let mut hop = tracer.hop(owner, step, Path::new(""));
+            hop.path.clear();
+            Ok(hop)
+        })
+        .collect()
 }
 
 /// Provenance of every file and symlink of `stage` (default: the build's target), largest first.

@@ -99,7 +99,7 @@ impl Entry {
 }
 
 /// Byte-for-byte comparison that stops at the first difference (cheaper than two hashes).
-fn same_bytes(a: &Path, b: &Path) -> Result<bool, AnalyzeError> {
+pub(crate) fn same_bytes(a: &Path, b: &Path) -> Result<bool, AnalyzeError> {
     use std::io::Read;
     let mut fa = std::fs::File::open(a).map_err(io_err("open", a))?;
     let mut fb = std::fs::File::open(b).map_err(io_err("open", b))?;

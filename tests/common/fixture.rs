@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use stagecraft::engine::{Event, Record};
 
-use super::busybox_rootfs;
+use super::{busybox_rootfs, debian_rootfs};
 
 pub struct Fixture {
     pub store: tempfile::TempDir,
@@ -122,6 +122,26 @@ impl Fixture {
             String::from_utf8_lossy(&out.stderr)
         );
         f
+    }
+
+    /// Imports `debian:bookworm` (the shared debootstrap fixture, see `common::debian_rootfs`)
+    /// through `image import rootfs:`, uncompressed.
+    pub fn import_debian(&self) {
+        let rootfs = debian_rootfs();
+        let out = self.cmd(&[
+            "image",
+            "import",
+            &format!("rootfs:{}", rootfs.display()),
+            "-t",
+            "debian:bookworm",
+            "--compression",
+            "none",
+        ]);
+        assert!(
+            out.status.success(),
+            "import debian: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn root(&self) -> &Path {

@@ -16,18 +16,20 @@ use std::process::Command;
 
 pub use fixture::{Built, Fixture, bin};
 pub use registry::start_registry;
-pub use rootfs::{BUSYBOX, busybox_rootfs};
+pub use rootfs::{BUSYBOX, busybox_rootfs, debian_rootfs, fixtures_dir};
 
 /// The Debian package of each tool a test runs; `.ci/packages` (what CI and quickstart.sh
 /// install) lists them all.
 const PACKAGES: &[(&str, &str)] = &[
     ("buildah", "buildah"),
     ("crun", "crun"),
+    ("debootstrap", "debootstrap"),
     ("docker", "docker.io"),
     ("dockerd", "docker.io"),
     ("git", "git"),
     ("newgidmap", "uidmap"),
     ("newuidmap", "uidmap"),
+    ("openssl", "openssl"),
     ("registry", "docker-registry"),
     ("runc", "runc"),
     ("runuser", "util-linux"),

@@ -8,7 +8,9 @@ use clap::Args;
 use miette::{Result, miette};
 
 use crate::analyze::Report;
-use crate::analyze::ci::{RULES, RuleResult, Status, evaluate, read_dive_ci};
+use crate::analyze::ci::{
+    RULES, RuleResult, Status, allow_secrets, evaluate, read_dive_ci, read_stagecraft_ci,
+};
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct CiArgs {
@@ -31,6 +33,13 @@ pub struct CiArgs {
     /// Fail when a secret is found in any layer
     #[arg(long)]
     pub fail_on_secrets: bool,
+    /// Never count secrets in paths matching GLOB (`/etc/ssl/private/*.key`, `/srv/**`);
+    /// repeatable, added to the `secrets: allow:` list of `.stagecraft-ci`
+    #[arg(long, value_name = "GLOB")]
+    pub allow_secret: Vec<String>,
+    /// stagecraft's CI config file (its `secrets: allow:` list is used when present)
+    #[arg(long, value_name = "PATH", default_value = ".stagecraft-ci")]
+    pub stagecraft_ci: PathBuf,
 }
 
 impl CiArgs {
@@ -59,6 +68,17 @@ impl CiArgs {
                 (*rule, value)
             })
             .collect())
+    }
+
+    /// Marks the allow-listed secrets of `report` (flags and `.stagecraft-ci`).
+    pub fn allow(&self, report: &mut Report) -> Result<()> {
+        let mut globs = match std::fs::read_to_string(&self.stagecraft_ci) {
+            Ok(text) => read_stagecraft_ci(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(miette!("cannot read {}: {e}", self.stagecraft_ci.display())),
+        };
+        globs.extend(self.allow_secret.iter().cloned());
+        allow_secrets(report, &globs).map_err(|e| miette!("{e}"))
     }
 
     pub fn evaluate(&self, report: &Report) -> Result<Vec<RuleResult>> {

@@ -4,6 +4,7 @@
 
 mod args;
 pub mod ci;
+pub mod packages;
 mod provenance;
 pub mod report;
 

@@ -53,8 +53,13 @@ fn render(files: &[FileProvenance], total: usize) -> String {
                 } else {
                     format!(" [{}]", h.path)
                 };
+                let changed = h
+                    .metadata
+                    .as_ref()
+                    .map(|m| format!(" ({m}, same content)"))
+                    .unwrap_or_default();
                 format!(
-                    "{}/{} line {}: {}{renamed}",
+                    "{}/{} line {}: {}{renamed}{changed}",
                     h.stage, h.step, h.line, h.text
                 )
             })

@@ -10,10 +10,12 @@ use serde::Serialize;
 use super::args::{ExplainArgs, Format};
 use super::ci::{failed, render as render_ci};
 use crate::analyze::ci::RuleResult;
+use crate::analyze::layers::index_layers;
 use crate::analyze::stages::stage_shares;
-use crate::analyze::{Report, explain};
+use crate::analyze::{Report, explain, layer_steps};
 use crate::cli::Global;
 use crate::engine::lookup::resolve_target;
+use crate::store::BuildRecord;
 use crate::store::Store;
 use crate::ui::progress::human_bytes;
 
@@ -25,23 +27,28 @@ struct JsonOut<'a> {
     ci: Option<&'a [RuleResult]>,
 }
 
+/// What to explain: an image of the store, or the last build's target or one of its stages
+/// (`builder`, `builder/3`), with the build record when it is one of the build's.
+fn choose(store: &Store, args: &ExplainArgs) -> Result<(String, Option<BuildRecord>)> {
+    let named = args.stage.clone().or_else(|| args.image.clone());
+    let record = store.last_build()?;
+    let Some(name) = named else {
+        let r =
+            record.ok_or_else(|| miette!("no build recorded in {} yet", store.root().display()))?;
+        let image = r
+            .image
+            .clone()
+            .ok_or_else(|| miette!("the last build failed: it made no image"))?;
+        return Ok((image, Some(r)));
+    };
+    let stage = name.rsplit_once('/').map_or(name.as_str(), |(s, _)| s);
+    let record = record.filter(|r| r.stages.iter().any(|s| s.label == stage));
+    Ok((name, record))
+}
+
 pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
-    let record = match &args.image {
-        Some(_) => None,
-        None => Some(
-            store
-                .last_build()?
-                .ok_or_else(|| miette!("no build recorded in {} yet", store.root().display()))?,
-        ),
-    };
-    let target = match (&args.image, &record) {
-        (Some(name), _) => name.clone(),
-        (None, r) => r
-            .as_ref()
-            .and_then(|r| r.image.clone())
-            .ok_or_else(|| miette!("the last build failed: it made no image"))?,
-    };
+    let (target, record) = choose(&store, &args)?;
     let resolved = resolve_target(&store, &target)?;
     let mut report = explain(
         &store,
@@ -50,8 +57,24 @@ pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
         &resolved.config,
         args.top,
     )?;
+    args.ci.allow(&mut report)?;
     if let Some(r) = &record {
-        report.stages = Some(stage_shares(&store, r, &report.layers)?);
+        let stage = (args.stage.is_some() || args.image.is_some())
+            .then(|| target.rsplit_once('/').map_or(target.as_str(), |(s, _)| s));
+        let steps = layer_steps(&store, r, stage)?;
+        for (layer, step) in report.layers.iter_mut().zip(steps) {
+            layer.step = Some(step);
+        }
+        report.stages = Some(match stage {
+            Some(s) if s != r.target => {
+                let image = r.image.as_deref().unwrap_or_default();
+                let target = resolve_target(&store, image)?;
+                let config = target.config.clone();
+                let layers = index_layers(&store, &target.layers, &config)?;
+                stage_shares(&store, r, &layers)?
+            }
+            _ => stage_shares(&store, r, &report.layers)?,
+        });
     }
     let ci = if args.ci.ci {
         Some(args.ci.evaluate(&report)?)
@@ -69,7 +92,7 @@ pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
             s
         }
         Format::Text => {
-            let mut s = render(&report);
+            let mut s = render(&report, args.top);
             if let Some(results) = &ci {
                 let _ = writeln!(s, "\nCI rules:");
                 s.push_str(&render_ci(results));
@@ -94,7 +117,7 @@ fn short(created_by: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
-pub fn render(r: &Report) -> String {
+pub fn render(r: &Report, top: usize) -> String {
     let e = &r.efficiency;
     let mut out = String::new();
     let compressed: u64 = r.layers.iter().map(|l| l.compressed_size).sum();
@@ -143,6 +166,7 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    super::packages::render(&mut out, r, top);
     if !r.secrets.is_empty() {
         let _ = writeln!(out, "\nSecrets ({}):", r.secrets.len());
         for s in &r.secrets {
@@ -151,12 +175,18 @@ pub fn render(r: &Report) -> String {
             } else {
                 " (deleted later, still in the layer)"
             };
+            let (mark, allowed) = if s.allowed {
+                (" ", " (allowed)")
+            } else {
+                ("!", "")
+            };
             let _ = writeln!(
                 out,
-                "  ! {} in {}: {}  layer {} `{}`{gone}",
+                "  {mark} {} in {}: {}  {:?} confidence, layer {} `{}`{gone}{allowed}",
                 s.found.kind,
                 s.path,
                 s.found.excerpt,
+                s.found.confidence,
                 s.layer,
                 short(&s.created_by, 50)
             );

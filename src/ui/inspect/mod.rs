@@ -63,8 +63,10 @@ fn start_indexing(image: &Arc<Image>, tx: &Sender<Msg>) {
                     compressed_size: 0,
                     created_by: String::new(),
                     size: entries.iter().map(|e| e.size).sum(),
+                    step: None,
                     entries: entries.to_vec(),
                     secrets: Vec::new(),
+                    captured: Vec::new(),
                 };
                 if let Ok(tx) = tx.lock() {
                     let _ = tx.send(Msg::Partial(Arc::new(partial)));
