@@ -73,6 +73,8 @@ pub struct LayerSecret {
 pub struct LayerIndex {
     pub index: usize,
     pub digest: String,
+    /// `sha256:` of the uncompressed tar.
+    pub diff_id: String,
     pub compressed_size: u64,
     /// The config history entry of this layer (empty_layer entries skipped).
     pub created_by: String,
@@ -98,6 +100,7 @@ impl LayerIndex {
         LayerIndex {
             index,
             digest: String::new(),
+            diff_id: String::new(),
             compressed_size: 0,
             created_by: format!("layer {index}"),
             size: entries.iter().map(|e| e.2).sum(),
@@ -326,6 +329,7 @@ fn index_layer(
     Ok(LayerIndex {
         index,
         digest: digest.to_string(),
+        diff_id: layer.diff_id.to_string(),
         compressed_size: layer.descriptor.size(),
         created_by: created_by.to_string(),
         size,

@@ -3,6 +3,7 @@
 
 pub mod ci;
 pub mod diff;
+pub mod dive_export;
 pub mod error;
 pub mod extract;
 pub mod hints;

@@ -27,6 +27,8 @@ pub enum Manager {
     Dpkg,
     Apk,
     Rpm,
+    /// Python distributions (pip's RECORD files).
+    #[serde(rename = "pip")]
     Python,
     Npm,
     Go,

@@ -6,6 +6,8 @@ use clap::Args;
 pub enum Format {
     Text,
     Json,
+    /// dive's `--json` export (layers with their files, efficiency, inefficient files)
+    DiveJson,
 }
 
 #[derive(Debug, Clone, Args)]

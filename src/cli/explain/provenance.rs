@@ -22,6 +22,11 @@ pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
         files.truncate(args.limit);
     }
     let out = match args.format {
+        Format::DiveJson => {
+            return Err(miette::miette!(
+                "--provenance writes text or json; dive-json is the report's format"
+            ));
+        }
         Format::Json => {
             let mut s = serde_json::to_string_pretty(&files).into_diagnostic()?;
             s.push('\n');

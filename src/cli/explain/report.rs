@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::args::{ExplainArgs, Format};
 use super::ci::{failed, render as render_ci};
 use crate::analyze::ci::RuleResult;
+use crate::analyze::dive_export::dive_export;
 use crate::analyze::layers::index_layers;
 use crate::analyze::stages::stage_shares;
 use crate::analyze::{Report, explain, layer_steps};
@@ -46,35 +47,51 @@ fn choose(store: &Store, args: &ExplainArgs) -> Result<(String, Option<BuildReco
     Ok((name, record))
 }
 
+/// Ties each layer to its build step and adds the per-stage cost table.
+fn add_build(
+    store: &Store,
+    r: &BuildRecord,
+    stage: Option<&str>,
+    report: &mut Report,
+) -> Result<()> {
+    let steps = layer_steps(store, r, stage)?;
+    for (layer, step) in report.layers.iter_mut().zip(steps) {
+        layer.step = Some(step);
+    }
+    report.stages = Some(match stage {
+        Some(s) if s != r.target => {
+            let image = r.image.as_deref().unwrap_or_default();
+            let target = resolve_target(store, image)?;
+            let layers = index_layers(store, &target.layers, &target.config)?;
+            stage_shares(store, r, &layers)?
+        }
+        _ => stage_shares(store, r, &report.layers)?,
+    });
+    Ok(())
+}
+
 pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
     let (target, record) = choose(&store, &args)?;
     let resolved = resolve_target(&store, &target)?;
+    // dive's export lists every inefficient path.
+    let top = if args.format == Format::DiveJson {
+        0
+    } else {
+        args.top
+    };
     let mut report = explain(
         &store,
         &resolved.label,
         &resolved.layers,
         &resolved.config,
-        args.top,
+        top,
     )?;
     args.ci.allow(&mut report)?;
     if let Some(r) = &record {
         let stage = (args.stage.is_some() || args.image.is_some())
             .then(|| target.rsplit_once('/').map_or(target.as_str(), |(s, _)| s));
-        let steps = layer_steps(&store, r, stage)?;
-        for (layer, step) in report.layers.iter_mut().zip(steps) {
-            layer.step = Some(step);
-        }
-        report.stages = Some(match stage {
-            Some(s) if s != r.target => {
-                let image = r.image.as_deref().unwrap_or_default();
-                let target = resolve_target(&store, image)?;
-                let config = target.config.clone();
-                let layers = index_layers(&store, &target.layers, &config)?;
-                stage_shares(&store, r, &layers)?
-            }
-            _ => stage_shares(&store, r, &report.layers)?,
-        });
+        add_build(&store, r, stage, &mut report)?;
     }
     let ci = if args.ci.ci {
         Some(args.ci.evaluate(&report)?)
@@ -82,15 +99,11 @@ pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
         None
     };
     let out = match args.format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&JsonOut {
-                report: &report,
-                ci: ci.as_deref(),
-            })
-            .into_diagnostic()?;
-            s.push('\n');
-            s
-        }
+        Format::Json => json(&JsonOut {
+            report: &report,
+            ci: ci.as_deref(),
+        })?,
+        Format::DiveJson => json(&dive_export(&report))?,
         Format::Text => {
             let mut s = render(&report, args.top);
             if let Some(results) = &ci {
@@ -106,6 +119,12 @@ pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
         Some(results) if failed(&results) => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,
     })
+}
+
+fn json(value: &impl Serialize) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(value).into_diagnostic()?;
+    s.push('\n');
+    Ok(s)
 }
 
 fn short(created_by: &str, max: usize) -> String {

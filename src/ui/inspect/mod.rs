@@ -60,6 +60,7 @@ fn start_indexing(image: &Arc<Image>, tx: &Sender<Msg>) {
                 let partial = LayerIndex {
                     index: i,
                     digest: String::new(),
+                    diff_id: String::new(),
                     compressed_size: 0,
                     created_by: String::new(),
                     size: entries.iter().map(|e| e.size).sum(),
