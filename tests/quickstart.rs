@@ -56,6 +56,8 @@ fn the_list_covers_what_the_tests_need() {
         match tool {
             "registry" => "docker-registry",
             "docker" | "dockerd" => "docker.io",
+            "newuidmap" | "newgidmap" => "uidmap",
+            "runuser" => "util-linux",
             other => other,
         }
     }
