@@ -300,10 +300,15 @@ fn tui_replays_buildkit_rawjson() {
         common::bin().display()
     );
     let t = common::tmux::Tmux::start(&socket, 140, 40, &script);
-    let screen = t.wait_text("COPY --from=builder /app/out /out");
+    // Wait for the last state (every step done) rather than an early line: a capture taken
+    // while the replay is still drawing could miss the status bar's final count.
+    let screen = t.wait_text("steps 16/16");
+    assert!(
+        screen.contains("COPY --from=builder /app/out /out"),
+        "{screen}"
+    );
     assert!(screen.contains("hello from base"), "{screen}");
     assert!(screen.contains("not needed"), "{screen}");
-    assert!(screen.contains("steps 16/16"), "{screen}");
 }
 
 /// A process whose command line holds `marker`, read from /proc (no procps needed).
