@@ -62,7 +62,7 @@ impl Sandbox {
             gid,
             bin,
         };
-        for sub in ["home", "ctx"] {
+        for sub in ["home", "ctx", "run"] {
             fs::create_dir(sb.path(sub)).unwrap();
             sb.give(&sb.path(sub));
         }
@@ -76,6 +76,12 @@ impl Sandbox {
     /// The default store of the user (no --root): `$HOME/.local/share/stagecraft`.
     pub fn store(&self) -> PathBuf {
         self.path("home/.local/share/stagecraft")
+    }
+
+    /// The user's runtime dir for stagecraft (runc state): `$XDG_RUNTIME_DIR/stagecraft-UID`,
+    /// with `XDG_RUNTIME_DIR` set to the sandbox's `run/` so tests do not share it.
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.path("run").join(format!("stagecraft-{}", self.uid))
     }
 
     /// Hands `path` (recursively) to the user.
@@ -102,7 +108,8 @@ impl Sandbox {
         cmd.args(["-u", &self.user, "--", "env", "-i"])
             .arg(format!("HOME={}", self.path("home").display()))
             .arg("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-            .arg(format!("USER={}", self.user));
+            .arg(format!("USER={}", self.user))
+            .arg(format!("XDG_RUNTIME_DIR={}", self.path("run").display()));
         for (k, v) in env {
             cmd.arg(format!("{k}={v}"));
         }
