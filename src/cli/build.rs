@@ -113,6 +113,10 @@ pub struct BuildArgs {
     /// Target platform; only this machine's (e.g. linux/amd64) until cross-building exists
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Key every step against the store and print which would be cached and which would run
+    /// (with the reason); runs, pulls and writes nothing (the stat cache aside)
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub result: super::build_result::ResultFlags,
     /// Where the build runs: local (stagecraft's engine) or docker (the BuildKit inside the
@@ -163,6 +167,7 @@ impl BuildArgs {
         opts.insecure_registry = !self.tls_verify;
         opts.labels = super::build_flags::labels(&self.labels)?;
         opts.pull = self.pull;
+        opts.dry_run = self.dry_run;
         opts.extra_hosts = super::build_flags::add_hosts(&self.add_hosts)?;
         opts.shm_size = self
             .shm_size
@@ -211,7 +216,8 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
     opts.log_backlog = Some(backlog.clone());
     let store = Arc::new(Store::open(&global.store_root())?);
     let tty = match args.progress {
-        _ if args.result.quiet => false,
+        // A dry run's answer is a list of hits and misses: plain or JSON lines, not the TUI.
+        _ if args.result.quiet || args.dry_run => false,
         Progress::Tty => true,
         Progress::Auto => std::io::stdout().is_terminal(),
         Progress::Plain | Progress::Json => false,
@@ -262,6 +268,14 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
     if args.builder == super::build_backend::Builder::Docker {
         let print = args.progress != Progress::Json;
         super::build_backend::deliver(&outcome.record, &args, print)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.dry_run {
+        let t = &outcome.totals;
+        eprintln!(
+            "dry run: {} steps: {} would be cached, {} would run (nothing was run or written)",
+            t.steps, t.cached, t.executed
+        );
         return Ok(ExitCode::SUCCESS);
     }
     super::build_result::Delivery {

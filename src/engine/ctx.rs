@@ -61,8 +61,16 @@ impl BuildCtx {
             .iter()
             .map(|_| watch::channel::<StageResult>(None))
             .unzip();
-        let breakpoints =
-            Breakpoints::new(inputs.opts.breakpoints.iter().cloned(), inputs.sink.clone());
+        let breakpoints = Breakpoints::new(
+            // A dry run runs nothing, so there is nothing to pause before.
+            inputs
+                .opts
+                .breakpoints
+                .iter()
+                .filter(|_| !inputs.opts.dry_run)
+                .cloned(),
+            inputs.sink.clone(),
+        );
         let stat_cache = Mutex::new(StatCache::load(&stat_cache_path(&inputs.store)));
         let digester = super::digest::Digester::start(
             inputs.store.clone(),

@@ -110,6 +110,9 @@ pub async fn finish(
     results: BTreeMap<usize, Result<Arc<StageOutput>, Box<StageFailure>>>,
     started: Instant,
 ) -> Result<BuildOutcome, EngineError> {
+    if ctx.opts.dry_run {
+        return dry_run_finish(ctx, build_id, &results, started);
+    }
     let created = ctx.opts.created();
     // Built layers' tars and digests were made in the background while the build ran; what is
     // left of that work ends here (at normal priority), before the images need the digests.
@@ -229,4 +232,49 @@ fn stage_image(
         failed_step: None,
     };
     Ok((record, digest))
+}
+
+/// The end of a dry run: no image, no record; `executed` counts the steps a build would run.
+fn dry_run_finish(
+    ctx: &Arc<BuildCtx>,
+    build_id: String,
+    results: &BTreeMap<usize, Result<Arc<StageOutput>, Box<StageFailure>>>,
+    started: Instant,
+) -> Result<BuildOutcome, EngineError> {
+    let mut totals = Totals::default();
+    let mut error = None;
+    for result in results.values() {
+        match result {
+            Ok(out) => {
+                totals.steps += out.steps.len();
+                totals.cached += out.steps.iter().filter(|s| s.cached).count();
+                totals.executed += out.steps.iter().filter(|s| !s.cached).count();
+            }
+            Err(f) => {
+                totals.failed += 1;
+                error.get_or_insert_with(|| f.error.clone());
+            }
+        }
+    }
+    totals.duration = started.elapsed().as_secs_f64();
+    ctx.sink.emit(Event::BuildFinished {
+        image: None,
+        totals: totals.clone(),
+        error: error.as_ref().map(|e| e.to_string()),
+    });
+    if let Some(e) = error {
+        return Err(EngineError::Failed(e));
+    }
+    let record = BuildRecord {
+        id: build_id,
+        created: now_rfc3339(),
+        context: ctx.opts.context.clone(),
+        dockerfile: ctx.opts.dockerfile.clone(),
+        target: ctx.plan.target.clone(),
+        plan: ctx.plan.clone(),
+        image: None,
+        error: None,
+        stages: Vec::new(),
+    };
+    Ok(BuildOutcome { record, totals })
 }

@@ -78,6 +78,9 @@ pub struct BuildOptions {
     pub extra_hosts: Vec<(String, String)>,
     /// `--shm-size`: bytes of RUN's `/dev/shm` (default 64 MiB).
     pub shm_size: Option<u64>,
+    /// `--dry-run`: key every step against the store and report hit or miss with the reason;
+    /// run nothing, pull nothing, write nothing but the stat cache.
+    pub dry_run: bool,
     /// Log text not yet shown by the display; RUN output waits while it is full (`None`: no limit).
     pub log_backlog: Option<std::sync::Arc<super::sink::LogBacklog>>,
 }
@@ -106,6 +109,7 @@ impl BuildOptions {
             pull: false,
             extra_hosts: Vec::new(),
             shm_size: None,
+            dry_run: false,
             log_backlog: None,
         }
     }

@@ -202,13 +202,16 @@ async fn from_image(
 ) -> Result<(Cursor, Option<String>), StepError> {
     let (image, was_pulled) = step::from::resolve_image(ctx, base_ref, platform).await?;
     let mut cursor = Cursor::scratch();
-    cursor.snapshots = ctx
-        .snapshots(&image.layers)
-        .await
-        .map_err(|e| StepError::Extract {
-            base: base_ref.to_string(),
-            error: Box::new(e),
-        })?;
+    // A dry run never mounts anything: extracting would only write snapshots.
+    if !ctx.opts.dry_run {
+        cursor.snapshots = ctx
+            .snapshots(&image.layers)
+            .await
+            .map_err(|e| StepError::Extract {
+                base: base_ref.to_string(),
+                error: Box::new(e),
+            })?;
+    }
     cursor.layers = image
         .layers
         .iter()

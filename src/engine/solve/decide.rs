@@ -55,23 +55,29 @@ pub fn decide(
 /// `Some(None)` for a step that made no layer.
 fn cached_layer(ctx: &BuildCtx, step_ref: &StepRef, key: &str) -> Option<Option<Box<Hit>>> {
     let record: CacheRecord = ctx.store.get_json(RecordKind::Cache, key).ok().flatten()?;
+    // The record's mtime is its last use: `cache ls` shows it, `cache prune` goes by it. A dry
+    // run writes nothing, so it leaves the mtime alone.
+    let touch = || {
+        if !ctx.opts.dry_run {
+            let _ = ctx.store.touch_json(RecordKind::Cache, key);
+        }
+    };
     let Some(l) = record.layer else {
-        let _ = ctx.store.touch_json(RecordKind::Cache, key);
+        touch();
         return Some(None);
     };
-    // The record's mtime is its last use: `cache ls` shows it, `cache prune` goes by it.
     if let Some(hit) = record
         .snapshot
         .and_then(|id| built_hit(ctx, step_ref, key, id, &l))
     {
-        let _ = ctx.store.touch_json(RecordKind::Cache, key);
+        touch();
         return Some(Some(Box::new(hit)));
     }
     let digest = parse_sha256(&l.digest)?;
     if !ctx.store.has_blob(&digest) {
         return None;
     }
-    let _ = ctx.store.touch_json(RecordKind::Cache, key);
+    touch();
     let layer_ref = LayerRef {
         descriptor: Descriptor::new(
             MediaType::from(l.media_type.as_str()),
@@ -128,7 +134,10 @@ fn built_hit(
             (Pending::new(id, key.into(), step_ref.clone(), counts), info)
         }
     };
-    ctx.digester.submit(pending.clone());
+    // A dry run only predicts: the layer's tar would be written by the build that uses it.
+    if !ctx.opts.dry_run {
+        ctx.digester.submit(pending.clone());
+    }
     Some(Hit {
         layer: StepLayer::Built(pending),
         info,

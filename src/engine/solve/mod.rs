@@ -65,10 +65,22 @@ async fn fs_vertex(
                 layer: info.clone(),
             });
             // Keep the lineage current so the next miss compares with the latest build.
-            let _ = ctx
-                .store
-                .put_json(RecordKind::Cache, &ctx.lineage(step_ref), &inputs);
+            if !ctx.opts.dry_run {
+                let _ = ctx
+                    .store
+                    .put_json(RecordKind::Cache, &ctx.lineage(step_ref), &inputs);
+            }
             (info, true)
+        }
+        // The prediction: what a build would run, and why. Keys never depend on what a step
+        // made, so the steps after it are keyed exactly as the build will key them.
+        Decision::Miss { reason } if ctx.opts.dry_run => {
+            ctx.sink.emit(Event::CacheMiss {
+                step: step_ref.clone(),
+                reason,
+            });
+            cursor.rebuilt = true;
+            (None, false)
         }
         Decision::Miss { reason } => {
             ctx.sink.emit(Event::CacheMiss {
@@ -120,6 +132,8 @@ async fn reuse(ctx: &BuildCtx, cursor: &mut Cursor, hit: Hit) -> Result<LayerInf
     cursor.layers.push(hit.layer);
     match hit.dir {
         Some(dir) => cursor.snapshots.push(dir),
+        // A dry run mounts nothing, so it needs no snapshot (extracting one would write it).
+        None if ctx.opts.dry_run => {}
         None => {
             let layers = ctx
                 .digester
@@ -165,12 +179,15 @@ fn config_vertex(
                 step: step_ref.clone(),
                 reason,
             });
-            let _ = commit::record_result(ctx, step_ref, &inputs, &key, &created_by, None);
-            ctx.sink.emit(Event::StepFinished {
-                step: step_ref.clone(),
-                layer: None,
-                duration: 0.0,
-            });
+            // A dry run predicts only: nothing recorded, nothing finished.
+            if !ctx.opts.dry_run {
+                let _ = commit::record_result(ctx, step_ref, &inputs, &key, &created_by, None);
+                ctx.sink.emit(Event::StepFinished {
+                    step: step_ref.clone(),
+                    layer: None,
+                    duration: 0.0,
+                });
+            }
             false
         }
     };

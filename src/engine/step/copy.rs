@@ -83,7 +83,7 @@ pub async fn copy<'a>(
     }
     let from = copy.from.clone();
     let view = source_view(ctx, from.as_deref(), &heredocs).await?;
-    let mut selected = if paths.is_empty() {
+    let mut selected = if paths.is_empty() || (ctx.opts.dry_run && view.from_key.is_some()) {
         Vec::new()
     } else {
         view.tree.select(&paths)?
@@ -247,6 +247,15 @@ async fn source_view(
         });
     };
     let (lowers, key) = source_lowers(ctx, from).await?;
+    // A dry run keys `--from` on the source's key alone and mounts nothing.
+    if ctx.opts.dry_run {
+        return Ok(SourceView {
+            tree: SourceTree::rootfs(Path::new("/")),
+            from_key: Some(key),
+            _view: None,
+            _heredocs: heredoc_dir,
+        });
+    }
     let scratch = ctx.store.tmp_dir("from-")?;
     let overlay = Overlay::mount(&lowers, scratch.path())?;
     Ok(SourceView {

@@ -19,6 +19,14 @@ pub async fn resolve_image(
         platform: platform.map(str::to_string),
         ..RegistryOptions::default()
     };
+    if ctx.opts.dry_run {
+        return match ctx.store.resolve(reference)? {
+            Some(image) => Ok((image, false)),
+            None => Err(StepError::Invalid(format!(
+                "{reference} is not in the store: a build would pull it (a dry run pulls nothing)"
+            ))),
+        };
+    }
     if ctx.opts.pull && !is_digest(reference) {
         let image = crate::image::registry::pull(&ctx.store, reference, &opts).await?;
         return Ok((image, true));
@@ -58,10 +66,13 @@ pub async fn source_lowers(
         }
         None => {
             let (image, _) = resolve_image(ctx, from, None).await?;
-            Ok((
-                ctx.snapshots(&image.layers).await?,
-                image.digest().to_string(),
-            ))
+            // A dry run only needs the key: extracting would write snapshots.
+            let lowers = if ctx.opts.dry_run {
+                Vec::new()
+            } else {
+                ctx.snapshots(&image.layers).await?
+            };
+            Ok((lowers, image.digest().to_string()))
         }
     }
 }

@@ -137,6 +137,12 @@ async fn cache_mount(
         Some(id) => id.clone(),
         None => target.clone(),
     };
+    if ctx.opts.dry_run {
+        // Keyed by its description; the dir is made only by a build that runs.
+        out.descriptions
+            .push(format!("type=cache,id={id},target={target}"));
+        return Ok(());
+    }
     let mode = parse_octal("mode", m.mode.as_deref(), 0o755)?;
     let uid = parse_id("uid", m.uid.as_deref())?;
     let gid = parse_id("gid", m.gid.as_deref())?;
@@ -271,6 +277,11 @@ async fn bind_mount(
         }
         Some(from) => source_lowers(ctx, &from).await?,
     };
+    if ctx.opts.dry_run {
+        out.from_keys.push(key);
+        out.descriptions.push(bind_description(m, &source, &target));
+        return Ok(());
+    }
     // A view over an overlay: `rw` writes land in its throwaway upper dir, never in the source.
     let scratch = ctx.store.tmp_dir("bind-")?;
     let overlay = Overlay::mount(&lowers, scratch.path())?;
@@ -282,11 +293,7 @@ async fn bind_mount(
         )));
     }
     out.from_keys.push(key);
-    out.descriptions.push(format!(
-        "type=bind,from={},source={source},target={target}{}",
-        m.from.as_deref().unwrap_or("context"),
-        if m.readonly { "" } else { ",rw" }
-    ));
+    out.descriptions.push(bind_description(m, &source, &target));
     out.mounts.push(ExtraMount::Bind {
         source: path,
         target,
@@ -294,4 +301,13 @@ async fn bind_mount(
     });
     out.holds.push(Hold::View(overlay, scratch));
     Ok(())
+}
+
+/// How a bind mount enters RUN's key.
+fn bind_description(m: &Mount, source: &str, target: &str) -> String {
+    format!(
+        "type=bind,from={},source={source},target={target}{}",
+        m.from.as_deref().unwrap_or("context"),
+        if m.readonly { "" } else { ",rw" }
+    )
 }
