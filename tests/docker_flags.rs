@@ -269,3 +269,36 @@ fn pull_re_resolves_the_base_image_from_its_registry() {
     assert_eq!(b.miss_reason("0/1").as_deref(), Some("base image changed"));
     assert!(b.logs("0/1").trim().ends_with('2'), "{}", b.logs("0/1"));
 }
+
+#[test]
+fn load_hands_the_image_to_a_private_dockerd() {
+    let d = common::dockerd::dockerd();
+    let f = Fixture::new();
+    f.dockerfile("FROM busybox\nRUN echo loaded > /loaded\nCMD [\"cat\", \"/loaded\"]\n");
+    let out = std::process::Command::new(common::bin())
+        .env("DOCKER_HOST", &d.host)
+        .env("STAGECRAFT_LOAD_CLI", common::dockerd::DOCKER)
+        .arg("--root")
+        .arg(f.root())
+        .args([
+            "build",
+            "--progress=plain",
+            "-t",
+            "loadtest:1",
+            "-t",
+            "loadtest:extra",
+            "--load",
+        ])
+        .arg(f.ctx.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loaded into"));
+    d.docker_ok(&["image", "inspect", "loadtest:extra"]);
+    let ran = d.docker_ok(&["run", "--rm", "--network", "none", "loadtest:1"]);
+    assert_eq!(ran.trim(), "loaded");
+}
