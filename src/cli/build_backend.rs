@@ -43,6 +43,7 @@ pub fn check(args: &BuildArgs) -> Result<()> {
         ),
         (args.on_failure.is_some(), "--on-failure"),
         (args.watch, "--watch"),
+        (args.dry_run, "--dry-run"),
     ];
     match unsupported.iter().find(|(used, _)| *used) {
         Some((_, flag)) => Err(miette!("{flag} needs --builder local for now")),
