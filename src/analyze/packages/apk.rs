@@ -34,12 +34,8 @@ pub fn read(db: &Db) -> Vec<Installed> {
         }
         if !name.is_empty() {
             out.push(Installed {
-                name: name.to_string(),
-                version: version.to_string(),
-                manager: Manager::Apk,
-                files,
                 declared_size: size,
-                modules: Vec::new(),
+                ..Installed::new(name, version, Manager::Apk, files)
             });
         }
     }

@@ -63,12 +63,8 @@ pub fn read(db: &Db) -> Vec<Installed> {
                 })
                 .unwrap_or_default();
             out.push(Installed {
-                name: name.to_string(),
-                version: version.to_string(),
-                manager: Manager::Dpkg,
-                files,
                 declared_size: size.map(|kib| kib * 1024),
-                modules: Vec::new(),
+                ..Installed::new(name, version, Manager::Dpkg, files)
             });
         }
     }

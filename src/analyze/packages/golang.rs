@@ -82,12 +82,8 @@ pub fn read(db: &Db) -> Vec<Installed> {
             name = path.rsplit('/').next().unwrap_or(path).to_string();
         }
         out.push(Installed {
-            name,
-            version,
-            manager: Manager::Go,
-            files: vec![path.to_string()],
-            declared_size: None,
             modules,
+            ..Installed::new(&name, &version, Manager::Go, vec![path.to_string()])
         });
     }
     out

@@ -7,8 +7,7 @@ pub mod apk;
 pub mod attribute;
 pub mod dpkg;
 pub mod golang;
-pub mod npm;
-pub mod python;
+pub mod lang;
 pub mod rpm;
 
 use std::collections::BTreeMap;
@@ -75,6 +74,19 @@ pub struct Installed {
     pub modules: Vec<String>,
 }
 
+impl Installed {
+    pub fn new(name: &str, version: &str, manager: Manager, files: Vec<String>) -> Self {
+        Installed {
+            name: name.to_string(),
+            version: version.to_string(),
+            manager,
+            files,
+            declared_size: None,
+            modules: Vec::new(),
+        }
+    }
+}
+
 /// The captured files of one filesystem state, and its live paths.
 #[derive(Debug, Default, Clone)]
 pub struct Db<'a> {
@@ -135,15 +147,14 @@ impl<'a> Db<'a> {
 
 /// True for the files a reader needs the bytes of.
 pub fn wanted(path: &str) -> bool {
-    dpkg::wanted(path) || apk::wanted(path) || python::wanted(path) || npm::wanted(path)
+    dpkg::wanted(path) || apk::wanted(path) || lang::wanted(path)
 }
 
 /// Every package of every manager in `db`, system managers first (they win shared files).
 pub fn read_all(db: &Db) -> Vec<Installed> {
     let mut out = dpkg::read(db);
     out.extend(apk::read(db));
-    out.extend(python::read(db));
-    out.extend(npm::read(db));
+    out.extend(lang::read(db));
     out.extend(golang::read(db));
     out
 }
