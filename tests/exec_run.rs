@@ -347,7 +347,7 @@ fn containers_of_dead_stagecraft_processes_are_removed() {
             let id = format!("stagecraft-{}-{marker}-0", owner.id());
             let status = std::process::Command::new(&case.runtime.path)
                 .arg("--root")
-                .arg(case.runtime.state_root())
+                .arg(case.runtime.state_root().unwrap())
                 .args(["run", "--detach", "--bundle"])
                 .arg(&bundle)
                 .arg(&id)
@@ -364,7 +364,7 @@ fn containers_of_dead_stagecraft_processes_are_removed() {
 
             // A concurrent `exec::run` (other tests) may get to it first: it cleans up too.
             case.runtime.remove_stale_containers();
-            assert!(!case.runtime.state_root().join(&id).exists());
+            assert!(!case.runtime.state_root().unwrap().join(&id).exists());
             assert_eq!(
                 processes_running(&["sleep", &marker]),
                 0,

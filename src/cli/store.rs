@@ -37,6 +37,11 @@ pub fn run(global: &Global, cmd: StoreCommand) -> Result<ExitCode> {
             l.owner
         );
     }
+    // Never repaired: removing another user's dir (or following their symlink) is not ours.
+    let unsafe_dir = crate::rootless::runtime_dir().and_then(Result::err);
+    if let Some(e) = &unsafe_dir {
+        println!("broken {e}");
+    }
     for p in &report.problems {
         let p = crate::ui::visible::visible_line(&p.to_string()).into_owned();
         println!("{}{p}", if repair { "removed " } else { "broken " });
@@ -47,7 +52,7 @@ pub fn run(global: &Global, cmd: StoreCommand) -> Result<ExitCode> {
         report.snapshots,
         report.records,
         report.tags,
-        report.problems.len() + leftovers.len(),
+        report.problems.len() + leftovers.len() + usize::from(unsafe_dir.is_some()),
         if repair && !(report.problems.is_empty() && leftovers.is_empty()) {
             " (repaired)"
         } else {
@@ -55,7 +60,8 @@ pub fn run(global: &Global, cmd: StoreCommand) -> Result<ExitCode> {
         }
     );
     Ok(
-        if (report.problems.is_empty() && leftovers.is_empty()) || repair {
+        if unsafe_dir.is_none() && ((report.problems.is_empty() && leftovers.is_empty()) || repair)
+        {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

@@ -58,7 +58,7 @@ impl Bundle {
             let path = path.to_path_buf();
             move |source| ExecError::Bundle { path, source }
         };
-        for private in [&dir, &spec.runtime.state_root()] {
+        for private in [&dir, &spec.runtime.state_root()?] {
             DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)

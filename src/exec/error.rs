@@ -43,4 +43,6 @@ pub enum ExecError {
     Cancelled,
     #[error(transparent)]
     Unmapped(#[from] crate::rootless::UnmappedId),
+    #[error(transparent)]
+    UnsafeRuntimeDir(#[from] crate::rootless::UnsafeRuntimeDir),
 }

@@ -43,7 +43,7 @@ pub async fn run_interactive(spec: &RunSpec, io: TtyIo) -> Result<Exit, ExecErro
     spec.runtime.remove_stale_containers();
     let id = unique_container_id();
     let bundle = Bundle::create(spec, &id, &user, io.is_terminal())?;
-    let mut command = tokio::process::Command::from(spec.runtime.command());
+    let mut command = tokio::process::Command::from(spec.runtime.command()?);
     command
         .arg("run")
         .arg("--bundle")

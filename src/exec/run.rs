@@ -50,7 +50,7 @@ pub async fn run_bounded(
     spec.runtime.remove_stale_containers();
     let id = unique_container_id();
     let bundle = Bundle::create(spec, &id, &user, false)?;
-    let mut runtime = spec.runtime.command();
+    let mut runtime = spec.runtime.command()?;
     runtime
         .arg("run")
         .arg("--bundle")

@@ -59,41 +59,38 @@ impl Runtime {
     }
 
     /// The `--root` state dir, one per runtime kind since their state formats differ. A
-    /// rootless run cannot write /run; it uses `$XDG_RUNTIME_DIR` (or the temp dir) per user.
-    pub fn state_root(&self) -> PathBuf {
+    /// rootless run cannot write /run; it uses its checked per-user runtime dir.
+    pub fn state_root(&self) -> Result<PathBuf, ExecError> {
         Self::state_root_of(self.kind)
     }
 
     /// The `--root` state dir runtimes of `kind` use.
-    pub fn state_root_of(kind: RuntimeKind) -> PathBuf {
+    pub fn state_root_of(kind: RuntimeKind) -> Result<PathBuf, ExecError> {
         let name = match kind {
             RuntimeKind::Runc => "runc",
             RuntimeKind::Crun => "crun",
         };
-        match crate::rootless::state() {
-            None => Path::new(STATE_ROOT).join(name),
-            Some(rootless) => std::env::var_os("XDG_RUNTIME_DIR")
-                .map(PathBuf::from)
-                .filter(|dir| dir.is_absolute() && dir.is_dir())
-                .unwrap_or_else(std::env::temp_dir)
-                .join(format!("stagecraft-{}", rootless.outer_uid))
-                .join(name),
+        match crate::rootless::runtime_dir() {
+            None => Ok(Path::new(STATE_ROOT).join(name)),
+            Some(dir) => Ok(dir?.join(name)),
         }
     }
 
     /// The runtime command with its global flags, ready for a subcommand.
-    pub(super) fn command(&self) -> std::process::Command {
+    pub(super) fn command(&self) -> Result<std::process::Command, ExecError> {
         let mut cmd = std::process::Command::new(&self.path);
-        cmd.arg("--root").arg(self.state_root());
-        cmd
+        cmd.arg("--root").arg(self.state_root()?);
+        Ok(cmd)
     }
 
     /// Kills every process of the container and deletes it; errors mean it is already gone.
     pub(super) fn kill_and_delete(&self, id: &str) {
         use std::process::Stdio;
         for args in [&["kill", id, "KILL"][..], &["delete", "--force", id][..]] {
-            let _ = self
-                .command()
+            let Ok(mut cmd) = self.command() else {
+                return;
+            };
+            let _ = cmd
                 .args(args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -107,7 +104,10 @@ impl Runtime {
     /// Kills and deletes containers that a stagecraft process which no longer exists left
     /// behind (killed before it could clean up); returns their ids. Call at build start.
     pub fn remove_stale_containers(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.state_root()) else {
+        let Ok(entries) = self.state_root().map(std::fs::read_dir) else {
+            return Vec::new();
+        };
+        let Ok(entries) = entries else {
             return Vec::new();
         };
         let stale: Vec<String> = entries

@@ -10,11 +10,18 @@
 
 mod enter;
 pub mod idmap;
+mod runtime_dir;
 
 use std::sync::OnceLock;
 
 pub use enter::{RootlessError, enter_user_namespace};
 pub use idmap::IdMap;
+pub use runtime_dir::{UnsafeRuntimeDir, ensure_private_dir};
+
+/// The user's checked runtime dir (see [`runtime_dir::runtime_dir`]); `None` for root.
+pub fn runtime_dir() -> Option<Result<std::path::PathBuf, UnsafeRuntimeDir>> {
+    STATE.get().map(|s| runtime_dir::runtime_dir(s.outer_uid))
+}
 
 /// The user namespace this process entered, if it is rootless.
 #[derive(Debug, Clone)]
