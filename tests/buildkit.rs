@@ -369,3 +369,112 @@ fn ctrl_c_cancels_the_build_on_the_daemon() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// `stagecraft ARGS` on `store` (no DOCKER_HOST needed: these read the store only).
+fn sc_ok(store: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(common::bin())
+        .arg("--root")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stagecraft {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The built image comes back from the daemon: its layers get real sizes in the event stream,
+/// the target's stage_finished carries its config, and explain, diff and the stage records read
+/// real files from the store; a `--target` build brings the stages it is built FROM too.
+#[test]
+fn built_image_comes_back_for_explain_and_diff() {
+    let d = dockerd();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().display().to_string();
+    std::fs::copy(data("multistage.Dockerfile"), ctx.path().join("Dockerfile")).unwrap();
+    let unique = format!("import-{}\n", std::process::id());
+    std::fs::write(ctx.path().join("input.txt"), &unique).unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let out = cli_in(
+        store.path(),
+        &d.host,
+        &["--progress=json", "-t", "sc-back:1", &c],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev = json_events(&out);
+    let copied = ev.iter().find_map(|r| match &r.event {
+        Event::LayerDigested { step, layer } if step.to_string() == "3/1" => Some(layer.clone()),
+        _ => None,
+    });
+    let copied = copied.unwrap_or_else(|| panic!("no layer_digested for 3/1: {ev:?}"));
+    assert!(copied.size >= 1024 && copied.added >= 1, "{copied:?}");
+    assert!(copied.diff_id.starts_with("sha256:"), "{copied:?}");
+    let config = ev.iter().find_map(|r| match &r.event {
+        Event::StageFinished {
+            stage,
+            image_config,
+        } if stage == "3" => Some(image_config.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        config.and_then(|c| c.cmd),
+        Some(vec!["cat".to_string(), "/out".to_string()])
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&sc_ok(store.path(), &["explain", "--format", "json"])).unwrap();
+    let files = report["largest_files"].as_array().unwrap();
+    let size_of = |want: &str| {
+        files
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().trim_start_matches('/') == want)
+            .and_then(|f| f["size"].as_u64())
+    };
+    assert_eq!(size_of("out"), Some(unique.len() as u64), "{files:?}");
+    assert!(size_of("bin/busybox").unwrap_or(0) > 100_000, "{files:?}");
+    let last = report["layers"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["step"]["stage"], "3", "{last}");
+    assert_eq!(last["step"]["instruction"], "COPY", "{last}");
+    // Tagged in the store as in the daemon.
+    sc_ok(store.path(), &["explain", "sc-back:1"]);
+
+    // A --target build: the image holds `builder` and the `base` it is built FROM.
+    let out = cli_in(store.path(), &d.host, &["--target", "builder", &c]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let diff = sc_ok(
+        store.path(),
+        &["diff", "base", "builder", "--format", "json"],
+    );
+    assert!(
+        diff.contains("app/input.txt") && diff.contains("app/out"),
+        "{diff}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&sc_ok(store.path(), &["explain", "--format", "json"])).unwrap();
+    let steps: Vec<String> = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            format!(
+                "{}/{}",
+                l["step"]["stage"].as_str().unwrap_or("?"),
+                l["step"]["step"]
+            )
+        })
+        .collect();
+    for want in ["base/3", "base/4", "builder/1", "builder/2"] {
+        assert!(steps.iter().any(|s| s == want), "{want} in {steps:?}");
+    }
+}

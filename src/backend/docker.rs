@@ -4,25 +4,26 @@
 //! ignored, and cancel closes the request so the daemon stops the solve.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::{Backend, BuildRun};
 use crate::buildkit::daemon::{self, DockerExtras};
 use crate::buildkit::reasons;
 use crate::engine::{self, BuildOptions, BuildOutcome, EngineError};
-use crate::store::BuildRecord;
+use crate::store::{BuildRecord, Store};
 
 /// Env var naming a file to receive BuildKit's own progress as rawjson.
 pub const RAWJSON_ENV: &str = "STAGECRAFT_BUILDKIT_RAWJSON";
 
-/// Keeps each build's step inputs under the store root, so the next build can name what changed.
-#[derive(Debug, Default)]
+/// Keeps each build's step inputs under the store root, so the next build can name what changed,
+/// and imports the built image into the store, with a build record over it.
 pub struct DockerDaemon {
-    pub root: PathBuf,
+    pub store: Arc<Store>,
 }
 
 impl Backend for DockerDaemon {
     fn start(&self, opts: BuildOptions) -> BuildRun {
-        let root = self.root.clone();
+        let store = self.store.clone();
         BuildRun::spawn(move |events, _controls, cancel| async move {
             // Our front end reads the Dockerfile first: what it rejects is never sent.
             let plan = engine::load_plan(&opts)?;
@@ -36,11 +37,13 @@ impl Backend for DockerDaemon {
                 .map_err(|e| EngineError::Backend(e.to_string()))?;
             let inputs =
                 reasons::step_inputs(&plan, &opts.context, &opts.dockerfile, &opts.build_args);
-            let record = reasons::record_path(&root, &opts.context, &opts.dockerfile, &plan.target);
+            let record =
+                reasons::record_path(store.root(), &opts.context, &opts.dockerfile, &plan.target);
             let previous = reasons::load(&record);
             let extras = DockerExtras {
                 rawjson: std::env::var_os(RAWJSON_ENV).map(PathBuf::from),
                 reasons: reasons::reasons(&previous, &inputs, opts.no_cache),
+                store: Some(store.clone()),
             };
             let out = daemon::build(&docker, plan.clone(), &opts, &extras, &events, cancel)
                 .await
@@ -56,10 +59,15 @@ impl Backend for DockerDaemon {
                 dockerfile: opts.dockerfile.clone(),
                 target: plan.target.clone(),
                 plan,
-                image: out.image.clone(),
+                image: out.stored.clone(),
                 error: out.error.clone(),
-                stages: Vec::new(),
+                stages: out.stages,
+                daemon_image: out.image.clone(),
             };
+            if record.image.is_some() {
+                // explain, inspect, diff and shell open the last build's stages from here.
+                store.put_build(&record)?;
+            }
             match out.error {
                 Some(e) if e == "build cancelled" => Err(EngineError::Cancelled),
                 Some(message) => Err(EngineError::Backend(message)),

@@ -16,11 +16,14 @@ use tokio_util::sync::CancellationToken;
 use super::context::context_tar;
 use super::mapping::Mapper;
 use super::trace::solve_status;
-use crate::engine::event::Timestamp;
-use crate::engine::{BuildOptions, Record};
+use crate::engine::event::{ActivityState, Timestamp};
+use crate::engine::{BuildOptions, Event, Record};
 use crate::frontend::plan::BuildPlan;
 
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// The activity under which the built image is imported into the store.
+pub const IMPORT_ACTIVITY: &str = "importing the image into the store";
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DaemonError {
@@ -93,14 +96,20 @@ pub struct DockerExtras {
     pub reasons: std::collections::BTreeMap<crate::engine::StepRef, String>,
     /// rawjson copy of BuildKit's own progress (`STAGECRAFT_BUILDKIT_RAWJSON`).
     pub rawjson: Option<std::path::PathBuf>,
+    /// Where the built image is imported (`None`: it stays in the daemon only).
+    pub store: Option<std::sync::Arc<crate::store::Store>>,
 }
 
 /// The image the daemon built, or why not.
 #[derive(Debug, Clone)]
 pub struct DaemonOutcome {
+    /// The daemon's image id.
     pub image: Option<String>,
     pub error: Option<String>,
     pub totals: crate::engine::event::Totals,
+    /// The image as imported into the store, laid over the plan (empty when not imported).
+    pub stored: Option<String>,
+    pub stages: Vec<crate::store::StageRecord>,
 }
 
 fn options(
@@ -154,6 +163,7 @@ pub async fn build(
             .unwrap_or_default()
             .as_millis()
     );
+    let plan_copy = plan.clone();
     let (mut mapper, first) = Mapper::new(plan, &build_id, Timestamp::now());
     mapper.set_reasons(extras.reasons.clone());
     first.into_iter().for_each(|r| drop(events.send(r)));
@@ -172,6 +182,18 @@ pub async fn build(
     if let Some(mut w) = raw {
         let _ = w.flush();
     }
+    let (stored, stages) = match (&image, &error, &extras.store) {
+        (Some(id), None, Some(store)) => {
+            let tag = opts.tags.first().cloned();
+            let to = Imports {
+                store: store.clone(),
+                tag,
+                plan: &plan_copy,
+            };
+            bring_back(docker, id, to, &mut mapper, events).await
+        }
+        _ => (None, Vec::new()),
+    };
     let finish = mapper.finish(image.clone(), error.clone(), Timestamp::now());
     let totals = finish
         .iter()
@@ -185,7 +207,55 @@ pub async fn build(
         image,
         error,
         totals,
+        stored,
+        stages,
     })
+}
+
+/// Where a built image goes and what it is laid over.
+struct Imports<'a> {
+    store: std::sync::Arc<crate::store::Store>,
+    tag: Option<String>,
+    plan: &'a BuildPlan,
+}
+
+/// Imports the built image into the store, shown as an activity under the build, and reports
+/// its layers (`layer_digested`) and the target's config: our manifest digest and the stages
+/// laid over it. A failure is reported as the activity's and leaves the build a success (its
+/// image is in the daemon).
+async fn bring_back(
+    docker: &Docker,
+    id: &str,
+    to: Imports<'_>,
+    mapper: &mut Mapper,
+    events: &UnboundedSender<Record>,
+) -> (Option<String>, Vec<crate::store::StageRecord>) {
+    let activity = |state, text: String, duration| {
+        Record::now(Event::Activity {
+            name: IMPORT_ACTIVITY.to_string(),
+            state,
+            text,
+            duration,
+        })
+    };
+    let _ = events.send(activity(ActivityState::Started, String::new(), None));
+    let started = std::time::Instant::now();
+    let imported = match super::import::import_image(docker, to.store, id, to.tag).await {
+        Ok(imported) => imported,
+        Err(e) => {
+            let _ = events.send(activity(ActivityState::Failed, e.to_string(), None));
+            return (None, Vec::new());
+        }
+    };
+    let took = Some(started.elapsed().as_secs_f64());
+    let _ = events.send(activity(ActivityState::Done, String::new(), took));
+    let mapped = super::result::map_image(to.plan, &imported);
+    for (step, layer) in mapped.digested {
+        let _ = events.send(Record::now(Event::LayerDigested { step, layer }));
+    }
+    let size = imported.layers.iter().map(|l| l.compressed_size).sum();
+    mapper.set_target_image(mapped.config, size);
+    (Some(imported.image.digest().to_string()), mapped.stages)
 }
 
 /// Reads the daemon's answer until it ends or `cancel` fires: the image id, or the error.

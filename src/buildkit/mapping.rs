@@ -40,6 +40,8 @@ pub struct Mapper {
     /// Why a step missed, when the backend knows better than "BuildKit rebuilt it".
     reasons: BTreeMap<StepRef, String>,
     finished_stages: Vec<String>,
+    /// The target's config and the size of its layers, once the image is back from the daemon.
+    target_image: (ConfigSummary, u64),
 }
 
 impl Mapper {
@@ -76,6 +78,7 @@ impl Mapper {
             partial: HashMap::new(),
             reasons: BTreeMap::new(),
             finished_stages: Vec::new(),
+            target_image: (ConfigSummary::default(), 0),
         };
         (mapper, out)
     }
@@ -83,6 +86,12 @@ impl Mapper {
     /// Miss reasons computed from the inputs stagecraft sees, used instead of BuildKit's silence.
     pub fn set_reasons(&mut self, reasons: BTreeMap<StepRef, String>) {
         self.reasons = reasons;
+    }
+
+    /// What the imported target image says: its config (for `stage_finished`) and the size of
+    /// its layers (the totals' `image_size`).
+    pub fn set_target_image(&mut self, config: ConfigSummary, size: u64) {
+        self.target_image = (config, size);
     }
 
     pub fn update(&mut self, status: &SolveStatus) -> Vec<Record> {
@@ -318,13 +327,16 @@ impl Mapper {
             self.silent_step(&s, cached, at, out);
         }
         self.finished_stages.push(label.to_string());
-        out.push(rec(
-            at,
-            Event::StageFinished {
-                stage: label.to_string(),
-                image_config: ConfigSummary::default(),
-            },
-        ));
+        // The target's config is known once its image is back from the daemon: `finish`.
+        if label != self.plan.target {
+            out.push(rec(
+                at,
+                Event::StageFinished {
+                    stage: label.to_string(),
+                    image_config: ConfigSummary::default(),
+                },
+            ));
+        }
     }
 
     fn log(&mut self, log: &VertexLog, out: &mut Vec<Record>) {
@@ -365,27 +377,30 @@ impl Mapper {
             }
         }
         if error.is_none() {
-            let labels: Vec<String> = self
+            let open: Vec<(String, usize)> = self
                 .plan
                 .stages
                 .iter()
                 .filter(|s| s.needed)
-                .map(|s| s.label())
+                .map(|s| (s.label(), s.steps.len()))
                 .collect();
-            for label in labels {
-                let last = self
-                    .plan
-                    .stages
-                    .iter()
-                    .find(|s| s.label() == label)
-                    .map(|s| s.steps.len());
-                if let Some(last) = last {
-                    self.fill_before(&StepRef::new(label.clone(), last), true, at, &mut out);
-                }
+            for (label, last) in open {
+                self.fill_before(&StepRef::new(label.clone(), last), true, at, &mut out);
                 self.close_stage_if_done(&label, true, at, &mut out);
             }
         }
-        let totals = self.totals(at);
+        if self.finished_stages.contains(&self.plan.target) {
+            let (image_config, _) = self.target_image.clone();
+            out.push(rec(
+                at,
+                Event::StageFinished {
+                    stage: self.plan.target.clone(),
+                    image_config,
+                },
+            ));
+        }
+        let mut totals = self.totals(at);
+        totals.image_size = self.target_image.1;
         out.push(rec(
             at,
             Event::BuildFinished {

@@ -8,10 +8,12 @@
 pub mod context;
 pub mod daemon;
 pub mod failure;
+pub mod import;
 pub mod mapping;
 pub mod names;
 pub mod reasons;
 pub mod replay;
+pub mod result;
 pub mod status;
 pub mod trace;
 

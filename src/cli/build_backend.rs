@@ -22,9 +22,7 @@ pub enum Builder {
 pub fn backend(builder: Builder, store: Arc<Store>) -> Arc<dyn Backend> {
     match builder {
         Builder::Local => Arc::new(Local::new(store)),
-        Builder::Docker => Arc::new(DockerDaemon {
-            root: store.root().to_path_buf(),
-        }),
+        Builder::Docker => Arc::new(DockerDaemon { store }),
     }
 }
 
@@ -53,7 +51,7 @@ pub fn check(args: &BuildArgs) -> Result<()> {
 
 /// The daemon's image id on stdout (and in `--iidfile`), as `docker build` prints it.
 pub fn deliver(record: &BuildRecord, args: &BuildArgs, print: bool) -> Result<()> {
-    let Some(id) = &record.image else {
+    let Some(id) = &record.daemon_image else {
         return Ok(());
     };
     if let Some(path) = &args.result.iidfile {

@@ -184,6 +184,7 @@ pub async fn finish(
         image: image.clone(),
         error: message.clone(),
         stages,
+        daemon_image: None,
     };
     ctx.store.put_build(&record)?;
     ctx.sink.emit(Event::BuildFinished {
@@ -275,6 +276,7 @@ fn dry_run_finish(
         image: None,
         error: None,
         stages: Vec::new(),
+        daemon_image: None,
     };
     Ok(BuildOutcome { record, totals })
 }

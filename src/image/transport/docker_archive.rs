@@ -106,6 +106,17 @@ pub fn import(
     file: &Path,
     name: Option<&str>,
 ) -> Result<ResolvedImage, TransportError> {
+    import_as(store, file, name, Compression::Gzip)
+}
+
+/// [`import`] with the layer blobs stored as `compression` (`None`: plain tars whose digest is
+/// their diff_id, as built layers are kept).
+pub fn import_as(
+    store: &Store,
+    file: &Path,
+    name: Option<&str>,
+    compression: Compression,
+) -> Result<ResolvedImage, TransportError> {
     let members = Members::scan(file)?;
     let manifest: Vec<ManifestEntry> = serde_json::from_slice(&members.read("manifest.json")?)
         .map_err(|e| invalid(format!("{}: manifest.json", file.display()), e.to_string()))?;
@@ -136,7 +147,7 @@ pub fn import(
             .ok_or_else(|| invalid(file.display(), format!("bad diff_id {want:?}")))?;
         let tar = decompress(members.open(layer)?).map_err(io_err("read", layer.as_str()))?;
         let mut hashing = HashingReader::new(tar);
-        let mut comp = Compressor::new(Compression::Gzip, store.blob_writer()?)
+        let mut comp = Compressor::new(compression, store.blob_writer()?)
             .map_err(io_err("compress", layer.as_str()))?;
         io::copy(&mut hashing, &mut comp).map_err(io_err("read", layer.as_str()))?;
         let (diff_id, _) = hashing.finish().map_err(io_err("read", layer.as_str()))?;
@@ -148,7 +159,7 @@ pub fn import(
         }
         let blob = comp.finish().map_err(io_err("compress", layer.as_str()))?;
         let (digest, size) = blob.commit(None)?;
-        layers.push(Descriptor::new(MediaType::ImageLayerGzip, size, digest));
+        layers.push(Descriptor::new(compression.media_type(), size, digest));
     }
     let config_desc = store.put_blob(MediaType::ImageConfig, &config_bytes)?;
     let tag = name

@@ -25,6 +25,9 @@ pub struct BuildRecord {
     pub image: Option<String>,
     pub error: Option<String>,
     pub stages: Vec<StageRecord>,
+    /// `--builder docker`: the daemon's image id (`image` is the copy imported into the store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon_image: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
