@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tar::{Archive, Builder, EntryType, Header};
 
+use crate::image::layer::sparse::{SparseReader, entry_real_size};
 use crate::image::layer::{
     ApplyOptions, LayerError, OPAQUE_WHITEOUT, WHITEOUT_PREFIX, WhiteoutMode, apply_layer,
     decompress,
@@ -156,6 +157,12 @@ fn cut_layer(tar: impl Read, cut: &Cut, out: &mut Builder<impl io::Write>) -> io
             0o644
         };
         header.set_mode(h.mode().unwrap_or(mode));
+        // A sparse entry goes on as the plain file it stands for, holes as zeros.
+        let sparse = entry_real_size(&mut item)?;
+        if kind == EntryType::GNUSparse || sparse.is_some() {
+            header.set_entry_type(EntryType::Regular);
+            header.set_size(sparse.unwrap_or(item.size()));
+        }
         match kind {
             EntryType::Link => {
                 let target = item.link_name()?.map(|l| clean(&l.to_string_lossy()));
@@ -171,7 +178,13 @@ fn cut_layer(tar: impl Read, cut: &Cut, out: &mut Builder<impl io::Write>) -> io
                 n += 1;
             }
             _ => {
-                out.append_data(&mut header, &new, &mut item)?;
+                match sparse {
+                    Some(real) => {
+                        let mut data = SparseReader::new(&mut item, real)?;
+                        out.append_data(&mut header, &new, &mut data)?
+                    }
+                    None => out.append_data(&mut header, &new, &mut item)?,
+                }
                 n += 1;
             }
         }

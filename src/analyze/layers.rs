@@ -11,6 +11,7 @@ use sha2::{Digest as _, Sha256};
 use super::error::{AnalyzeError, io_err};
 use super::packages::{self, Captured, golang};
 use super::secrets::{self, SecretMatch};
+use crate::image::layer::sparse::{SparseReader, entry_real_size};
 use crate::image::layer::{OPAQUE_WHITEOUT, WHITEOUT_PREFIX, decompress};
 use crate::store::{LayerRef, Store};
 
@@ -275,7 +276,9 @@ fn index_layer(
         }
         let header = item.header();
         let kind = match header.entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                EntryKind::File
+            }
             tar::EntryType::Directory => EntryKind::Dir,
             tar::EntryType::Symlink => EntryKind::Symlink,
             tar::EntryType::Link => EntryKind::HardLink,
@@ -298,12 +301,18 @@ fn index_layer(
             path,
         };
         if kind == EntryKind::File {
-            entry.size = item.size();
+            // A sparse entry is read as the file it stands for: its real size, holes as zeros.
+            let sparse = entry_real_size(&mut item).map_err(tar_err())?;
+            entry.size = sparse.unwrap_or(item.size());
+            let mut data: Box<dyn Read + '_> = match sparse {
+                Some(real) => Box::new(SparseReader::new(&mut item, real).map_err(tar_err())?),
+                None => Box::new(&mut item),
+            };
             size += entry.size;
             let db = packages::wanted(&entry.path) && entry.size <= DB_LIMIT;
             if opts.content {
                 let content =
-                    read_content(&mut item, &entry.path, entry.size, &mut buf).map_err(tar_err())?;
+                    read_content(&mut data, &entry.path, entry.size, &mut buf).map_err(tar_err())?;
                 entry.digest = Some(content.digest);
                 found.extend(content.secrets.into_iter().map(|m| LayerSecret {
                     path: entry.path.clone(),
@@ -314,7 +323,7 @@ fn index_layer(
                 }
             } else if db {
                 buf.clear();
-                item.read_to_end(&mut buf).map_err(tar_err())?;
+                data.read_to_end(&mut buf).map_err(tar_err())?;
             }
             if db && buf.len() as u64 == entry.size {
                 captured.push((entry.path.clone(), Arc::new(Captured::Bytes(buf.clone()))));

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::engine::context::{ContextError, SourceTree};
+use crate::engine::context::{ContextError, SourceTree, text};
 
 /// Where the Dockerfile is inside the tar, and the tar.
 pub struct ContextTar {
@@ -24,10 +24,7 @@ pub fn context_tar(root: &Path, dockerfile: &Path) -> Result<ContextTar, Context
     let mut tar = tar::Builder::new(Vec::new());
     tar.follow_symlinks(false);
     let df_abs = std::fs::canonicalize(dockerfile).map_err(io(dockerfile))?;
-    let df_rel = df_abs
-        .strip_prefix(&tree.root)
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned());
+    let df_rel = df_abs.strip_prefix(&tree.root).ok().map(Path::to_path_buf);
     let mut walker = walkdir::WalkDir::new(&tree.root)
         .min_depth(1)
         .sort_by_file_name()
@@ -38,8 +35,8 @@ pub fn context_tar(root: &Path, dockerfile: &Path) -> Result<ContextTar, Context
             source: e.into(),
         })?;
         let rel = tree.rel_of(entry.path());
-        let always = rel == ".dockerignore" || df_rel.as_deref() == Some(rel.as_str());
-        if tree.ignore.is_ignored(&rel) && !always {
+        let always = rel == Path::new(".dockerignore") || df_rel.as_deref() == Some(rel.as_path());
+        if tree.ignore.is_ignored(&text(&rel)) && !always {
             // A directory may still hold `!re-included` files; without exceptions skip it whole.
             if entry.file_type().is_dir() && !tree.ignore.has_exclusions() {
                 walker.skip_current_dir();
@@ -50,7 +47,7 @@ pub fn context_tar(root: &Path, dockerfile: &Path) -> Result<ContextTar, Context
             .map_err(io(entry.path()))?;
     }
     let dockerfile = match df_rel {
-        Some(rel) => rel,
+        Some(rel) => rel.to_string_lossy().into_owned(),
         None => {
             tar.append_path_with_name(&df_abs, OUTSIDE_DOCKERFILE)
                 .map_err(io(&df_abs))?;

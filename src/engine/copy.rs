@@ -1,17 +1,20 @@
 //! The file operations of COPY and ADD: Docker's destination rules applied to sources already
 //! selected from a build context or a stage's root filesystem, written into a step's rootfs.
 
-use std::fs;
+use std::collections::HashMap;
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::sys::stat::{UtimensatFlags, utimensat};
 use nix::sys::time::TimeSpec;
 
 use super::context::dockerignore::DockerIgnore;
-use super::context::{ContextError, Selected, SourceTree, digest::walk_selected};
+use super::context::{ContextError, Selected, SourceTree, digest::walk_selected, text};
 use super::fsutil::resolve_in_root;
+use crate::image::layer::sparse::copy_sparse;
+use crate::image::layer::xattrs::{kept_xattrs, set_xattrs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
@@ -26,7 +29,7 @@ pub enum CopyError {
     #[error(
         "{rel:?} is a device, socket or pipe: only files, directories and symlinks can be copied from the build context"
     )]
-    Special { rel: String },
+    Special { rel: PathBuf },
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> CopyError + '_ {
@@ -91,7 +94,7 @@ pub fn copy_into(
     } else {
         format!("{}/{}", workdir.trim_end_matches('/'), dest)
     };
-    let dest_path = resolve_in_root(root, &dest_abs, true).map_err(io_at(root))?;
+    let dest_path = resolve_in_root(root, Path::new(&dest_abs), true).map_err(io_at(root))?;
     let many = selected.len() > 1 || selected.iter().any(|s| s.pattern.contains(['*', '?', '[']));
     let dest_is_dir = dest.ends_with('/') || dest == "." || dest_path.is_dir() || many;
     if many && !(dest.ends_with('/') || dest_path.is_dir() || dest == ".") {
@@ -100,36 +103,32 @@ pub fn copy_into(
         });
     }
     let mut stats = CopyStats::default();
+    let mut links = HashMap::new();
     for sel in selected {
-        let target_rel = if opts.parents && sel.rel != "." {
-            sel.rel.clone()
+        let target_rel: &Path = if opts.parents && sel.rel != Path::new(".") {
+            &sel.rel
         } else if sel.is_dir {
-            String::new()
+            Path::new("")
         } else {
-            base_name(&sel.rel).to_string()
+            sel.rel.file_name().map(Path::new).unwrap_or(&sel.rel)
         };
         let target = if sel.is_dir || dest_is_dir {
-            join_under(&dest_path, &target_rel)
+            dest_path.join(target_rel)
         } else {
             dest_path.clone()
         };
         let owner_root = target.parent().unwrap_or(root);
         mkdir_all(root, owner_root, opts)?;
-        copy_tree(tree, sel, root, &target, opts, &mut stats)?;
+        let mut copy = TreeCopy {
+            tree,
+            root,
+            opts,
+            stats: &mut stats,
+            links: &mut links,
+        };
+        copy.tree(sel, &target)?;
     }
     Ok(stats)
-}
-
-fn base_name(rel: &str) -> &str {
-    rel.rsplit('/').next().unwrap_or(rel)
-}
-
-fn join_under(base: &Path, rel: &str) -> PathBuf {
-    if rel.is_empty() {
-        base.to_path_buf()
-    } else {
-        base.join(rel)
-    }
 }
 
 /// Creates `dir` and its missing parents (all inside `root`), owned by `--chown` or root.
@@ -152,77 +151,116 @@ fn mkdir_all(root: &Path, dir: &Path, opts: &CopyOptions) -> Result<(), CopyErro
         .map_err(io_at(dir))
 }
 
-fn copy_tree(
-    tree: &SourceTree,
-    sel: &Selected,
-    root: &Path,
-    target: &Path,
-    opts: &CopyOptions,
-    stats: &mut CopyStats,
-) -> Result<(), CopyError> {
-    let src_base = tree.abs(&sel.rel);
-    for rel in walk_selected(tree, sel)? {
-        let src = tree.abs(&rel);
-        let sub = src.strip_prefix(&src_base).unwrap_or(Path::new(""));
-        let sub_str = sub.to_string_lossy();
-        if !sub_str.is_empty() && opts.exclude.is_ignored(&sub_str) {
-            continue;
+/// One COPY's writing: hard links among its sources (by source inode) are made links again.
+struct TreeCopy<'a> {
+    tree: &'a SourceTree,
+    root: &'a Path,
+    opts: &'a CopyOptions,
+    stats: &'a mut CopyStats,
+    links: &'a mut HashMap<(u64, u64), PathBuf>,
+}
+
+impl TreeCopy<'_> {
+    fn tree(&mut self, sel: &Selected, target: &Path) -> Result<(), CopyError> {
+        let (tree, root) = (self.tree, self.root);
+        let src_base = tree.abs(&sel.rel);
+        for rel in walk_selected(tree, sel)? {
+            let src = tree.abs(&rel);
+            let sub = src.strip_prefix(&src_base).unwrap_or(Path::new(""));
+            let top = sub.as_os_str().is_empty();
+            if !top && self.opts.exclude.is_ignored(&text(sub)) {
+                continue;
+            }
+            // Resolve inside the rootfs so an existing symlinked directory is followed the way
+            // the container would, never out of the root.
+            let dst = if top {
+                target.to_path_buf()
+            } else {
+                let rel_target = target.strip_prefix(root).unwrap_or(target).join(sub);
+                resolve_in_root(root, &rel_target, false).map_err(io_at(target))?
+            };
+            // The source itself: a top-level symlink given by name is followed, nested ones are
+            // copied.
+            let meta = if top {
+                fs::metadata(&src)
+            } else {
+                fs::symlink_metadata(&src)
+            }
+            .map_err(io_at(&src))?;
+            self.entry(&rel, &src, &dst, &meta)?;
         }
-        // Resolve inside the rootfs so an existing symlinked directory is followed the way the
-        // container would, never out of the root.
-        let dst = if sub_str.is_empty() {
-            target.to_path_buf()
-        } else {
-            let rel_target = target.strip_prefix(root).unwrap_or(target).join(sub);
-            resolve_in_root(root, &rel_target.to_string_lossy(), false).map_err(io_at(target))?
-        };
-        // The source itself: a top-level symlink given by name is followed, nested ones are copied.
-        let meta = if sub_str.is_empty() {
-            fs::metadata(&src)
-        } else {
-            fs::symlink_metadata(&src)
-        }
-        .map_err(io_at(&src))?;
-        copy_entry(tree, &rel, &src, &dst, &meta, opts, stats)?;
+        Ok(())
     }
+
+    fn entry(
+        &mut self,
+        rel: &Path,
+        src: &Path,
+        dst: &Path,
+        meta: &fs::Metadata,
+    ) -> Result<(), CopyError> {
+        let ft = meta.file_type();
+        if ft.is_file() && meta.nlink() > 1 {
+            let key = (meta.dev(), meta.ino());
+            if let Some(first) = self.links.get(&key) {
+                remove_existing(dst)?;
+                return fs::hard_link(first, dst).map_err(io_at(dst));
+            }
+            self.links.insert(key, dst.to_path_buf());
+        }
+        if ft.is_dir() {
+            if !dst.is_dir() {
+                remove_existing(dst)?;
+                fs::create_dir(dst).map_err(io_at(dst))?;
+            }
+        } else if ft.is_symlink() {
+            remove_existing(dst)?;
+            let link = fs::read_link(src).map_err(io_at(src))?;
+            std::os::unix::fs::symlink(link, dst).map_err(io_at(dst))?;
+        } else if ft.is_file() {
+            remove_existing(dst)?;
+            copy_file(src, dst, meta.len())?;
+            self.stats.files += 1;
+            self.stats.bytes += meta.len();
+        } else if self.tree.is_context {
+            return Err(CopyError::Special {
+                rel: rel.to_path_buf(),
+            });
+        } else {
+            // Devices and fifos from a stage are recreated, not read.
+            remove_existing(dst)?;
+            let kind = nix::sys::stat::SFlag::from_bits_truncate(meta.mode() & libc::S_IFMT);
+            let perm = nix::sys::stat::Mode::from_bits_truncate(meta.mode() & 0o7777);
+            nix::sys::stat::mknod(dst, kind, perm, meta.rdev())
+                .map_err(|e| io_at(dst)(e.into()))?;
+        }
+        finish_entry(self.tree, src, dst, meta, self.opts)
+    }
+}
+
+/// Copies a regular file's bytes, keeping its holes (a sparse file stays sparse).
+fn copy_file(src: &Path, dst: &Path, size: u64) -> Result<(), CopyError> {
+    let mut from = File::open(src).map_err(io_at(src))?;
+    let mut to = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dst)
+        .map_err(io_at(dst))?;
+    copy_sparse(&mut from, &mut to, size).map_err(io_at(dst))?;
     Ok(())
 }
 
-fn copy_entry(
+/// Owner, mode, xattrs and times of a copied entry, in the order that keeps them all: chown
+/// clears file capabilities and set-id bits, so it comes first.
+fn finish_entry(
     tree: &SourceTree,
-    rel: &str,
     src: &Path,
     dst: &Path,
     meta: &fs::Metadata,
     opts: &CopyOptions,
-    stats: &mut CopyStats,
 ) -> Result<(), CopyError> {
     let ft = meta.file_type();
-    if ft.is_dir() {
-        if !dst.is_dir() {
-            remove_existing(dst)?;
-            fs::create_dir(dst).map_err(io_at(dst))?;
-        }
-    } else if ft.is_symlink() {
-        remove_existing(dst)?;
-        let link = fs::read_link(src).map_err(io_at(src))?;
-        std::os::unix::fs::symlink(link, dst).map_err(io_at(dst))?;
-    } else if ft.is_file() {
-        remove_existing(dst)?;
-        fs::copy(src, dst).map_err(io_at(dst))?;
-        stats.files += 1;
-        stats.bytes += meta.len();
-    } else if tree.is_context {
-        return Err(CopyError::Special {
-            rel: rel.to_string(),
-        });
-    } else {
-        // Devices and fifos from a stage are recreated, not read.
-        remove_existing(dst)?;
-        let kind = nix::sys::stat::SFlag::from_bits_truncate(meta.mode() & libc::S_IFMT);
-        let perm = nix::sys::stat::Mode::from_bits_truncate(meta.mode() & 0o7777);
-        nix::sys::stat::mknod(dst, kind, perm, meta.rdev()).map_err(|e| io_at(dst)(e.into()))?;
-    }
     let (uid, gid) = match opts.chown {
         Some(ids) => ids,
         None if tree.is_context => (0, 0),
@@ -234,6 +272,8 @@ fn copy_entry(
     if !ft.is_symlink() {
         let mode = opts.chmod.unwrap_or(meta.mode() & 0o7777);
         fs::set_permissions(dst, fs::Permissions::from_mode(mode)).map_err(io_at(dst))?;
+        let xattrs = kept_xattrs(src).map_err(io_at(src))?;
+        set_xattrs(dst, &xattrs).map_err(io_at(dst))?;
     }
     let atime = TimeSpec::new(meta.atime(), meta.atime_nsec());
     let mtime = TimeSpec::new(meta.mtime(), meta.mtime_nsec());

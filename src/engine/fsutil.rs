@@ -1,6 +1,7 @@
 //! Path resolution scoped to a root directory, the way a container sees its own filesystem: absolute
 //! symlinks and `..` are interpreted inside the root, so resolving can never leave it.
 
+use std::ffi::OsString;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
@@ -10,18 +11,20 @@ const MAX_SYMLINKS: usize = 40;
 /// Resolves `path` (absolute or relative to the root) inside `root`, following symlinks as if `root`
 /// were `/`. Components that do not exist yet are appended as they are, so the result can be used to
 /// create them. With `follow_last` false a final symlink is not followed (to copy the link itself).
-pub fn resolve_in_root(root: &Path, path: &str, follow_last: bool) -> io::Result<PathBuf> {
-    let mut pending: Vec<String> = components(path).into_iter().rev().collect();
-    let mut resolved: Vec<String> = Vec::new();
+/// Names are bytes: a component that is not UTF-8 resolves like any other.
+pub fn resolve_in_root(
+    root: &Path,
+    path: impl AsRef<Path>,
+    follow_last: bool,
+) -> io::Result<PathBuf> {
+    let path = path.as_ref();
+    let mut pending: Vec<OsString> = components(path).into_iter().rev().collect();
+    let mut resolved: Vec<OsString> = Vec::new();
     let mut followed = 0;
     while let Some(part) = pending.pop() {
-        match part.as_str() {
-            "." => continue,
-            ".." => {
-                resolved.pop();
-                continue;
-            }
-            _ => {}
+        if part == ".." {
+            resolved.pop();
+            continue;
         }
         let candidate = join(root, &resolved).join(&part);
         let is_last = pending.is_empty();
@@ -30,12 +33,12 @@ pub fn resolve_in_root(root: &Path, path: &str, follow_last: bool) -> io::Result
                 followed += 1;
                 if followed > MAX_SYMLINKS {
                     return Err(io::Error::other(format!(
-                        "too many levels of symbolic links resolving {path}"
+                        "too many levels of symbolic links resolving {}",
+                        path.display()
                     )));
                 }
                 let target = std::fs::read_link(&candidate)?;
-                let target = target.to_string_lossy().into_owned();
-                if target.starts_with('/') {
+                if target.has_root() {
                     resolved.clear();
                 }
                 pending.extend(components(&target).into_iter().rev());
@@ -46,18 +49,17 @@ pub fn resolve_in_root(root: &Path, path: &str, follow_last: bool) -> io::Result
     Ok(join(root, &resolved))
 }
 
-fn components(path: &str) -> Vec<String> {
-    Path::new(path)
-        .components()
+fn components(path: &Path) -> Vec<OsString> {
+    path.components()
         .filter_map(|c| match c {
-            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-            Component::ParentDir => Some("..".to_string()),
+            Component::Normal(s) => Some(s.to_os_string()),
+            Component::ParentDir => Some("..".into()),
             _ => None,
         })
         .collect()
 }
 
-fn join(root: &Path, parts: &[String]) -> PathBuf {
+fn join(root: &Path, parts: &[OsString]) -> PathBuf {
     let mut out = root.to_path_buf();
     out.extend(parts);
     out

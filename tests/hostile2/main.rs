@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod copy_meta;
 mod escapes;
 mod expansion;
 mod export;
@@ -12,3 +13,4 @@ mod killed;
 mod limits;
 mod pipe;
 mod secret;
+mod sparse;

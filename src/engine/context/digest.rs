@@ -4,15 +4,18 @@
 //! files on the next build.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{ContextError, Selected, SourceTree};
+use super::{ContextError, Selected, SourceTree, text};
+use crate::image::layer::xattrs::kept_xattrs;
 
 /// The digest of a selection and the per-file digests it was made from (to name changed files).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,8 +93,8 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
 }
 
 /// Every path under one selected source, in sorted order, skipping what `.dockerignore` excludes.
-/// Paths are relative to the tree root. A file source yields itself.
-pub fn walk_selected(tree: &SourceTree, sel: &Selected) -> Result<Vec<String>, ContextError> {
+/// Paths are relative to the tree root, their bytes kept. A file source yields itself.
+pub fn walk_selected(tree: &SourceTree, sel: &Selected) -> Result<Vec<PathBuf>, ContextError> {
     let base = tree.abs(&sel.rel);
     if !sel.is_dir {
         return Ok(vec![sel.rel.clone()]);
@@ -104,7 +107,7 @@ pub fn walk_selected(tree: &SourceTree, sel: &Selected) -> Result<Vec<String>, C
             source: e.into(),
         })?;
         let rel = tree.rel_of(entry.path());
-        if rel != "." && rel != sel.rel && tree.ignore.is_ignored(&rel) {
+        if rel != Path::new(".") && rel != sel.rel && tree.ignore.is_ignored(&text(&rel)) {
             if entry.file_type().is_dir() && !tree.ignore.has_exclusions() {
                 it.skip_current_dir();
             }
@@ -116,7 +119,8 @@ pub fn walk_selected(tree: &SourceTree, sel: &Selected) -> Result<Vec<String>, C
 }
 
 /// Digests the selected sources. Paths in the digest are relative to each source, as they will be
-/// laid out at the destination, so renaming the context directory changes nothing.
+/// laid out at the destination, so renaming the context directory changes nothing. Names count
+/// as bytes; a file hard-linked to one already seen counts as that link (one COPY keeps it).
 pub fn digest(
     tree: &SourceTree,
     selected: &[Selected],
@@ -124,25 +128,33 @@ pub fn digest(
 ) -> Result<SourceDigest, ContextError> {
     let mut files = Vec::new();
     let mut total = Sha256::new();
+    let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
     for sel in selected {
-        total.update(sel.rel.as_bytes());
+        total.update(sel.rel.as_os_str().as_bytes());
         total.update([0]);
         for rel in walk_selected(tree, sel)? {
             let path = tree.abs(&rel);
-            let meta = fs::symlink_metadata(&path).map_err(|source| ContextError::Io {
+            let io = |source| ContextError::Io {
                 path: path.clone(),
                 source,
-            })?;
-            let entry =
-                entry_digest(tree, &path, &meta, cache).map_err(|source| ContextError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-            total.update(rel.as_bytes());
+            };
+            let meta = fs::symlink_metadata(&path).map_err(io)?;
+            let mut entry = entry_digest(tree, &path, &meta, cache).map_err(io)?;
+            if meta.is_file() && meta.nlink() > 1 {
+                match links.entry((meta.dev(), meta.ino())) {
+                    Entry::Occupied(first) => {
+                        entry = format!("hardlink:{}", first.get().to_string_lossy());
+                    }
+                    Entry::Vacant(v) => {
+                        v.insert(rel.clone());
+                    }
+                }
+            }
+            total.update(rel.as_os_str().as_bytes());
             total.update([0]);
             total.update(entry.as_bytes());
             total.update([b'\n']);
-            files.push((rel, entry));
+            files.push((text(&rel).into_owned(), entry));
         }
     }
     files.sort();
@@ -168,7 +180,10 @@ fn entry_digest(
     };
     let mode = meta.mode() & 0o7777;
     let body = if ft.is_symlink() {
-        format!("link:{}", fs::read_link(path)?.to_string_lossy())
+        format!(
+            "link:{}",
+            hex::encode(fs::read_link(path)?.as_os_str().as_bytes())
+        )
     } else if ft.is_file() {
         format!("file:{}", cache.file_hash(path, meta)?)
     } else if ft.is_dir() {
@@ -176,7 +191,14 @@ fn entry_digest(
     } else {
         format!("special:{:o}:{}", meta.mode() & 0o170000, meta.rdev())
     };
-    Ok(format!("{mode:o}:{owner}:{body}"))
+    // The xattrs a copy keeps (file capabilities, user.*) are part of what it writes.
+    let mut xattrs = String::new();
+    if !ft.is_symlink() {
+        for (name, value) in kept_xattrs(path)? {
+            xattrs.push_str(&format!(":{}={}", hex::encode(name), hex::encode(value)));
+        }
+    }
+    Ok(format!("{mode:o}:{owner}:{body}{xattrs}"))
 }
 
 #[cfg(test)]
@@ -234,8 +256,8 @@ mod tests {
         let (dir, tree) = ctx(&[("a.go", ""), ("b.go", ""), ("c.txt", "")], "");
         let sel = tree.select(&["*.go".to_string()]).expect("select");
         assert_eq!(
-            sel.iter().map(|s| s.rel.as_str()).collect::<Vec<_>>(),
-            ["a.go", "b.go"]
+            sel.iter().map(|s| s.rel.to_str()).collect::<Vec<_>>(),
+            [Some("a.go"), Some("b.go")]
         );
         assert!(matches!(
             tree.select(&["../x".into()]),

@@ -4,7 +4,9 @@
 pub mod digest;
 pub mod dockerignore;
 
+use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
@@ -54,8 +56,9 @@ pub struct SourceTree {
 /// One source a step named, after globbing: a path relative to the tree's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selected {
-    /// Path relative to the tree root, `/`-separated, `.` for the root itself.
-    pub rel: String,
+    /// Path relative to the tree root, `.` for the root itself. A path, not a `String`: file names
+    /// are bytes, and one that is not UTF-8 must still name the same file.
+    pub rel: PathBuf,
     /// The path as it was written in the instruction (for messages and `--parents`).
     pub pattern: String,
     pub is_dir: bool,
@@ -133,13 +136,13 @@ impl SourceTree {
                     });
                 }
             } else {
-                out.push(self.resolve_one(&cleaned, source)?);
+                out.push(self.resolve_one(cleaned.as_bytes(), source)?);
             }
         }
         Ok(out)
     }
 
-    fn resolve_one(&self, cleaned: &str, pattern: &str) -> Result<Selected, ContextError> {
+    fn resolve_one(&self, cleaned: &[u8], pattern: &str) -> Result<Selected, ContextError> {
         let rel = self.resolve_rel(cleaned, pattern)?;
         let path = self.abs(&rel);
         let meta = fs::metadata(&path).map_err(|e| match e.kind() {
@@ -149,7 +152,7 @@ impl SourceTree {
             },
             _ => io_err(&path)(e),
         })?;
-        if self.ignore.is_ignored(&rel) && rel != "." {
+        if rel != Path::new(".") && self.ignore.is_ignored(&text(&rel)) {
             return Err(ContextError::NotFound {
                 path: pattern.to_string(),
                 place: self.place(),
@@ -163,13 +166,13 @@ impl SourceTree {
     }
 
     /// Follows symlinks along `cleaned` inside the tree; for a build context a link that leads out of
-    /// it is an error rather than silently re-rooted.
-    fn resolve_rel(&self, cleaned: &str, pattern: &str) -> Result<String, ContextError> {
-        if cleaned == "." {
+    /// it is an error rather than silently re-rooted. Link targets are split as bytes.
+    fn resolve_rel(&self, cleaned: &[u8], pattern: &str) -> Result<PathBuf, ContextError> {
+        if cleaned == b"." {
             return Ok(".".into());
         }
-        let mut parts: Vec<String> = Vec::new();
-        let mut pending: Vec<String> = cleaned.split('/').rev().map(str::to_string).collect();
+        let mut parts: Vec<OsString> = Vec::new();
+        let mut pending: Vec<OsString> = split_bytes(cleaned);
         let mut hops = 0;
         while let Some(part) = pending.pop() {
             if part == ".." {
@@ -183,22 +186,22 @@ impl SourceTree {
             if part == "." || part.is_empty() {
                 continue;
             }
-            let candidate = self.abs(&join_rel(&parts, &part));
+            let candidate = self.root.join(join_rel(&parts)).join(&part);
             match fs::symlink_metadata(&candidate) {
                 Ok(m) if m.file_type().is_symlink() => {
                     hops += 1;
                     let target = fs::read_link(&candidate).map_err(io_err(&candidate))?;
-                    let target = target.to_string_lossy().into_owned();
-                    if hops > 40 || (self.is_context && target.starts_with('/')) {
+                    let absolute = target.as_os_str().as_bytes().starts_with(b"/");
+                    if hops > 40 || (self.is_context && absolute) {
                         return Err(ContextError::SymlinkOutside {
                             path: pattern.to_string(),
-                            target,
+                            target: target.to_string_lossy().into_owned(),
                         });
                     }
-                    if target.starts_with('/') {
+                    if absolute {
                         parts.clear();
                     }
-                    pending.extend(target.split('/').rev().map(str::to_string));
+                    pending.extend(split_bytes(target.as_os_str().as_bytes()));
                 }
                 _ => parts.push(part),
             }
@@ -206,7 +209,7 @@ impl SourceTree {
         Ok(if parts.is_empty() {
             ".".into()
         } else {
-            parts.join("/")
+            join_rel(&parts)
         })
     }
 
@@ -232,41 +235,53 @@ impl SourceTree {
                 source: e.into(),
             })?;
             let rel = self.rel_of(entry.path());
-            if entry.depth() == depth && regex.is_match(&rel) && !self.ignore.is_ignored(&rel) {
+            let name = text(&rel);
+            if entry.depth() == depth && regex.is_match(&name) && !self.ignore.is_ignored(&name) {
                 matches.push(rel);
             }
         }
         for rel in matches {
-            out.push(self.resolve_one(&rel, pattern)?);
+            out.push(self.resolve_one(rel.as_os_str().as_bytes(), pattern)?);
         }
         Ok(())
     }
 
-    pub fn abs(&self, rel: &str) -> PathBuf {
-        if rel == "." {
+    pub fn abs(&self, rel: &Path) -> PathBuf {
+        if rel == Path::new(".") {
             self.root.clone()
         } else {
             self.root.join(rel)
         }
     }
 
-    pub fn rel_of(&self, path: &Path) -> String {
+    /// `path` relative to the tree's root (`.` for the root), its bytes kept.
+    pub fn rel_of(&self, path: &Path) -> PathBuf {
         let rel = path.strip_prefix(&self.root).unwrap_or(path);
-        let s = rel.to_string_lossy();
-        if s.is_empty() {
+        if rel.as_os_str().is_empty() {
             ".".into()
         } else {
-            s.into_owned()
+            rel.to_path_buf()
         }
     }
 }
 
-fn join_rel(parts: &[String], last: &str) -> String {
-    if parts.is_empty() {
-        last.to_string()
-    } else {
-        format!("{}/{}", parts.join("/"), last)
-    }
+/// The text patterns (`.dockerignore`, globs, `--exclude`) are matched against: a name that is not
+/// UTF-8 reads with U+FFFD for each bad sequence, which `?` and `*` match as one character, as Go's
+/// `filepath.Match` treats an invalid byte as one rune.
+pub fn text(rel: &Path) -> std::borrow::Cow<'_, str> {
+    rel.to_string_lossy()
+}
+
+/// `a/b/c` as its components, last first (a stack to pop), bytes kept.
+fn split_bytes(path: &[u8]) -> Vec<OsString> {
+    path.split(|b| *b == b'/')
+        .rev()
+        .map(|p| OsStr::from_bytes(p).to_os_string())
+        .collect()
+}
+
+fn join_rel(parts: &[OsString]) -> PathBuf {
+    parts.iter().collect()
 }
 
 fn has_glob(s: &str) -> bool {

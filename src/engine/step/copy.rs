@@ -211,7 +211,7 @@ pub async fn copy<'a>(
                 });
             }
             for archive in &archives {
-                let dest_dir = resolve_in_root(rootfs, &absolute(&workdir, &dest), true)
+                let dest_dir = resolve_in_root(rootfs, absolute(&workdir, &dest), true)
                     .map_err(StepError::io(format!("ADD destination {dest}")))?;
                 fs::create_dir_all(&dest_dir)
                     .map_err(StepError::io(format!("ADD destination {dest}")))?;

@@ -15,6 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use tar::{Archive, EntryType};
 
 use super::fsops::{self as fs, is_dir};
+use super::sparse::{HoleWriter, SparseReader, entry_real_size};
 use super::{LayerError, OPAQUE_WHITEOUT, WHITEOUT_PREFIX, io_err};
 
 /// What to do with whiteout entries.
@@ -241,6 +242,7 @@ impl Applier {
                 }
             }
         }
+        let sparse_size = entry_real_size(entry).map_err(LayerError::Tar)?;
         let link = entry.link_name_bytes().map(|l| l.into_owned());
         let dir = self.parent_dir(parent)?;
         let dirfd = dir.as_raw_fd();
@@ -255,7 +257,7 @@ impl Applier {
                 self.finish_fd(fd.as_raw_fd(), &meta, &rel)?;
                 self.dir_times.push((rel_owned.clone(), meta.mtime));
             }
-            EntryType::Regular | EntryType::Continuous => {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
                 self.clear_for(dirfd, name, &rel, false)?;
                 let fd = fs::openat(
                     dirfd,
@@ -265,7 +267,19 @@ impl Applier {
                 )
                 .map_err(self.err("create", &rel))?;
                 let mut file = File::from(fd);
-                io::copy(entry, &mut file).map_err(self.err("write", &rel))?;
+                if let Some(real_size) = sparse_size {
+                    SparseReader::new(entry, real_size)
+                        .and_then(|r| r.write_to(&mut file))
+                        .map_err(self.err("write", &rel))?;
+                } else if kind == EntryType::GNUSparse {
+                    // The tar crate reads holes as zeros; they become holes again here.
+                    let size = entry.size();
+                    let mut holes = HoleWriter::new(&mut file);
+                    io::copy(entry, &mut holes).map_err(self.err("write", &rel))?;
+                    holes.finish(size).map_err(self.err("write", &rel))?;
+                } else {
+                    io::copy(entry, &mut file).map_err(self.err("write", &rel))?;
+                }
                 self.finish_fd(file.as_raw_fd(), &meta, &rel)?;
                 fs::futimes(file.as_raw_fd(), meta.mtime)
                     .map_err(self.err("set mtime of", &rel))?;

@@ -6,9 +6,11 @@ mod commit;
 mod compress;
 mod fsops;
 mod recompress;
+pub mod sparse;
 mod tarfmt;
 mod unpack;
 mod write;
+pub mod xattrs;
 
 use std::io;
 use std::path::{Path, PathBuf};

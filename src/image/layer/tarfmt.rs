@@ -5,6 +5,8 @@ use std::io::{self, Write};
 
 use tar::{EntryType, Header};
 
+use super::sparse::{PAX_MAJOR, PAX_MINOR, PAX_NAME, PAX_REALSIZE, SparseMap};
+
 /// Everything a header says about one entry.
 pub struct EntryMeta<'a> {
     pub path: &'a [u8],
@@ -17,6 +19,9 @@ pub struct EntryMeta<'a> {
     pub link: Option<&'a [u8]>,
     pub dev: Option<(u32, u32)>,
     pub xattrs: &'a [(Vec<u8>, Vec<u8>)],
+    /// A regular file stored sparse (PAX GNU sparse 1.0); `size` is then the map block and
+    /// the stored pieces, which the caller writes.
+    pub sparse: Option<&'a SparseMap>,
 }
 
 const OCTAL_7: u64 = 0o7777777;
@@ -64,6 +69,12 @@ pub fn pad(out: &mut impl Write, size: u64) -> io::Result<()> {
 pub fn write_header(out: &mut impl Write, meta: &EntryMeta<'_>) -> io::Result<()> {
     let mut h = ustar(meta.kind, meta.mode & 0o7777, 0);
     let mut pax = Vec::new();
+    if let Some(map) = meta.sparse {
+        pax_record(&mut pax, PAX_MAJOR, b"1");
+        pax_record(&mut pax, PAX_MINOR, b"0");
+        pax_record(&mut pax, PAX_NAME, meta.path);
+        pax_record(&mut pax, PAX_REALSIZE, map.real_size.to_string().as_bytes());
+    }
     {
         let old = h.as_old_mut();
         if !copy_name(&mut old.name, meta.path) {

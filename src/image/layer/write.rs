@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use tar::EntryType;
 use walkdir::WalkDir;
 
+use super::sparse::SparseMap;
 use super::tarfmt::{EntryMeta, pad, write_header, write_trailer};
 use super::{LayerError, OPAQUE_WHITEOUT, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX, io_err};
 
@@ -59,7 +60,7 @@ fn xattrs(path: &Path) -> Result<(Xattrs, bool), LayerError> {
                 == Some(b"y");
             continue;
         }
-        if bytes.starts_with(b"trusted.overlay.") || bytes.starts_with(b"user.overlay.") {
+        if super::xattrs::is_overlay_bookkeeping(bytes) {
             continue;
         }
         if let Some(value) = xattr::get(path, &name).map_err(io_err("read xattr of", path))? {
@@ -127,6 +128,7 @@ impl<W: Write> Walker<'_, W> {
             link: None,
             dev: None,
             xattrs: &[],
+            sparse: None,
         };
         if is_whiteout(meta) {
             let mut wh = rel
@@ -220,25 +222,55 @@ impl<W: Write> Walker<'_, W> {
             }
             self.links.insert(key, name.to_vec());
         }
-        let size = meta.len();
+        // Holes stay holes: only the data extents of a sparse file are stored, after its map.
+        let sparse = SparseMap::of(full, meta).map_err(io_err("find the holes of", full))?;
+        let whole = [(0, meta.len())];
+        let extents = sparse.as_ref().map_or(&whole[..], |m| &m.extents);
+        let map_block = sparse.as_ref().map(SparseMap::block).unwrap_or_default();
+        let size = map_block.len() as u64 + extents.iter().map(|e| e.1).sum::<u64>();
         let m = EntryMeta {
             path: name,
             size,
             xattrs: &xattrs,
+            sparse: sparse.as_ref(),
             ..base(b"")
         };
         self.header(&m, full)?;
-        self.copy_file(full, size)
+        self.out
+            .write_all(&map_block)
+            .map_err(io_err("write layer data for", full))?;
+        self.copy_file(full, extents, size)
     }
 
-    fn copy_file(&mut self, path: &Path, size: u64) -> Result<(), LayerError> {
+    fn copy_file(
+        &mut self,
+        path: &Path,
+        extents: &[(u64, u64)],
+        size: u64,
+    ) -> Result<(), LayerError> {
         if !self.contents {
-            self.skipped += size;
+            self.skipped += extents.iter().map(|e| e.1).sum::<u64>();
             pad(&mut self.out, size).map_err(io_err("write layer data for", path))?;
             return Ok(());
         }
         let mut file = File::open(path).map_err(io_err("open", path))?;
-        let mut left = size;
+        for &(offset, len) in extents {
+            file.seek(SeekFrom::Start(offset))
+                .map_err(io_err("read", path))?;
+            self.copy_extent(&mut file, path, len, size)?;
+        }
+        pad(&mut self.out, size).map_err(io_err("write layer data for", path))?;
+        Ok(())
+    }
+
+    fn copy_extent(
+        &mut self,
+        file: &mut File,
+        path: &Path,
+        len: u64,
+        size: u64,
+    ) -> Result<(), LayerError> {
+        let mut left = len;
         while left > 0 {
             let want = left.min(self.buf.len() as u64) as usize;
             let n = file
@@ -256,7 +288,6 @@ impl<W: Write> Walker<'_, W> {
                 .map_err(io_err("write layer data for", path))?;
             left -= n as u64;
         }
-        pad(&mut self.out, size).map_err(io_err("write layer data for", path))?;
         Ok(())
     }
 }
