@@ -478,3 +478,60 @@ fn built_image_comes_back_for_explain_and_diff() {
         assert!(steps.iter().any(|s| s == want), "{want} in {steps:?}");
     }
 }
+
+/// A FROM image that changed in the daemon under the same tag is a miss reason of its own.
+#[test]
+fn changed_base_image_is_the_miss_reason() {
+    let d = dockerd();
+    let base = format!("sc-base-{}:latest", std::process::id());
+    d.docker_ok(&["tag", "busybox:latest", &base]);
+    let ctx = tempfile::tempdir().unwrap();
+    let dockerfile = format!("FROM {base}\nRUN echo one > /one\nRUN echo two > /two\n");
+    std::fs::write(ctx.path().join("Dockerfile"), dockerfile).unwrap();
+    let c = ctx.path().display().to_string();
+    let store = tempfile::tempdir().unwrap();
+    let out = cli_in(store.path(), &d.host, &["--progress=json", &c]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Another image under the base's tag, built FROM busybox with one file more.
+    let other = tempfile::tempdir().unwrap();
+    let marker = format!("RUN echo {} > /changed\n", std::process::id());
+    std::fs::write(
+        other.path().join("Dockerfile"),
+        format!("FROM busybox\n{marker}"),
+    )
+    .unwrap();
+    let o = other.path().display().to_string();
+    let out = cli(&d.host, &["-t", &base, &o]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = cli_in(store.path(), &d.host, &["--progress=json", &c]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reasons: Vec<(String, String)> = json_events(&out)
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::CacheMiss { step, reason } => Some((step.to_string(), reason)),
+            _ => None,
+        })
+        .collect();
+    let of = |step: &str| {
+        reasons
+            .iter()
+            .find(|(s, _)| s == step)
+            .map(|(_, r)| r.as_str())
+    };
+    assert_eq!(of("0/1"), Some("base image changed"), "{reasons:?}");
+    assert_eq!(of("0/2"), Some("parent step rebuilt"), "{reasons:?}");
+}

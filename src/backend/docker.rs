@@ -35,8 +35,12 @@ impl Backend for DockerDaemon {
             let docker = daemon::connect()
                 .await
                 .map_err(|e| EngineError::Backend(e.to_string()))?;
-            let inputs =
-                reasons::step_inputs(&plan, &opts.context, &opts.dockerfile, &opts.build_args);
+            let bases = daemon::base_ids(&docker, &plan).await;
+            let inputs_with = |bases: &_| {
+                let o = &opts;
+                reasons::step_inputs(&plan, &o.context, &o.dockerfile, &o.build_args, bases)
+            };
+            let mut inputs = inputs_with(&bases);
             let record =
                 reasons::record_path(store.root(), &opts.context, &opts.dockerfile, &plan.target);
             let previous = reasons::load(&record);
@@ -49,6 +53,11 @@ impl Backend for DockerDaemon {
                 .await
                 .map_err(|e| EngineError::Backend(e.to_string()))?;
             if out.error.is_none() {
+                // A base the daemon pulled during the build has an id only now.
+                let after = daemon::base_ids(&docker, &plan).await;
+                if after != bases {
+                    inputs = inputs_with(&after);
+                }
                 reasons::save(&record, &inputs);
             }
             let record = BuildRecord {

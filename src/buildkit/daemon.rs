@@ -89,6 +89,30 @@ pub async fn connect_to(host: &str) -> Result<Docker, DaemonError> {
     Ok(docker)
 }
 
+/// The daemon's image id of each FROM image of the needed stages that it has (one it will pull
+/// is left out: its id is known only after the build).
+pub async fn base_ids(
+    docker: &Docker,
+    plan: &BuildPlan,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let bases = plan
+        .stages
+        .iter()
+        .filter(|s| s.needed && s.base_stage.is_none() && s.base_ref != "scratch");
+    for stage in bases {
+        if out.contains_key(&stage.base_ref) {
+            continue;
+        }
+        if let Ok(image) = docker.inspect_image(&stage.base_ref).await
+            && let Some(id) = image.id
+        {
+            out.insert(stage.base_ref.clone(), id);
+        }
+    }
+    out
+}
+
 /// What the daemon backend takes beyond the engine's options.
 #[derive(Debug, Clone, Default)]
 pub struct DockerExtras {

@@ -18,12 +18,15 @@ use crate::frontend::plan::BuildPlan;
 /// Said when BuildKit rebuilt a step whose inputs, as stagecraft sees them, are unchanged.
 pub const BUILDKIT_DECIDED: &str = "BuildKit rebuilt this step; no input stagecraft sees changed";
 
-/// Inputs of every needed step, keyed `stage/index`.
+/// Inputs of every needed step, keyed `stage/index`. `bases` maps a FROM image reference to its
+/// id in the daemon: the first step of a stage on an image that changed misses with
+/// `base image changed`, the steps after it with `parent step rebuilt`.
 pub fn step_inputs(
     plan: &BuildPlan,
     context: &Path,
     dockerfile: &Path,
     args: &BTreeMap<String, String>,
+    bases: &BTreeMap<String, String>,
 ) -> BTreeMap<String, StepInputs> {
     let tree = SourceTree::context(context, Some(dockerfile)).ok();
     let mut cache = StatCache::default();
@@ -32,13 +35,21 @@ pub fn step_inputs(
     for stage in plan.stages.iter().filter(|s| s.needed) {
         let mut parent = match stage.base_stage {
             Some(i) => stage_keys.get(i).cloned().unwrap_or_default(),
-            None => stage.base_ref.clone(),
+            None => match bases.get(&stage.base_ref) {
+                Some(id) => format!("{}@{id}", stage.base_ref),
+                None => stage.base_ref.clone(),
+            },
+        };
+        let base = match stage.base_stage {
+            Some(_) => None,
+            None => bases.get(&stage.base_ref).cloned(),
         };
         for (i, inst) in stage.instructions.iter().enumerate().skip(1) {
             let mut inputs = StepInputs {
                 parent: parent.clone(),
                 instruction: inst.span.joined.clone(),
                 args: args.clone(),
+                base: if i == 1 { base.clone() } else { None },
                 ..StepInputs::default()
             };
             if let Op::Copy(c) | Op::Add(c) = &inst.op {
