@@ -20,154 +20,181 @@ pub struct PlanOptions {
 }
 
 pub fn plan(df: &Dockerfile, opts: &PlanOptions) -> Result<BuildPlan, FrontendError> {
-    let err = |kind: ErrorKind, i: &Instruction| {
-        let first_line = i.span.original.lines().next().map_or(0, str::len);
-        FrontendError::new(kind).at(
-            &df.source,
-            &df.path_str(),
-            i.span.offset,
-            first_line.min(i.span.len),
-        )
-    };
-
     let first_from = df
         .instructions
         .iter()
-        .position(|i| matches!(i.op, Op::From(_)));
-    let Some(first_from) = first_from else {
-        return Err(FrontendError::new(ErrorKind::NoStage)
-            .with_path(&df.path_str())
-            .with_help(
-                "every Dockerfile starts its first stage with FROM <image>, e.g. FROM busybox",
-            ));
+        .position(|i| matches!(i.op, Op::From(_)))
+        .ok_or_else(|| {
+            FrontendError::new(ErrorKind::NoStage)
+                .with_path(&df.path_str())
+                .with_help(
+                    "every Dockerfile starts its first stage with FROM <image>, e.g. FROM busybox",
+                )
+        })?;
+    let scope = global_scope(df, opts, first_from)?;
+    let groups = stage_groups(&df.instructions[first_from..]);
+    let names = stage_names(df, &groups)?;
+    let planner = Planner {
+        df,
+        scope: &scope,
+        names: &names,
     };
+    let mut stages = Vec::new();
+    for (index, g) in groups.into_iter().enumerate() {
+        stages.push(planner.stage(index, g)?);
+    }
+    let target_index = target_index(df, opts, &stages)?;
+    mark_needed(&mut stages, target_index);
+    let warnings = warnings(df, opts, &scope, &stages);
+    Ok(BuildPlan {
+        target: planner.label(target_index),
+        stages,
+        args: scope,
+        target_index,
+        warnings,
+        escape: df.directives.escape,
+    })
+}
+
+/// The error `kind` pointing at the first line of `i`.
+fn error_at(df: &Dockerfile, kind: ErrorKind, i: &Instruction) -> FrontendError {
+    let first_line = i.span.original.lines().next().map_or(0, str::len);
+    FrontendError::new(kind).at(
+        &df.source,
+        &df.path_str(),
+        i.span.offset,
+        first_line.min(i.span.len),
+    )
+}
+
+/// The global ARGs (only ARG may come before the first FROM), resolved with the build args.
+fn global_scope(
+    df: &Dockerfile,
+    opts: &PlanOptions,
+    first_from: usize,
+) -> Result<args::ArgScope, FrontendError> {
     let mut globals = Vec::new();
     for i in &df.instructions[..first_from] {
         match &i.op {
             Op::Arg(decls) => globals.extend(decls.iter()),
             _ => {
-                return Err(err(ErrorKind::BeforeFrom(i.keyword().into()), i)
+                return Err(error_at(df, ErrorKind::BeforeFrom(i.keyword().into()), i)
                     .with_help("only ARG may come before the first FROM"));
             }
         }
     }
     let platform = opts.platform.clone().unwrap_or_else(args::host_platform);
-    let scope = args::resolve_globals(&globals, &opts.build_args, &platform).map_err(|e| {
+    args::resolve_globals(&globals, &opts.build_args, &platform).map_err(|e| {
         let at = df.instructions[..first_from]
             .iter()
             .find(|i| declares(i, &e.word))
             .unwrap_or(&df.instructions[0]);
-        err(e.into(), at)
-    })?;
+        error_at(df, e.into(), at)
+    })
+}
 
-    // Stages: each FROM and the instructions up to the next FROM.
+/// Stages: each FROM and the instructions up to the next FROM.
+fn stage_groups(instructions: &[Instruction]) -> Vec<Vec<Instruction>> {
     let mut groups: Vec<Vec<Instruction>> = Vec::new();
-    for i in &df.instructions[first_from..] {
+    for i in instructions {
         match (&i.op, groups.last_mut()) {
             (Op::From(_), _) | (_, None) => groups.push(vec![i.clone()]),
             (_, Some(g)) => g.push(i.clone()),
         }
     }
+    groups
+}
+
+/// Each stage's `AS` name; two stages with one name are an error at the second.
+fn stage_names(
+    df: &Dockerfile,
+    groups: &[Vec<Instruction>],
+) -> Result<Vec<Option<String>>, FrontendError> {
     let mut names: Vec<Option<String>> = Vec::new();
-    for g in &groups {
+    for g in groups {
         let Op::From(from) = &g[0].op else { continue };
         if let Some(n) = &from.name
             && let Some(first) = names.iter().position(|m| m.as_deref() == Some(n))
         {
-            return Err(err(
-                ErrorKind::DuplicateStage {
-                    name: n.clone(),
-                    first,
-                },
-                &g[0],
-            )
-            .with_help("give each stage its own name: FROM image AS name"));
+            let kind = ErrorKind::DuplicateStage {
+                name: n.clone(),
+                first,
+            };
+            return Err(error_at(df, kind, &g[0])
+                .with_help("give each stage its own name: FROM image AS name"));
         }
         names.push(from.name.clone());
     }
-    let label = |i: usize| names[i].clone().unwrap_or_else(|| i.to_string());
+    Ok(names)
+}
 
-    let mut stages = Vec::new();
-    for (index, g) in groups.into_iter().enumerate() {
-        let Op::From(from) = &g[0].op else { continue };
-        let base_ref = shell::expand(&from.image, &scope.meta).map_err(|e| err(e.into(), &g[0]))?;
+/// The index of `--target` (default: the last stage), or an error suggesting the closest name.
+fn target_index(
+    df: &Dockerfile,
+    opts: &PlanOptions,
+    stages: &[Stage],
+) -> Result<usize, FrontendError> {
+    let Some(t) = &opts.target else {
+        return Ok(stages.len() - 1);
+    };
+    find_target(stages, t).ok_or_else(|| {
+        let candidates: Vec<String> = stages.iter().map(Stage::label).collect();
+        let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        let help = match suggest::closest(t, &refs) {
+            Some(s) => format!("did you mean {s}?"),
+            None => format!("stages: {}", candidates.join(", ")),
+        };
+        FrontendError::new(ErrorKind::UnknownTarget(t.clone()))
+            .with_path(&df.path_str())
+            .with_help(help)
+    })
+}
+
+/// What every stage's planning reads: the file, the global ARGs and the stage names.
+struct Planner<'a> {
+    df: &'a Dockerfile,
+    scope: &'a args::ArgScope,
+    names: &'a [Option<String>],
+}
+
+impl Planner<'_> {
+    fn err(&self, kind: ErrorKind, i: &Instruction) -> FrontendError {
+        error_at(self.df, kind, i)
+    }
+
+    fn label(&self, i: usize) -> String {
+        self.names[i].clone().unwrap_or_else(|| i.to_string())
+    }
+
+    /// Stage `index` from its instructions `g` (a FROM first).
+    fn stage(&self, index: usize, g: Vec<Instruction>) -> Result<Stage, FrontendError> {
+        let Op::From(from) = &g[0].op else {
+            unreachable!("stage_groups starts every group with FROM")
+        };
+        let meta = &self.scope.meta;
+        let base_ref = shell::expand(&from.image, meta).map_err(|e| self.err(e.into(), &g[0]))?;
         if base_ref.is_empty() {
-            return Err(err(ErrorKind::EmptyBase(from.image.clone()), &g[0])
+            return Err(self
+                .err(ErrorKind::EmptyBase(from.image.clone()), &g[0])
                 .with_help("define the ARG before the first FROM, or pass --build-arg"));
         }
         let platform = match &from.platform {
-            Some(p) => Some(shell::expand(p, &scope.meta).map_err(|e| err(e.into(), &g[0]))?),
+            Some(p) => Some(shell::expand(p, meta).map_err(|e| self.err(e.into(), &g[0]))?),
             None => None,
         };
-        let resolve = |reference: &str,
-                       at: &Instruction,
-                       from_line: bool|
-         -> Result<Option<usize>, FrontendError> {
-            let lower = reference.to_ascii_lowercase();
-            let by_name = names
-                .iter()
-                .position(|n| n.as_deref() == Some(lower.as_str()));
-            let by_index = if from_line {
-                None
-            } else {
-                reference.parse::<usize>().ok()
-            };
-            match by_name.or(by_index) {
-                Some(i) if i == index => Err(err(ErrorKind::SelfReference(label(index)), at)),
-                Some(i) if i > index => Err(err(
-                    ErrorKind::LaterStage {
-                        stage: label(index),
-                        target: label_or(&names, i, reference),
-                    },
-                    at,
-                )
-                .with_help(
-                    "a stage can only use stages above it: move the stage it reads from up",
-                )),
-                other => Ok(other),
-            }
-        };
-        let (base, base_stage) = match resolve(&base_ref, &g[0], true)? {
-            Some(i) => (StageBase::Stage(label(i)), Some(i)),
+        let (base, base_stage) = match self.resolve(index, &base_ref, &g[0], true)? {
+            Some(i) => (StageBase::Stage(self.label(i)), Some(i)),
             None if base_ref.eq_ignore_ascii_case("scratch") => (StageBase::Scratch(true), None),
             None => (StageBase::Image(base_ref.clone()), None),
         };
-        let mut deps = Vec::new();
-        if let Some(i) = base_stage {
-            deps.push(Dependency {
+        let mut deps: Vec<Dependency> = base_stage
+            .map(|i| Dependency {
                 step: 0,
                 source: DepSource::Stage(i),
-            });
-        }
-        let mut vars: BTreeMap<String, String> = BTreeMap::new();
-        for (step, inst) in g.iter().enumerate().skip(1) {
-            let mut refs = Vec::new();
-            match &inst.op {
-                Op::Copy(c) => refs.extend(c.from.iter().cloned()),
-                Op::Run(r) => refs.extend(r.mounts.iter().filter_map(|m| m.from.clone())),
-                _ => {}
-            }
-            track_vars(inst, &scope, &mut vars, df.directives.escape)
-                .map_err(|e| err(e.into(), inst))?;
-            for r in refs {
-                let r = shell::expand(&r, &vars).map_err(|e| err(e.into(), inst))?;
-                let source = match resolve(&r, inst, false)? {
-                    Some(i) => DepSource::Stage(i),
-                    None => DepSource::Image(r),
-                };
-                deps.push(Dependency { step, source });
-            }
-        }
-        let mut depends_on: Vec<String> = Vec::new();
-        for d in &deps {
-            let s = match &d.source {
-                DepSource::Stage(i) => label(*i),
-                DepSource::Image(r) => format!("image:{r}"),
-            };
-            if !depends_on.contains(&s) {
-                depends_on.push(s);
-            }
-        }
+            })
+            .into_iter()
+            .collect();
+        deps.extend(self.step_deps(index, &g)?);
         let steps = g
             .iter()
             .enumerate()
@@ -178,11 +205,11 @@ pub fn plan(df: &Dockerfile, opts: &PlanOptions) -> Result<BuildPlan, FrontendEr
                 line: inst.span.line,
             })
             .collect();
-        stages.push(Stage {
+        Ok(Stage {
             index,
-            name: names[index].clone(),
+            name: self.names[index].clone(),
             base,
-            depends_on,
+            depends_on: self.depends_on(&deps),
             needed: false,
             skip_reason: None,
             steps,
@@ -191,33 +218,82 @@ pub fn plan(df: &Dockerfile, opts: &PlanOptions) -> Result<BuildPlan, FrontendEr
             base_stage,
             platform,
             deps,
-        });
+        })
     }
 
-    let target_index = match &opts.target {
-        None => stages.len() - 1,
-        Some(t) => find_target(&stages, t).ok_or_else(|| {
-            let candidates: Vec<String> = stages.iter().map(Stage::label).collect();
-            let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
-            let help = match suggest::closest(t, &refs) {
-                Some(s) => format!("did you mean {s}?"),
-                None => format!("stages: {}", candidates.join(", ")),
+    /// What the steps after FROM read from other stages or images (`COPY --from`,
+    /// `RUN --mount=from=`), with the stage's ARG/ENV values as far as the plan knows them.
+    fn step_deps(&self, index: usize, g: &[Instruction]) -> Result<Vec<Dependency>, FrontendError> {
+        let mut deps = Vec::new();
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for (step, inst) in g.iter().enumerate().skip(1) {
+            let refs: Vec<String> = match &inst.op {
+                Op::Copy(c) => c.from.iter().cloned().collect(),
+                Op::Run(r) => r.mounts.iter().filter_map(|m| m.from.clone()).collect(),
+                _ => Vec::new(),
             };
-            FrontendError::new(ErrorKind::UnknownTarget(t.clone()))
-                .with_path(&df.path_str())
-                .with_help(help)
-        })?,
-    };
-    mark_needed(&mut stages, target_index);
-    let warnings = warnings(df, opts, &scope, &stages);
-    Ok(BuildPlan {
-        target: label(target_index),
-        stages,
-        args: scope,
-        target_index,
-        warnings,
-        escape: df.directives.escape,
-    })
+            track_vars(inst, self.scope, &mut vars, self.df.directives.escape)
+                .map_err(|e| self.err(e.into(), inst))?;
+            for r in refs {
+                let r = shell::expand(&r, &vars).map_err(|e| self.err(e.into(), inst))?;
+                let source = match self.resolve(index, &r, inst, false)? {
+                    Some(i) => DepSource::Stage(i),
+                    None => DepSource::Image(r),
+                };
+                deps.push(Dependency { step, source });
+            }
+        }
+        Ok(deps)
+    }
+
+    /// The stage `reference` names from stage `index` (by name; by number except on a FROM
+    /// line), `None` for an image; a stage may only read stages above it.
+    fn resolve(
+        &self,
+        index: usize,
+        reference: &str,
+        at: &Instruction,
+        from_line: bool,
+    ) -> Result<Option<usize>, FrontendError> {
+        let lower = reference.to_ascii_lowercase();
+        let by_name = self
+            .names
+            .iter()
+            .position(|n| n.as_deref() == Some(lower.as_str()));
+        let by_index = if from_line {
+            None
+        } else {
+            reference.parse::<usize>().ok()
+        };
+        match by_name.or(by_index) {
+            Some(i) if i == index => Err(self.err(ErrorKind::SelfReference(self.label(index)), at)),
+            Some(i) if i > index => {
+                let kind = ErrorKind::LaterStage {
+                    stage: self.label(index),
+                    target: label_or(self.names, i, reference),
+                };
+                Err(self.err(kind, at).with_help(
+                    "a stage can only use stages above it: move the stage it reads from up",
+                ))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The stages and images a stage depends on, each once, in order of first use.
+    fn depends_on(&self, deps: &[Dependency]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for d in deps {
+            let s = match &d.source {
+                DepSource::Stage(i) => self.label(*i),
+                DepSource::Image(r) => format!("image:{r}"),
+            };
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
 }
 
 /// Dockerfile warnings plus build args nothing declares (BuildKit: "build-args were not consumed").

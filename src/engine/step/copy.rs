@@ -4,14 +4,14 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use sha2::{Digest, Sha256};
 
 use super::super::cache::StepInputs;
 use super::super::context::dockerignore::DockerIgnore;
-use super::super::context::{SourceTree, digest};
+use super::super::context::{Selected, SourceTree, digest};
 use super::super::copy::{CopyOptions, CopyStats, copy_into};
 use super::super::ctx::BuildCtx;
 use super::super::cursor::Cursor;
@@ -45,45 +45,16 @@ pub async fn copy<'a>(
     let keyword = if is_add { "ADD" } else { "COPY" };
     let dest = copy.dest.clone();
     let chown = copy.chown.clone();
-    let chmod = match copy.chmod.clone() {
-        Some(m) => Some(
-            u32::from_str_radix(&m, 8)
-                .map_err(|_| StepError::Invalid(format!("--chmod={m:?} is not an octal mode")))?,
-        ),
-        None => None,
-    };
-    let mut exclude_text = String::new();
-    for pattern in &copy.exclude {
-        exclude_text.push_str(pattern);
-        exclude_text.push('\n');
-    }
-    let exclude =
-        DockerIgnore::parse(&exclude_text).map_err(|e| StepError::Invalid(e.to_string()))?;
-
-    let mut paths = Vec::new();
-    let mut urls = Vec::new();
-    let mut repos = Vec::new();
-    let mut heredocs = Vec::new();
-    for source in &copy.sources {
-        match source {
-            Source::Path(p) => {
-                let p = p.clone();
-                if is_add && super::git::is_git(&p) {
-                    repos.push(p);
-                } else if is_add && (p.starts_with("http://") || p.starts_with("https://")) {
-                    urls.push(p);
-                } else {
-                    paths.push(p);
-                }
-            }
-            Source::Heredoc(h) => {
-                heredocs.push((h.name.clone(), h.content.clone()));
-            }
-        }
-    }
+    let (chmod, exclude) = flags(copy)?;
+    let Sources {
+        paths,
+        urls,
+        repos,
+        heredocs,
+    } = Sources::of(copy, is_add);
     let from = copy.from.clone();
     let view = source_view(ctx, from.as_deref(), &heredocs).await?;
-    let mut selected = if paths.is_empty() || (ctx.opts.dry_run && view.from_key.is_some()) {
+    let selected = if paths.is_empty() || (ctx.opts.dry_run && view.from_key.is_some()) {
         Vec::new()
     } else {
         view.tree.select(&paths)?
@@ -100,16 +71,7 @@ pub async fn copy<'a>(
         heredoc_tree = Some((tree.clone(), tree.select(&names)?));
     }
     let mut downloads = fetch_urls(ctx, &urls, copy.checksum.as_deref()).await?;
-    for repo in &repos {
-        let (store, repo, keep) = (ctx.store.clone(), repo.clone(), copy.keep_git_dir);
-        let c = tokio::task::spawn_blocking(move || super::git::checkout(&store, &repo, keep))
-            .await??;
-        downloads.push(Download {
-            dir: c.dir,
-            name: c.name,
-            digest: c.key,
-        });
-    }
+    downloads.extend(fetch_repos(ctx, &repos, copy.keep_git_dir).await?);
 
     // The key: content of context sources; the source stage's key for --from; bodies of heredocs
     // and URLs are in the instruction text or the download digest.
@@ -119,33 +81,13 @@ pub async fn copy<'a>(
     } else {
         None
     };
-    let mut text_parts: Vec<String> = vec![keyword.to_string()];
-    if let Some(f) = &from {
-        text_parts.push(format!("--from={f}"));
-    }
-    if let Some(c) = &chown {
-        text_parts.push(format!("--chown={c}"));
-    }
-    if let Some(m) = chmod {
-        text_parts.push(format!("--chmod={m:o}"));
-    }
-    if copy.parents {
-        text_parts.push("--parents".into());
-    }
-    for e in &copy.exclude {
-        text_parts.push(format!("--exclude={e}"));
-    }
-    text_parts.extend(paths.iter().cloned());
-    text_parts.extend(urls.iter().cloned());
-    text_parts.extend(repos.iter().cloned());
-    for (name, content) in &heredocs {
-        text_parts.push(format!(
-            "<<{name}:{}",
-            hex::encode(Sha256::digest(content.as_bytes()))
-        ));
-    }
-    text_parts.push(absolute(&cursor.state.workdir, &dest));
-    let instruction_text = text_parts.join(" ");
+    let sources = Sources {
+        paths,
+        urls,
+        repos,
+        heredocs,
+    };
+    let instruction_text = key_text(keyword, copy, chmod, &sources, &cursor.state.workdir);
     let mut from_keys: Vec<String> = view.from_key.iter().cloned().collect();
     from_keys.extend(downloads.iter().map(|d| d.digest.clone()));
     let inputs = StepInputs {
@@ -159,20 +101,11 @@ pub async fn copy<'a>(
     let workdir = cursor.state.workdir.clone();
     let unpack = is_add && copy.unpack != Some(false);
     let parents = copy.parents;
-    // Local archives ADD unpacks are handled apart from plain copies.
-    let mut archives = Vec::new();
-    if unpack {
-        let mut plain = Vec::new();
-        for sel in selected {
-            let path = view.tree.abs(&sel.rel);
-            if !sel.is_dir && is_archive(&path) {
-                archives.push(path);
-            } else {
-                plain.push(sel);
-            }
-        }
-        selected = plain;
-    }
+    let (selected, archives) = if unpack {
+        split_archives(&view.tree, selected)
+    } else {
+        (selected, Vec::new())
+    };
     Ok(Work::fs(inputs, created_by, move |lowers| {
         let sink = ctx.sink.clone();
         let step = step_ref.clone();
@@ -221,6 +154,117 @@ pub async fn copy<'a>(
             Ok(true)
         })
     }))
+}
+
+/// `--chmod` as a mode and `--exclude` as ignore patterns.
+fn flags(copy: &Copy) -> Result<(Option<u32>, DockerIgnore), StepError> {
+    let chmod = match &copy.chmod {
+        Some(m) => Some(
+            u32::from_str_radix(m, 8)
+                .map_err(|_| StepError::Invalid(format!("--chmod={m:?} is not an octal mode")))?,
+        ),
+        None => None,
+    };
+    let mut exclude_text = String::new();
+    for pattern in &copy.exclude {
+        exclude_text.push_str(pattern);
+        exclude_text.push('\n');
+    }
+    let exclude =
+        DockerIgnore::parse(&exclude_text).map_err(|e| StepError::Invalid(e.to_string()))?;
+    Ok((chmod, exclude))
+}
+
+/// A COPY's or ADD's sources by kind: paths (context, stage or image), and for ADD URLs and git
+/// repositories; heredocs as (name, content).
+struct Sources {
+    paths: Vec<String>,
+    urls: Vec<String>,
+    repos: Vec<String>,
+    heredocs: Vec<(String, String)>,
+}
+
+impl Sources {
+    fn of(copy: &Copy, is_add: bool) -> Sources {
+        let mut out = Sources {
+            paths: Vec::new(),
+            urls: Vec::new(),
+            repos: Vec::new(),
+            heredocs: Vec::new(),
+        };
+        for source in &copy.sources {
+            match source {
+                Source::Path(p) if is_add && super::git::is_git(p) => out.repos.push(p.clone()),
+                Source::Path(p)
+                    if is_add && (p.starts_with("http://") || p.starts_with("https://")) =>
+                {
+                    out.urls.push(p.clone())
+                }
+                Source::Path(p) => out.paths.push(p.clone()),
+                Source::Heredoc(h) => out.heredocs.push((h.name.clone(), h.content.clone())),
+            }
+        }
+        out
+    }
+}
+
+/// The instruction as the cache key reads it: flags, sources, heredoc bodies by digest, and the
+/// absolute destination.
+fn key_text(
+    keyword: &str,
+    copy: &Copy,
+    chmod: Option<u32>,
+    sources: &Sources,
+    workdir: &str,
+) -> String {
+    let mut parts: Vec<String> = vec![keyword.to_string()];
+    if let Some(f) = &copy.from {
+        parts.push(format!("--from={f}"));
+    }
+    if let Some(c) = &copy.chown {
+        parts.push(format!("--chown={c}"));
+    }
+    if let Some(m) = chmod {
+        parts.push(format!("--chmod={m:o}"));
+    }
+    if copy.parents {
+        parts.push("--parents".into());
+    }
+    for e in &copy.exclude {
+        parts.push(format!("--exclude={e}"));
+    }
+    parts.extend(sources.paths.iter().cloned());
+    parts.extend(sources.urls.iter().cloned());
+    parts.extend(sources.repos.iter().cloned());
+    for (name, content) in &sources.heredocs {
+        parts.push(format!(
+            "<<{name}:{}",
+            hex::encode(Sha256::digest(content.as_bytes()))
+        ));
+    }
+    parts.push(absolute(workdir, &copy.dest));
+    parts.join(" ")
+}
+
+/// Clones ADD's git repositories (off the async threads).
+async fn fetch_repos(
+    ctx: &BuildCtx,
+    repos: &[String],
+    keep_git_dir: bool,
+) -> Result<Vec<Download>, StepError> {
+    let mut out = Vec::new();
+    for repo in repos {
+        let (store, repo) = (ctx.store.clone(), repo.clone());
+        let c =
+            tokio::task::spawn_blocking(move || super::git::checkout(&store, &repo, keep_git_dir))
+                .await??;
+        out.push(Download {
+            dir: c.dir,
+            name: c.name,
+            digest: c.key,
+        });
+    }
+    Ok(out)
 }
 
 async fn source_view(
@@ -314,6 +358,21 @@ async fn fetch_urls(
         out.push(Download { dir, name, digest });
     }
     Ok(out)
+}
+
+/// Local archives ADD unpacks, apart from the plain files it copies.
+fn split_archives(tree: &SourceTree, selected: Vec<Selected>) -> (Vec<Selected>, Vec<PathBuf>) {
+    let mut archives = Vec::new();
+    let mut plain = Vec::new();
+    for sel in selected {
+        let path = tree.abs(&sel.rel);
+        if !sel.is_dir && is_archive(&path) {
+            archives.push(path);
+        } else {
+            plain.push(sel);
+        }
+    }
+    (plain, archives)
 }
 
 const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
