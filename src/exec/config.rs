@@ -163,9 +163,11 @@ pub fn hosts_path(secret_dir: &Path) -> std::path::PathBuf {
 }
 
 /// sysfs may only be mounted by the owner of the network namespace: a rootless run on the
-/// host network binds the host's read-only instead, as rootless podman does.
-fn sys_mount() -> Result<Mount, ExecError> {
-    if crate::rootless::active() {
+/// host network binds the host's read-only instead, as rootless podman does. With
+/// `--network none` the container's own namespace is ours, so it gets a sysfs of its own (the
+/// host's interfaces stay out of sight).
+fn sys_mount(network: Network) -> Result<Mount, ExecError> {
+    if crate::rootless::active() && network == Network::Host {
         mount(
             "/sys",
             "bind",
@@ -223,7 +225,7 @@ fn mounts(spec: &RunSpec, secret_dir: &Path) -> Result<Vec<Mount>, ExecError> {
             "mqueue",
             &["nosuid", "noexec", "nodev"],
         )?,
-        sys_mount()?,
+        sys_mount(spec.network)?,
     ];
     for file in HOST_FILES {
         if file == "/etc/hosts" && !spec.extra_hosts.is_empty() {

@@ -17,7 +17,9 @@ pub enum NamespaceError {
     Unshare(nix::Error),
     #[error("cannot make / recursively private in the new mount namespace: {0}")]
     MakePrivate(nix::Error),
-    #[error("cannot detach {UNIFIED_CGROUP} in the private mount namespace: {0}")]
+    #[error(
+        "cannot detach (or, rootless, cover) {UNIFIED_CGROUP} in the private mount namespace: {0}"
+    )]
     DetachCgroup(nix::Error),
     #[error("cannot read the mount table: {0}")]
     MountInfo(std::io::Error),
@@ -103,12 +105,24 @@ pub fn enter_private_mount_namespace() -> Result<(), NamespaceError> {
         .map_err(NamespaceError::MountInfo)?
         .iter()
         .any(|p| p == Path::new(UNIFIED_CGROUP));
-    // In a user namespace the host's mounts are locked and cannot be detached; rootless runs
-    // use runc, which does not mind the hybrid layout.
-    if mounted && !crate::rootless::active() {
-        umount2(UNIFIED_CGROUP, MntFlags::MNT_DETACH).map_err(NamespaceError::DetachCgroup)?;
+    if !mounted {
+        return Ok(());
     }
-    Ok(())
+    if crate::rootless::active() {
+        // In a user namespace the host's mounts are locked and cannot be detached, but may be
+        // covered: crun sees an empty tmpfs there and takes the host for cgroup v1 (where a
+        // rootless container gets no cgroup, as it gets none from us anyway).
+        mount(
+            Some("none"),
+            UNIFIED_CGROUP,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some("size=4k"),
+        )
+        .map_err(NamespaceError::DetachCgroup)
+    } else {
+        umount2(UNIFIED_CGROUP, MntFlags::MNT_DETACH).map_err(NamespaceError::DetachCgroup)
+    }
 }
 
 /// Runs `work` on a fresh thread that first enters its own private mount namespace, and returns

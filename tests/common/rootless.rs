@@ -117,6 +117,16 @@ impl Sandbox {
         cmd
     }
 
+    /// [`Self::command`] as one `sh -c` line (for tmux); the sandbox paths hold no spaces.
+    pub fn shell_line(&self, args: &[&str]) -> String {
+        let cmd = self.command(args, &[("TERM", "xterm-256color")]);
+        let words: Vec<String> = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|w| format!("'{}'", w.to_string_lossy().replace('\'', "'\\''")))
+            .collect();
+        format!("cd '{}' && {}", self.path("ctx").display(), words.join(" "))
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args, &[]).output().unwrap()
     }
@@ -204,6 +214,16 @@ impl BaseArchive {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         Self { dir, path }
     }
+}
+
+/// Asserts that `out` succeeded, showing both streams when not.
+pub fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        stdout(out),
+        stderr(out)
+    );
 }
 
 pub fn stdout(out: &Output) -> String {
