@@ -138,200 +138,197 @@ fn chomp(content: &str) -> String {
 
 fn op(at: &At<'_>, node: &Node) -> Result<Op, FrontendError> {
     let kw = node.keyword.as_str();
-    Ok(match kw {
-        "FROM" => {
-            let fl = at.flags(&[("platform", Kind::String)])?;
-            let name = match node.args.as_slice() {
-                [_] => None,
-                [_, as_, name] if as_.eq_ignore_ascii_case("as") => Some(stage_name(at, name)?),
-                _ => {
-                    return Err(at.args_error(
-                        "FROM requires either one or three arguments: FROM image [AS name]".into(),
-                    ));
-                }
-            };
-            Op::From(From {
-                image: node.args[0].clone(),
-                platform: fl.string("platform"),
-                name,
-            })
-        }
-        "RUN" => {
-            let fl = at.flags(&[
-                ("mount", Kind::Strings),
-                ("network", Kind::String),
-                ("security", Kind::String),
-            ])?;
-            let mut mounts = Vec::new();
-            for (value, index) in fl.all("mount") {
-                let m = super::mount::parse(&value).map_err(|message| {
-                    at.flag_error(flags::FlagError {
-                        message,
-                        index,
-                        help: None,
-                    })
-                })?;
-                mounts.push(m);
-            }
-            let network = match fl.string("network").as_deref() {
-                None => None,
-                Some("default") => Some(Network::Default),
-                Some("none") => Some(Network::None),
-                Some("host") => Some(Network::Host),
-                Some(v) => {
-                    return Err(at.flag_value_error(
-                        &fl,
-                        "network",
-                        format!("unsupported network mode {v:?} (use default, none or host)"),
-                    ));
-                }
-            };
-            let security = match fl.string("security").as_deref() {
-                None => None,
-                Some("sandbox") => Some(Security::Sandbox),
-                Some("insecure") => Some(Security::Insecure),
-                Some(v) => {
-                    return Err(at.flag_value_error(
-                        &fl,
-                        "security",
-                        format!("unsupported security mode {v:?} (use sandbox or insecure)"),
-                    ));
-                }
-            };
-            if node.args.is_empty() {
-                return Err(at.keyword_error("RUN requires at least one argument".into()));
-            }
-            Op::Run(Run {
-                command: command(node),
-                heredocs: heredocs(at.raw),
-                mounts,
-                network,
-                security,
-            })
-        }
-        "CMD" | "ENTRYPOINT" => {
-            no_flags(at)?;
-            let cmd = command(node);
-            if kw == "CMD" {
-                Op::Cmd(cmd)
-            } else {
-                Op::Entrypoint(cmd)
-            }
-        }
-        "COPY" | "ADD" => copy(at, node)?,
-        "ENV" | "LABEL" => {
-            no_flags(at)?;
-            if node.pairs.is_empty() {
-                return Err(at.keyword_error(format!("{kw} requires at least one argument")));
-            }
-            let kvs = node
-                .pairs
-                .iter()
-                .map(|p| KeyValue {
-                    key: p.key.clone(),
-                    value: p.value.clone(),
-                })
-                .collect();
-            if kw == "ENV" {
-                Op::Env(kvs)
-            } else {
-                Op::Label(kvs)
-            }
-        }
-        "ARG" => {
-            no_flags(at)?;
-            if node.args.is_empty() {
-                return Err(at.keyword_error("ARG requires at least one argument".into()));
-            }
-            let mut decls = Vec::new();
-            for a in &node.args {
-                let (name, default) = match a.split_once('=') {
-                    Some((n, d)) => (n.to_string(), Some(d.to_string())),
-                    None => (a.clone(), None),
-                };
-                if name.is_empty() {
-                    return Err(at.args_error(format!("ARG names can not be blank: {a:?}")));
-                }
-                decls.push(ArgDecl { name, default });
-            }
-            Op::Arg(decls)
-        }
+    match kw {
+        "FROM" => from(at, node),
+        "RUN" => run(at, node),
+        "CMD" => no_flags(at).map(|()| Op::Cmd(command(node))),
+        "ENTRYPOINT" => no_flags(at).map(|()| Op::Entrypoint(command(node))),
+        "COPY" | "ADD" => copy(at, node),
+        "ENV" | "LABEL" => env_or_label(at, node),
+        "ARG" => arg(at, node),
         "WORKDIR" | "USER" | "STOPSIGNAL" | "MAINTAINER" => {
             no_flags(at)?;
             let v = exactly_one(at, node)?;
-            match kw {
+            Ok(match kw {
                 "WORKDIR" => Op::Workdir(v),
                 "USER" => Op::User(v),
                 "STOPSIGNAL" => Op::Stopsignal(v),
                 _ => Op::Maintainer(v),
-            }
+            })
         }
-        "EXPOSE" | "VOLUME" => {
-            no_flags(at)?;
-            if node.args.is_empty() {
-                return Err(at.keyword_error(format!("{kw} requires at least one argument")));
-            }
-            if kw == "VOLUME" && node.args.iter().any(|a| a.trim().is_empty()) {
-                return Err(at.args_error("VOLUME specified can not be an empty string".into()));
-            }
-            if kw == "EXPOSE" {
-                Op::Expose(node.args.clone())
-            } else {
-                Op::Volume(node.args.clone())
-            }
-        }
+        "EXPOSE" | "VOLUME" => expose_or_volume(at, node),
         "SHELL" => {
             no_flags(at)?;
             if !node.json || node.args.is_empty() {
                 return Err(at.args_error("SHELL requires the arguments to be in JSON form, e.g. SHELL [\"/bin/bash\", \"-c\"]".into()));
             }
-            Op::Shell(node.args.clone())
+            Ok(Op::Shell(node.args.clone()))
         }
-        "HEALTHCHECK" => healthcheck(at, node)?,
-        "ONBUILD" => {
-            no_flags(at)?;
-            let Some(inner) = &node.inner else {
-                return Err(at.keyword_error("ONBUILD requires an instruction".into()));
-            };
-            if matches!(inner.keyword.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
-                return Err(at.error(
-                    ErrorKind::Syntax(format!(
-                        "{} isn't allowed as an ONBUILD trigger",
-                        inner.keyword
-                    )),
-                    inner.keyword_at,
-                    inner.keyword.len(),
-                ));
-            }
-            let inner_at = At {
-                conv: at.conv,
-                raw: at.raw,
-                node: inner,
-            };
-            let op = op(&inner_at, inner)?;
-            let keyword_offset = at.conv.bom + at.raw.source_offset(inner.keyword_at);
-            let located = FrontendError::new(ErrorKind::NoStage).at(
-                at.conv.source,
-                at.conv.path,
-                keyword_offset,
-                0,
-            );
-            let joined = at.raw.text[inner.keyword_at..].trim().to_string();
-            Op::Onbuild(Box::new(Instruction {
-                span: Span {
-                    line: located.line,
-                    col: located.col,
-                    end_line: at.raw.end_line,
-                    offset: keyword_offset,
-                    len: joined.len(),
-                    original: joined.clone(),
-                    joined,
-                },
-                op,
-            }))
+        "HEALTHCHECK" => healthcheck(at, node),
+        "ONBUILD" => onbuild(at, node),
+        other => Err(at.keyword_error(format!("unknown instruction \"{other}\""))),
+    }
+}
+
+fn from(at: &At<'_>, node: &Node) -> Result<Op, FrontendError> {
+    let fl = at.flags(&[("platform", Kind::String)])?;
+    let name = match node.args.as_slice() {
+        [_] => None,
+        [_, as_, name] if as_.eq_ignore_ascii_case("as") => Some(stage_name(at, name)?),
+        _ => {
+            return Err(at.args_error(
+                "FROM requires either one or three arguments: FROM image [AS name]".into(),
+            ));
         }
-        other => return Err(at.keyword_error(format!("unknown instruction \"{other}\""))),
+    };
+    Ok(Op::From(From {
+        image: node.args[0].clone(),
+        platform: fl.string("platform"),
+        name,
+    }))
+}
+
+fn run(at: &At<'_>, node: &Node) -> Result<Op, FrontendError> {
+    let fl = at.flags(&[
+        ("mount", Kind::Strings),
+        ("network", Kind::String),
+        ("security", Kind::String),
+    ])?;
+    let mut mounts = Vec::new();
+    for (value, index) in fl.all("mount") {
+        let m = super::mount::parse(&value).map_err(|message| {
+            at.flag_error(flags::FlagError {
+                message,
+                index,
+                help: None,
+            })
+        })?;
+        mounts.push(m);
+    }
+    let network = match fl.string("network").as_deref() {
+        None => None,
+        Some("default") => Some(Network::Default),
+        Some("none") => Some(Network::None),
+        Some("host") => Some(Network::Host),
+        Some(v) => {
+            let message = format!("unsupported network mode {v:?} (use default, none or host)");
+            return Err(at.flag_value_error(&fl, "network", message));
+        }
+    };
+    let security = match fl.string("security").as_deref() {
+        None => None,
+        Some("sandbox") => Some(Security::Sandbox),
+        Some("insecure") => Some(Security::Insecure),
+        Some(v) => {
+            let message = format!("unsupported security mode {v:?} (use sandbox or insecure)");
+            return Err(at.flag_value_error(&fl, "security", message));
+        }
+    };
+    if node.args.is_empty() {
+        return Err(at.keyword_error("RUN requires at least one argument".into()));
+    }
+    Ok(Op::Run(Run {
+        command: command(node),
+        heredocs: heredocs(at.raw),
+        mounts,
+        network,
+        security,
+    }))
+}
+
+fn env_or_label(at: &At<'_>, node: &Node) -> Result<Op, FrontendError> {
+    no_flags(at)?;
+    let kw = node.keyword.as_str();
+    if node.pairs.is_empty() {
+        return Err(at.keyword_error(format!("{kw} requires at least one argument")));
+    }
+    let kvs = node
+        .pairs
+        .iter()
+        .map(|p| KeyValue {
+            key: p.key.clone(),
+            value: p.value.clone(),
+        })
+        .collect();
+    Ok(if kw == "ENV" {
+        Op::Env(kvs)
+    } else {
+        Op::Label(kvs)
     })
+}
+
+fn arg(at: &At<'_>, node: &Node) -> Result<Op, FrontendError> {
+    no_flags(at)?;
+    if node.args.is_empty() {
+        return Err(at.keyword_error("ARG requires at least one argument".into()));
+    }
+    let mut decls = Vec::new();
+    for a in &node.args {
+        let (name, default) = match a.split_once('=') {
+            Some((n, d)) => (n.to_string(), Some(d.to_string())),
+            None => (a.clone(), None),
+        };
+        if name.is_empty() {
+            return Err(at.args_error(format!("ARG names can not be blank: {a:?}")));
+        }
+        decls.push(ArgDecl { name, default });
+    }
+    Ok(Op::Arg(decls))
+}
+
+fn expose_or_volume(at: &At<'_>, node: &Node) -> Result<Op, FrontendError> {
+    no_flags(at)?;
+    let kw = node.keyword.as_str();
+    if node.args.is_empty() {
+        return Err(at.keyword_error(format!("{kw} requires at least one argument")));
+    }
+    if kw == "VOLUME" && node.args.iter().any(|a| a.trim().is_empty()) {
+        return Err(at.args_error("VOLUME specified can not be an empty string".into()));
+    }
+    Ok(if kw == "EXPOSE" {
+        Op::Expose(node.args.clone())
+    } else {
+        Op::Volume(node.args.clone())
+    })
+}
+
+/// `ONBUILD <instruction>`: the trigger converted as an instruction of its own, located at its
+/// keyword, so its errors and later its execution point at the right column.
+fn onbuild(at: &At<'_>, node: &Node) -> Result<Op, FrontendError> {
+    no_flags(at)?;
+    let Some(inner) = &node.inner else {
+        return Err(at.keyword_error("ONBUILD requires an instruction".into()));
+    };
+    if matches!(inner.keyword.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
+        let message = format!("{} isn't allowed as an ONBUILD trigger", inner.keyword);
+        return Err(at.error(
+            ErrorKind::Syntax(message),
+            inner.keyword_at,
+            inner.keyword.len(),
+        ));
+    }
+    let inner_at = At {
+        conv: at.conv,
+        raw: at.raw,
+        node: inner,
+    };
+    let op = op(&inner_at, inner)?;
+    let keyword_offset = at.conv.bom + at.raw.source_offset(inner.keyword_at);
+    let located =
+        FrontendError::new(ErrorKind::NoStage).at(at.conv.source, at.conv.path, keyword_offset, 0);
+    let joined = at.raw.text[inner.keyword_at..].trim().to_string();
+    Ok(Op::Onbuild(Box::new(Instruction {
+        span: Span {
+            line: located.line,
+            col: located.col,
+            end_line: at.raw.end_line,
+            offset: keyword_offset,
+            len: joined.len(),
+            original: joined.clone(),
+            joined,
+        },
+        op,
+    })))
 }
 
 fn stage_name(at: &At<'_>, name: &str) -> Result<String, FrontendError> {

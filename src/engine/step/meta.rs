@@ -10,7 +10,7 @@ use super::super::fsutil::resolve_in_root;
 use super::overlay::{absolute, on_overlay};
 use super::work::Work;
 use crate::frontend::Op;
-use crate::frontend::instruction::{Command, Healthcheck};
+use crate::frontend::instruction::{Command, Healthcheck, HealthcheckConfig, KeyValue};
 
 pub fn workdir<'a>(ctx: &'a BuildCtx, cursor: &mut Cursor, dir: &str) -> Work<'a> {
     let dir = absolute(&cursor.state.workdir, dir);
@@ -54,15 +54,7 @@ fn nanos(d: Option<std::time::Duration>) -> Option<u128> {
 
 pub fn apply<'a>(ctx: &BuildCtx, cursor: &mut Cursor, op: &Op) -> Result<Work<'a>, StepError> {
     let created_by = match op {
-        Op::Env(pairs) => {
-            let mut parts = Vec::new();
-            for kv in pairs {
-                cursor.vars.set_env(&kv.key, &kv.value);
-                cursor.state.set_env(&kv.key, kv.value.clone());
-                parts.push(format!("{}={}", kv.key, kv.value));
-            }
-            format!("ENV {}", parts.join(" "))
-        }
+        Op::Env(pairs) => env(cursor, pairs),
         Op::Label(pairs) => {
             let mut parts = Vec::new();
             for kv in pairs {
@@ -86,21 +78,7 @@ pub fn apply<'a>(ctx: &BuildCtx, cursor: &mut Cursor, op: &Op) -> Result<Work<'a
             cursor.state.user = user.clone();
             format!("USER {}", cursor.state.user)
         }
-        Op::Expose(ports) => {
-            let mut out = Vec::new();
-            for p in ports {
-                for word in p.split_whitespace().map(str::to_string) {
-                    let port = if word.contains('/') {
-                        word
-                    } else {
-                        format!("{word}/tcp")
-                    };
-                    cursor.state.exposed.insert(port.clone());
-                    out.push(port);
-                }
-            }
-            format!("EXPOSE {}", out.join(" "))
-        }
+        Op::Expose(ports) => expose(cursor, ports),
         Op::Volume(vols) => {
             let mut out = Vec::new();
             for v in vols {
@@ -138,30 +116,7 @@ pub fn apply<'a>(ctx: &BuildCtx, cursor: &mut Cursor, op: &Op) -> Result<Work<'a
             cursor.state.healthcheck = Some(json!({"Test": ["NONE"]}));
             "HEALTHCHECK NONE".to_string()
         }
-        Op::Healthcheck(Healthcheck::Check(hc)) => {
-            let test: Vec<String> = match &hc.test {
-                Command::Exec(argv) => std::iter::once("CMD".to_string())
-                    .chain(argv.iter().cloned())
-                    .collect(),
-                Command::Shell(line) => vec!["CMD-SHELL".into(), line.clone()],
-            };
-            let mut v = json!({"Test": test});
-            for (k, d) in [
-                ("Interval", nanos(hc.interval)),
-                ("Timeout", nanos(hc.timeout)),
-                ("StartPeriod", nanos(hc.start_period)),
-                ("StartInterval", nanos(hc.start_interval)),
-            ] {
-                if let Some(n) = d {
-                    v[k] = json!(n);
-                }
-            }
-            if let Some(r) = hc.retries {
-                v["Retries"] = json!(r);
-            }
-            cursor.state.healthcheck = Some(v);
-            format!("HEALTHCHECK {}", json!(test))
-        }
+        Op::Healthcheck(Healthcheck::Check(hc)) => healthcheck(cursor, hc),
         Op::Onbuild(inner) => {
             let trigger = inner.span.joined.trim().to_string();
             cursor.state.onbuild.push(trigger.clone());
@@ -179,4 +134,55 @@ pub fn apply<'a>(ctx: &BuildCtx, cursor: &mut Cursor, op: &Op) -> Result<Work<'a
         }
     };
     Ok(Work::Config { created_by })
+}
+
+fn env(cursor: &mut Cursor, pairs: &[KeyValue]) -> String {
+    let mut parts = Vec::new();
+    for kv in pairs {
+        cursor.vars.set_env(&kv.key, &kv.value);
+        cursor.state.set_env(&kv.key, kv.value.clone());
+        parts.push(format!("{}={}", kv.key, kv.value));
+    }
+    format!("ENV {}", parts.join(" "))
+}
+
+/// Each word a port; docker's default protocol is tcp.
+fn expose(cursor: &mut Cursor, ports: &[String]) -> String {
+    let mut out = Vec::new();
+    for word in ports.iter().flat_map(|p| p.split_whitespace()) {
+        let port = if word.contains('/') {
+            word.to_string()
+        } else {
+            format!("{word}/tcp")
+        };
+        cursor.state.exposed.insert(port.clone());
+        out.push(port);
+    }
+    format!("EXPOSE {}", out.join(" "))
+}
+
+/// The config's `Healthcheck` as docker writes it (durations in nanoseconds).
+fn healthcheck(cursor: &mut Cursor, hc: &HealthcheckConfig) -> String {
+    let test: Vec<String> = match &hc.test {
+        Command::Exec(argv) => std::iter::once("CMD".to_string())
+            .chain(argv.iter().cloned())
+            .collect(),
+        Command::Shell(line) => vec!["CMD-SHELL".into(), line.clone()],
+    };
+    let mut v = json!({"Test": test});
+    for (k, d) in [
+        ("Interval", nanos(hc.interval)),
+        ("Timeout", nanos(hc.timeout)),
+        ("StartPeriod", nanos(hc.start_period)),
+        ("StartInterval", nanos(hc.start_interval)),
+    ] {
+        if let Some(n) = d {
+            v[k] = json!(n);
+        }
+    }
+    if let Some(r) = hc.retries {
+        v["Retries"] = json!(r);
+    }
+    cursor.state.healthcheck = Some(v);
+    format!("HEALTHCHECK {}", json!(test))
 }
