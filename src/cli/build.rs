@@ -144,6 +144,10 @@ impl BuildArgs {
         if let Some(f) = &self.file {
             opts.dockerfile = f.clone();
         }
+        // Refused before the build, as docker does, not when the image is written at its end.
+        for t in &self.tags {
+            super::build_flags::check_tag(t)?;
+        }
         opts.tags = self.tags.clone();
         opts.target = self.target.clone();
         opts.build_args = parse_build_args(&self.build_args);

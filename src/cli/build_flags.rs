@@ -81,6 +81,20 @@ pub fn check_platform(requested: &str) -> Result<()> {
     Ok(())
 }
 
+/// `-t NAME[:TAG]` by docker's reference grammar, checked before anything runs.
+pub fn check_tag(tag: &str) -> Result<()> {
+    crate::store::reference::Reference::parse_tag(tag)
+        .map(drop)
+        .map_err(|e| {
+            miette!(
+                "invalid tag {:?}: {}; a tag is [REGISTRY[:PORT]/]NAME[:TAG], NAME in lowercase \
+                 letters, digits and . _ - (as docker build -t takes it)",
+                crate::frontend::brief::line(tag, 200),
+                e.reason
+            )
+        })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -103,6 +103,10 @@ pub(crate) fn import_source(
     tls_verify: bool,
     platform: Option<String>,
 ) -> Result<ResolvedImage> {
+    // A bad name is refused before anything is read or written, not after the import.
+    if let Some(t) = tag {
+        super::build_flags::check_tag(t)?;
+    }
     let image = match source {
         Source::Rootfs { dir } => {
             let opts = LayerOptions {
@@ -198,7 +202,14 @@ pub fn run(global: &Global, cmd: ImageCommand) -> Result<ExitCode> {
             });
         }
         ImageCommand::Prune => {
-            let r = store.prune()?;
+            let r = match store.prune() {
+                // As `cache prune`: a running build keeps what it uses until it ends.
+                Err(crate::store::StoreError::Busy) => {
+                    eprintln!("waiting for other stagecraft processes to close the store…");
+                    store.prune_with(true)?
+                }
+                other => other?,
+            };
             println!(
                 "removed {} blobs ({}) and {} snapshots",
                 r.blobs_removed,

@@ -16,6 +16,9 @@ pub fn install() {
     let _ = miette::set_hook(Box::new(|_| Box::new(VisibleHandler(MietteHandler::new()))));
 }
 
+/// Characters of one line of an error's text that reach the terminal.
+const LINE_MAX: usize = 1000;
+
 struct VisibleHandler(MietteHandler);
 
 impl ReportHandler for VisibleHandler {
@@ -42,10 +45,14 @@ struct Cause {
 
 impl<'a> Shown<'a> {
     fn of(inner: &'a dyn Diagnostic) -> Self {
+        // Each line cut to a screenful: an error about a 1 MB instruction or path names it
+        // without printing it (the source snippet below shows the line once).
+        let shown =
+            |text: String| visible(&crate::frontend::brief::lines(&text, LINE_MAX)).into_owned();
         let mut messages = Vec::new();
         let mut source = inner.source();
         while let Some(e) = source {
-            messages.push(visible(&e.to_string()).into_owned());
+            messages.push(shown(e.to_string()));
             source = e.source();
         }
         let cause = messages.into_iter().rev().fold(None, |next, message| {
@@ -53,8 +60,8 @@ impl<'a> Shown<'a> {
         });
         Self {
             inner,
-            message: visible(&inner.to_string()).into_owned(),
-            help: inner.help().map(|h| visible(&h.to_string()).into_owned()),
+            message: shown(inner.to_string()),
+            help: inner.help().map(|h| shown(h.to_string())),
             cause,
             source: visible_source(inner),
         }

@@ -128,7 +128,8 @@ pub enum LookupError {
 /// Why a stage produced no output; the stages that wait on it see the same error.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
-    #[error("step {step} ({instruction}) failed: {error}")]
+    // The instruction is cut: a 1 MB line must not fill the error (the plan keeps it whole).
+    #[error("step {step} ({}) failed: {error}", crate::frontend::brief::line(.instruction, 200))]
     Step {
         step: StepRef,
         instruction: String,
@@ -178,6 +179,17 @@ pub enum StepError {
     Cancelled,
     #[error("{0}")]
     Invalid(String),
+    /// `--from=NAME` with a bare name that is no stage and no image in the store.
+    #[error(
+        "--from={from}: no stage is named {from:?} ({stages}), and the store has no image of that \
+         name; a name that is not a stage is an image reference, which would be pulled from \
+         {pulled}: write the registry or a tag (e.g. {from}:latest) to pull it"
+    )]
+    NoSuchStage {
+        from: String,
+        stages: String,
+        pulled: String,
+    },
     /// The stage this stage starts from (`FROM stage`) failed.
     #[error("base stage failed: {0}")]
     BaseStage(Arc<StageError>),

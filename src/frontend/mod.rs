@@ -6,6 +6,7 @@
 //! [`shell::expand_words`], [`args::ArgScope::resolve`].
 
 pub mod args;
+pub mod brief;
 pub mod checks;
 mod convert;
 mod duration;
@@ -19,7 +20,7 @@ mod planner;
 pub mod render;
 pub mod scope;
 pub mod shell;
-mod suggest;
+pub mod suggest;
 pub mod syntax;
 
 use std::path::{Path, PathBuf};

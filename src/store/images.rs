@@ -216,7 +216,7 @@ impl Store {
 
     /// Tags a manifest under any reference spelling (stored canonical).
     pub fn tag_image(&self, tag: &str, manifest: &Descriptor) -> Result<()> {
-        let reference = Reference::parse(tag).map_err(|e| StoreError::BadImage {
+        let reference = Reference::parse_tag(tag).map_err(|e| StoreError::BadImage {
             name: tag.into(),
             message: e.reason.into(),
         })?;

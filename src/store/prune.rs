@@ -8,7 +8,7 @@ use oci_spec::image::{Digest, MediaType};
 
 use super::Store;
 use super::digest::parse_sha256;
-use super::error::{Result, StoreError, io_err};
+use super::error::{Result, io_err};
 use super::snapshot::chain_ids;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,14 +39,15 @@ fn built_snapshot_in(text: &str) -> Option<String> {
 impl Store {
     /// Removes every blob not reachable from a tag or from a digest mentioned in `cache/` or
     /// `builds/` records, and every snapshot not on a reachable image's layer chain.
-    /// Fails with [`StoreError::Busy`] when another process has the store open.
+    /// Fails with [`super::StoreError::Busy`] when another process has the store open.
     pub fn prune(&self) -> Result<PruneReport> {
-        let lock_path = self.root.join("lock");
-        let _exclusive = self
-            ._lock
-            .try_upgrade()
-            .map_err(io_err("lock", &lock_path))?
-            .ok_or(StoreError::Busy)?;
+        self.prune_with(false)
+    }
+
+    /// [`Store::prune`], waiting for other openers (a running build) to close the store when
+    /// `wait` is true.
+    pub fn prune_with(&self, wait: bool) -> Result<PruneReport> {
+        let _exclusive = self.exclusive(wait)?;
         let mut built = Vec::new();
         let mut work: Vec<Digest> = self
             .tags()?

@@ -20,22 +20,66 @@ pub struct ReferenceError {
     pub reason: &'static str,
 }
 
-fn valid_repo(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('/').all(|c| {
-            !c.is_empty()
-                && c.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-                })
-        })
+/// A path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` (docker's reference grammar), so
+/// `..`, `.hidden` and `a..b` are no names.
+fn valid_component(c: &str) -> bool {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let b = c.as_bytes();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    // Separators between alphanumeric runs: one '.', one or two '_', or any number of '-'.
+    c.split(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+        .all(|sep| matches!(sep, "" | "." | "_" | "__") || sep.bytes().all(|b| b == b'-'))
 }
 
-fn valid_tag(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+fn valid_repo(s: &str) -> bool {
+    !s.is_empty() && s.split('/').all(valid_component)
 }
+
+/// A registry host: dot-separated labels of letters, digits and inner '-', or `[IPv6]`, with an
+/// optional numeric port.
+fn valid_domain(s: &str) -> bool {
+    let (host, port) = match s.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, rest)) => {
+                if addr.parse::<std::net::Ipv6Addr>().is_err() {
+                    return false;
+                }
+                (None, rest.strip_prefix(':').map(Some).unwrap_or(Some(rest)))
+            }
+            None => return false,
+        },
+        None => match s.split_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(s), None),
+        },
+    };
+    let label_ok = |l: &str| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    };
+    let host_ok = host.is_none_or(|h| h.split('.').all(label_ok));
+    let port_ok = match (s.starts_with('['), port) {
+        (true, Some("")) | (_, None) => true,
+        (_, Some(p)) => !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()),
+    };
+    host_ok && port_ok
+}
+
+/// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn valid_tag(s: &str) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    s.bytes().next().is_some_and(word)
+        && s.len() <= 128
+        && s.bytes().all(|b| word(b) || matches!(b, b'.' | b'-'))
+}
+
+/// docker refuses names over 255 characters (registry and repository together).
+const NAME_MAX: usize = 255;
 
 impl Reference {
     pub fn parse(input: &str) -> Result<Reference, ReferenceError> {
@@ -61,10 +105,22 @@ impl Reference {
         {
             return Err(err("bad tag"));
         }
+        if name.len() > NAME_MAX {
+            return Err(err("name longer than 255 characters"));
+        }
+        // docker's rule for the first component: a registry when it looks like a host.
         let (registry, repository) = match name.split_once('/') {
             Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
+                if first.contains('.')
+                    || first.contains(':')
+                    || first == "localhost"
+                    || first.bytes().any(|b| b.is_ascii_uppercase()) =>
             {
+                if !valid_domain(first) {
+                    return Err(err(
+                        "registry must be a host name or address, with an optional port",
+                    ));
+                }
                 (first.to_string(), rest.to_string())
             }
             _ => (DEFAULT_REGISTRY.to_string(), name.to_string()),
@@ -76,7 +132,8 @@ impl Reference {
         };
         if !valid_repo(&repository) {
             return Err(err(
-                "repository must be lowercase letters, digits and . _ - separated by /",
+                "repository must be lowercase letters and digits, joined by . _ __ or -, in \
+                 components separated by /",
             ));
         }
         Ok(Reference {
@@ -85,6 +142,18 @@ impl Reference {
             tag,
             digest,
         })
+    }
+
+    /// A name for `-t`/`image tag`: a reference without a digest, as `docker build -t` takes.
+    pub fn parse_tag(input: &str) -> Result<Reference, ReferenceError> {
+        let r = Reference::parse(input)?;
+        if r.digest.is_some() {
+            return Err(ReferenceError {
+                input: input.to_string(),
+                reason: "a tag names an image by NAME[:TAG], not by digest",
+            });
+        }
+        Ok(r)
     }
 
     /// The tag, defaulting to `latest` when neither tag nor digest was given.
@@ -146,6 +215,40 @@ mod tests {
         );
         assert_eq!(r.canonical(), "127.0.0.1:5000/x/y:latest");
         assert!(Reference::parse("Upper").is_err());
+        assert!(Reference::parse("[::1]:5000/x").is_ok());
+        assert!(Reference::parse("my-registry.example:443/a/b:v1.0").is_ok());
         assert!(Reference::parse("a@sha256:12").is_err());
+    }
+
+    #[test]
+    fn docker_grammar_refuses_paths_and_spaces() {
+        for bad in [
+            "../../etc/x:1",
+            "BAD TAG",
+            "a/../b",
+            ".hidden",
+            "a..b",
+            "a_-b",
+            "x:-tag",
+            "-x",
+            "x/",
+            "reg-.io/x",
+        ] {
+            assert!(Reference::parse(bad).is_err(), "{bad} was accepted");
+        }
+        for good in [
+            "a__b",
+            "a---b",
+            "a.b_c-d",
+            "x:_tag",
+            "localhost/x",
+            "Reg.IO/x",
+            "x:1/y",
+        ] {
+            assert!(Reference::parse(good).is_ok(), "{good} was refused");
+        }
+        let long = format!("a/{}", "b".repeat(254));
+        assert!(Reference::parse(&long).is_err());
+        assert!(Reference::parse_tag(&format!("x@sha256:{}", "0".repeat(64))).is_err());
     }
 }

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod clear_errors;
 mod copy_meta;
 mod escapes;
 mod expansion;

@@ -16,23 +16,33 @@ use dockerignore::{clean_path, to_regex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
-    #[error("build context {path}: {source}")]
+    #[error("build context {}: {source}", cut(&.path.display().to_string()))]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error(transparent)]
     Ignore(#[from] dockerignore::IgnoreError),
-    #[error("{path:?} is outside the build context: COPY and ADD can only read files inside it")]
+    #[error(
+        "{:?} is outside the build context: COPY and ADD can only read files inside it",
+        cut(.path)
+    )]
     OutsideContext { path: String },
     #[error("{path:?} is a symlink to {target:?}, which points outside the build context")]
     SymlinkOutside { path: String, target: String },
-    #[error("{path:?}: no such file or directory in {place}")]
+    #[error("{path:?}: too many levels of symbolic links (a loop through {link:?})")]
+    SymlinkLoop { path: String, link: String },
+    #[error("{:?}: no such file or directory in {place}", cut(.path))]
     NotFound { path: String, place: &'static str },
-    #[error("{path:?}: no source files match this pattern")]
+    #[error("{:?}: no source files match this pattern", cut(.path))]
     NoMatch { path: String },
     #[error("invalid source pattern {pattern:?}: {message}")]
     Pattern { pattern: String, message: String },
+}
+
+/// A name in an error, cut so a 1 MB path does not fill the screen.
+fn cut(name: &str) -> String {
+    crate::frontend::brief::line(name, 300)
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ContextError + '_ {
@@ -192,7 +202,14 @@ impl SourceTree {
                     hops += 1;
                     let target = fs::read_link(&candidate).map_err(io_err(&candidate))?;
                     let absolute = target.as_os_str().as_bytes().starts_with(b"/");
-                    if hops > 40 || (self.is_context && absolute) {
+                    // A link to itself (or any loop) is inside the tree, only unresolvable.
+                    if hops > 40 {
+                        return Err(ContextError::SymlinkLoop {
+                            path: pattern.to_string(),
+                            link: join_rel(&parts).join(&part).display().to_string(),
+                        });
+                    }
+                    if self.is_context && absolute {
                         return Err(ContextError::SymlinkOutside {
                             path: pattern.to_string(),
                             target: target.to_string_lossy().into_owned(),

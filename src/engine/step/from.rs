@@ -65,6 +65,7 @@ pub async fn source_lowers(
             Ok((out.snapshots.clone(), out.key.clone()))
         }
         None => {
+            unknown_source(ctx, from)?;
             let (image, _) = resolve_image(ctx, from, None).await?;
             // A dry run only needs the key: extracting would write snapshots.
             let lowers = if ctx.opts.dry_run {
@@ -75,4 +76,27 @@ pub async fn source_lowers(
             Ok((lowers, image.digest().to_string()))
         }
     }
+}
+
+/// A bare `--from` name (no registry, tag or digest) that is neither a stage nor in the store is
+/// nearly always a mistyped stage: say so, instead of asking docker.io for an image of that name.
+fn unknown_source(ctx: &BuildCtx, from: &str) -> Result<(), StepError> {
+    let bare = !from.contains(['/', ':', '@']);
+    if !bare || ctx.store.resolve(from).ok().flatten().is_some() {
+        return Ok(());
+    }
+    let labels: Vec<String> = ctx.plan.stages.iter().map(|s| s.label()).collect();
+    let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let stages = match crate::frontend::suggest::closest(from, &refs) {
+        Some(s) => format!("did you mean {s}?"),
+        None => format!("stages: {}", crate::frontend::brief::list(&labels, 10)),
+    };
+    let pulled = crate::store::reference::Reference::parse(from)
+        .map(|r| r.canonical())
+        .unwrap_or_else(|_| format!("docker.io/library/{from}"));
+    Err(StepError::NoSuchStage {
+        from: crate::frontend::brief::line(from, 200),
+        stages,
+        pulled,
+    })
 }

@@ -40,6 +40,18 @@ pub struct SyntaxError {
 pub fn parse(source: &str) -> Result<Ast, SyntaxError> {
     let bom = if source.starts_with('\u{feff}') { 3 } else { 0 };
     let src = &source[bom..];
+    // A NUL cannot reach a command line, an environment variable or a file name: execve would
+    // cut the string there. Most often it means a binary or UTF-16 file.
+    if let Some(at) = src.find('\0') {
+        return Err(SyntaxError {
+            message: "NUL byte (\\0) in the Dockerfile: no instruction can carry it \
+                      (a binary or UTF-16 file?)"
+                .into(),
+            offset: bom + at,
+            len: 1,
+            unknown_instruction: None,
+        });
+    }
     let (directives, raws) = lines::split(src).map_err(|e| SyntaxError {
         message: e.message,
         offset: bom + e.range.start,

@@ -60,14 +60,20 @@ pub fn import_platform(
             let names: Vec<&str> = index.manifests().iter().filter_map(ref_name).collect();
             return Err(invalid(
                 dir.display(),
-                format!("holds several images; name one of {names:?} as oci:DIR:TAG"),
+                format!(
+                    "holds several images; name one as oci:DIR:TAG: {}",
+                    crate::frontend::brief::list(&names, 10)
+                ),
             ));
         }
     }
     .ok_or_else(|| {
         invalid(
             dir.display(),
-            format!("no image tagged {:?}", tag.unwrap_or("")),
+            format!(
+                "no image tagged {:?}",
+                crate::frontend::brief::line(tag.unwrap_or(""), 200)
+            ),
         )
     })?;
     let mut desc = chosen.clone();

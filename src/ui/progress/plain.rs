@@ -8,6 +8,9 @@ use crate::frontend::BuildPlan;
 use crate::store::LayerInfo;
 use crate::ui::visible::VisibleWriter;
 
+/// Characters of one line of an error that plain progress prints (the JSON events keep it all).
+const ERROR_LINE_MAX: usize = 1000;
+
 /// A readable build log in the spirit of BuildKit's `--progress=plain`: every step gets a number,
 /// its header names the stage and position, and output lines carry the seconds since the step began.
 /// Everything it prints comes from the build, so all of it goes through [`VisibleWriter`].
@@ -52,7 +55,8 @@ impl<W: Write + Send> PlainPrinter<W> {
             .steps
             .iter()
             .find(|s| s.index == step.index)
-            .map(|s| s.text.lines().next().unwrap_or_default().to_string())
+            // A header names the step; a 1 MB instruction stays in the plan and the JSON events.
+            .map(|s| crate::frontend::brief::line(s.text.lines().next().unwrap_or_default(), 500))
             .unwrap_or_default();
         format!(
             "[{} {}/{}] {}",
@@ -161,6 +165,7 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
                 message,
             } => {
                 let n = self.number(step);
+                let message = crate::frontend::brief::lines(message, ERROR_LINE_MAX);
                 match exit_code {
                     Some(code) => writeln!(self.out, "#{n} ERROR: exit code {code}: {message}")?,
                     None => writeln!(self.out, "#{n} ERROR: {message}")?,
@@ -227,8 +232,9 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
                     )?,
                     (None, Some(err)) => writeln!(
                         self.out,
-                        "build failed after {:.1}s: {err}",
-                        totals.duration
+                        "build failed after {:.1}s: {}",
+                        totals.duration,
+                        crate::frontend::brief::lines(err, ERROR_LINE_MAX)
                     )?,
                     (None, None) => {
                         writeln!(self.out, "build ended after {:.1}s", totals.duration)?
