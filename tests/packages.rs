@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::LazyLock;
 
+use common::tmux::Tmux;
 use common::{Fixture, bin, require};
 use serde_json::Value;
 
@@ -56,8 +57,14 @@ static BUILT: LazyLock<Fixture> = LazyLock::new(|| {
         b.stderr(),
         String::from_utf8_lossy(&b.output.stdout)
     );
+    std::fs::write(events_log(&f), &b.output.stdout).unwrap();
     f
 });
+
+/// The build's JSON events, for `tui --replay`.
+fn events_log(f: &Fixture) -> PathBuf {
+    f.ctx.path().join("events.jsonl")
+}
 
 fn explain(args: &[&str]) -> Output {
     let cwd = tempfile::tempdir().unwrap();
@@ -364,4 +371,79 @@ fn stages_can_be_explained_and_costed() {
         "{text}"
     );
     assert!(text.contains("removed later: patch"), "{text}");
+}
+
+/// `stagecraft --root STORE ARGS` in a 150×45 tmux terminal.
+fn terminal(name: &str, args: &str) -> Tmux {
+    require(&["tmux"]);
+    let script = format!(
+        "{} --root {} {args}; echo \"exit=$?\"; exec sleep 600",
+        bin().display(),
+        BUILT.root().display()
+    );
+    Tmux::start(
+        &format!("stagecraft-pk-{name}-{}", std::process::id()),
+        150,
+        45,
+        &script,
+    )
+}
+
+/// Walks down the tree (opening directories, largest first) until the header names the package
+/// that owns the selected file; returns that label.
+fn walk_to_an_owned_file(t: &Tmux) -> String {
+    for _ in 0..12 {
+        let screen = t.screen();
+        // ` 812 paths · 198 MB │ libc6 2.36-9 (dpkg) · /usr/lib/…`
+        let owner = screen.lines().find_map(|l| {
+            let (_, header) = l.split_once(" paths · ")?;
+            let (label, _) = header.split_once(" │ ")?.1.split_once(" · ")?;
+            label.ends_with("(dpkg)").then(|| label.to_string())
+        });
+        if let Some(owner) = owner {
+            return owner;
+        }
+        t.send(&["l", "j"]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    panic!("no owned file reached; last screen:\n{}", t.screen());
+}
+
+#[test]
+fn inspect_lists_packages_per_layer_and_marks_their_files() {
+    let t = terminal("inspect", "inspect pk:1");
+    t.wait_text("efficiency");
+    // Layer 1 (apt-get install python3 make patch): its packages, then the largest one's files.
+    t.send(&["Down", "p"]);
+    let screen = t.wait_text("Packages after layer 1 ·");
+    let installed: usize = screen
+        .split(" new · ")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(installed >= 3, "python3, make, patch and more:\n{screen}");
+    t.send(&["Enter"]);
+    let owner = walk_to_an_owned_file(&t);
+    let screen = t.screen();
+    // The package of the panel's selected row named in the tree's header; its files marked.
+    let name = owner.trim_end_matches(" (dpkg)");
+    assert!(screen.matches(name).count() >= 2, "{owner}\n{screen}");
+    assert!(screen.contains(" ●"), "{screen}");
+    t.send(&["q"]);
+    t.wait_text("exit=0");
+}
+
+#[test]
+fn the_build_tui_names_the_package_of_the_selected_file() {
+    let log = events_log(&BUILT);
+    let t = terminal("tui", &format!("tui --replay {} --speed 0", log.display()));
+    t.wait_text("✓ built");
+    // The target's last step, its layer tree, down into /usr.
+    t.send(&["Tab", "t"]);
+    t.wait_text(" paths · ");
+    let owner = walk_to_an_owned_file(&t);
+    assert!(!owner.is_empty());
+    t.send(&["q"]);
+    t.wait_text("exit=0");
 }

@@ -106,7 +106,9 @@ fn layer_tree_of_a_step() {
         assert_eq!(request.layers.len(), 2);
         assert!(request.changes_in_last);
         insta::assert_snapshot!(format!("layer_loading_{w}x{h}"), render(&m));
-        let tree = source.entries(request).map(FileTree::from_entries);
+        let tree = source
+            .list(request)
+            .map(|l| FileTree::from_entries(l.entries));
         update(
             &mut m,
             Msg::LayerLoaded {
@@ -133,8 +135,8 @@ fn layer_tree_without_a_store_says_so() {
     // final/3 (ENTRYPOINT) has no layer of its own: the filesystem shows, nothing is marked.
     assert!(!request.changes_in_last);
     let tree = DirSource::default()
-        .entries(request)
-        .map(FileTree::from_entries);
+        .list(request)
+        .map(|l| FileTree::from_entries(l.entries));
     update(
         &mut m,
         Msg::LayerLoaded {

@@ -10,6 +10,7 @@ use oci_spec::image::{Descriptor, MediaType};
 
 use super::layers::{self, IndexOptions, LayerIndex, index_layers_each};
 use super::nodes::{Change, Entry, EntryKind};
+use super::packages::{self, Owners};
 use super::stack::{Live, Stack};
 use crate::engine::event::StepRef;
 use crate::store::digest::parse_sha256;
@@ -52,13 +53,17 @@ pub enum LayerError {
     },
 }
 
+/// The filesystem after a step, as the layer pane shows it.
+pub struct Listing<'a> {
+    /// Every path, in any order; parents may be implied.
+    pub entries: Box<dyn Iterator<Item = Entry> + Send + 'a>,
+    /// Which package owns each path (empty when no package database is there).
+    pub owners: Owners,
+}
+
 /// Where layer contents come from: the store once builds are real, a directory in tests.
 pub trait LayerSource: Send + Sync {
-    /// Every path of the filesystem after the requested step, in any order; parents may be implied.
-    fn entries(
-        &self,
-        request: &LayerRequest,
-    ) -> Result<Box<dyn Iterator<Item = Entry> + Send + '_>, LayerError>;
+    fn list(&self, request: &LayerRequest) -> Result<Listing<'_>, LayerError>;
 }
 
 /// A layer laid out as a directory: how snapshots sit in the store (`snapshots/<chain-id>/fs`).
@@ -76,10 +81,7 @@ impl DirSource {
 }
 
 impl LayerSource for DirSource {
-    fn entries(
-        &self,
-        request: &LayerRequest,
-    ) -> Result<Box<dyn Iterator<Item = Entry> + Send + '_>, LayerError> {
+    fn list(&self, request: &LayerRequest) -> Result<Listing<'_>, LayerError> {
         let step = &request.step;
         let root = self.dirs.get(step).ok_or_else(|| LayerError::Unavailable {
             step: step.clone(),
@@ -100,7 +102,10 @@ impl LayerSource for DirSource {
             .min_depth(1)
             .into_iter()
             .filter_map(Result::ok);
-        Ok(Box::new(walk.filter_map(move |e| dir_entry(&root, &e))))
+        Ok(Listing {
+            entries: Box::new(walk.filter_map(move |e| dir_entry(&root, &e))),
+            owners: Owners::default(),
+        })
     }
 }
 
@@ -162,10 +167,7 @@ impl StoreLayers {
 }
 
 impl LayerSource for StoreLayers {
-    fn entries(
-        &self,
-        request: &LayerRequest,
-    ) -> Result<Box<dyn Iterator<Item = Entry> + Send + '_>, LayerError> {
+    fn list(&self, request: &LayerRequest) -> Result<Listing<'_>, LayerError> {
         let fail = |message: String| LayerError::Store {
             step: request.step.clone(),
             message,
@@ -174,12 +176,16 @@ impl LayerSource for StoreLayers {
         let chain =
             layer_chain(&store, request.base_image.as_deref(), &request.layers).map_err(fail)?;
         let mut indexes = index(&store, &chain).map_err(fail)?;
+        let owners = Owners::of(&packages::attribute(&indexes));
         let last = if request.changes_in_last {
             indexes.pop()
         } else {
             None
         };
-        Ok(Box::new(marked(Stack::of(&indexes), last).into_iter()))
+        Ok(Listing {
+            entries: Box::new(marked(Stack::of(&indexes), last).into_iter()),
+            owners,
+        })
     }
 }
 
@@ -349,8 +355,9 @@ mod tests {
             changes_in_last: true,
         };
         let entries: Vec<Entry> = StoreLayers::new(&store_root)
-            .entries(&request)
+            .list(&request)
             .expect("entries")
+            .entries
             .collect();
         let find = |p: &str| {
             entries
@@ -370,7 +377,7 @@ mod tests {
             ..request
         };
         let err = StoreLayers::new(&store_root)
-            .entries(&missing)
+            .list(&missing)
             .err()
             .expect("no such image");
         assert!(err.to_string().contains("nope:1"), "{err}");

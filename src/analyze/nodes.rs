@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use super::packages::Owners;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     File,
@@ -46,6 +48,8 @@ pub struct TreeNode {
 #[derive(Debug, Clone)]
 pub struct FileTree {
     nodes: Vec<TreeNode>,
+    /// Which package owns each path, when the source read the package databases.
+    pub owners: Owners,
 }
 
 pub const ROOT: u32 = 0;
@@ -105,7 +109,14 @@ impl FileTree {
             nodes[parent].size += size;
             nodes[parent].changed |= changed;
         }
-        Self { nodes }
+        Self {
+            nodes,
+            owners: Owners::default(),
+        }
+    }
+
+    pub fn with_owners(self, owners: Owners) -> Self {
+        Self { owners, ..self }
     }
 
     pub fn node(&self, id: u32) -> &TreeNode {

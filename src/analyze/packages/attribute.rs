@@ -2,6 +2,7 @@
 //! so each package is tied to the layer that installed (or upgraded) it, and a package that a
 //! later layer removed is still seen with the bytes its layer keeps storing.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -113,9 +114,12 @@ fn resolve(links: &HashMap<&str, &str>, path: &str) -> String {
 }
 
 /// Live symlinks and their targets.
-fn symlinks<'a>(layers: &'a [LayerIndex], stack: &Stack) -> HashMap<&'a str, &'a str> {
+fn symlinks<'a, L: Borrow<LayerIndex>>(
+    layers: &'a [L],
+    stack: &Stack,
+) -> HashMap<&'a str, &'a str> {
     let mut out = HashMap::new();
-    for l in layers {
+    for l in layers.iter().map(Borrow::borrow) {
         for e in l.entries.iter().filter(|e| e.kind == EntryKind::Symlink) {
             if stack.live.get(&e.path).is_some_and(|v| v.layer == l.index)
                 && let Some(target) = &e.link
@@ -128,11 +132,11 @@ fn symlinks<'a>(layers: &'a [LayerIndex], stack: &Stack) -> HashMap<&'a str, &'a
 }
 
 /// Database states after each layer that touched them: (layer, packages of that state).
-fn states(layers: &[LayerIndex]) -> (Vec<(usize, Vec<Installed>)>, Stack) {
+fn states<L: Borrow<LayerIndex>>(layers: &[L]) -> (Vec<(usize, Vec<Installed>)>, Stack) {
     let mut files: BTreeMap<String, Arc<Captured>> = BTreeMap::new();
     let mut stack = Stack::default();
     let mut out = Vec::new();
-    for l in layers {
+    for l in layers.iter().map(Borrow::borrow) {
         let before = files.len();
         for e in &l.entries {
             if matches!(e.kind, EntryKind::Whiteout | EntryKind::Opaque) {
@@ -152,7 +156,8 @@ fn states(layers: &[LayerIndex]) -> (Vec<(usize, Vec<Installed>)>, Stack) {
     (out, stack)
 }
 
-pub fn attribute(layers: &[LayerIndex]) -> Packages {
+/// `layers` from the bottom, as `LayerIndex` or `Arc<LayerIndex>`.
+pub fn attribute<L: Borrow<LayerIndex>>(layers: &[L]) -> Packages {
     let (states, stack) = states(layers);
     let mut first_seen: HashMap<Key, usize> = HashMap::new();
     let mut removed = Vec::new();
@@ -191,7 +196,7 @@ pub fn attribute(layers: &[LayerIndex]) -> Packages {
     out.removed = removed
         .into_iter()
         .map(|(p, layer, by)| Removed {
-            bytes: stored_bytes(&layers[layer], &p, &links),
+            bytes: stored_bytes(layers[layer].borrow(), &p, &links),
             name: p.name,
             version: p.version,
             manager: p.manager,

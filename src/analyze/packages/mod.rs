@@ -8,6 +8,7 @@ pub mod attribute;
 pub mod dpkg;
 pub mod golang;
 pub mod lang;
+pub mod owners;
 pub mod rpm;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 pub use attribute::{Package, Packages, Removed, UnownedDir, attribute};
 pub use golang::GoBuild;
+pub use owners::Owners;
 
 use super::stack::Live;
 

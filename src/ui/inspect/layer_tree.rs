@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::analyze::layers::{EntryKind as LayerKind, LayerIndex};
+use crate::analyze::packages::{self, Owners, Packages};
 use crate::analyze::stack::Stack;
 use crate::engine::event::StepRef;
 use crate::ui::tui::tree::{Change, Entry, EntryKind, FileTree, TreeView};
@@ -20,6 +21,8 @@ pub struct LayerFiles {
     /// Built while the layer was still being indexed, from its first `seen` entries.
     pub partial: bool,
     pub seen: usize,
+    /// Bytes by package of the filesystem after the layer (none while it is partial).
+    pub packages: Packages,
 }
 
 fn kind(k: LayerKind) -> EntryKind {
@@ -32,8 +35,9 @@ fn kind(k: LayerKind) -> EntryKind {
 }
 
 /// `layers` are the indexes of layers 0 to the one to show (it is the last). A `filter` keeps the
-/// paths that contain it (case-insensitively) and opens every directory left.
-pub fn build(layers: &[Arc<LayerIndex>], filter: &str) -> Option<LayerFiles> {
+/// paths that contain it (case-insensitively) and opens every directory left. `partial`: the last
+/// layer is still being indexed (its package databases are not read yet).
+pub fn build(layers: &[Arc<LayerIndex>], filter: &str, partial: bool) -> Option<LayerFiles> {
     let (top, below) = layers.split_last()?;
     let mut stack = Stack::default();
     for l in below {
@@ -76,7 +80,12 @@ pub fn build(layers: &[Arc<LayerIndex>], filter: &str) -> Option<LayerFiles> {
             change: marks.get(p.as_str()).copied().unwrap_or(Change::Unchanged),
         })
         .chain(removed.into_iter().filter(|e| keep(&e.path)));
-    let tree = FileTree::from_entries(entries);
+    let packages = if partial {
+        Packages::default()
+    } else {
+        packages::attribute(layers)
+    };
+    let tree = FileTree::from_entries(entries).with_owners(Owners::of(&packages));
     let mut view = TreeView::new(StepRef::new("layer", top.index), tree);
     if !needle.is_empty() {
         view.expand_all();
@@ -86,8 +95,9 @@ pub fn build(layers: &[Arc<LayerIndex>], filter: &str) -> Option<LayerFiles> {
         filter: filter.to_string(),
         view,
         stack,
-        partial: false,
+        partial,
         seen: top.entries.len(),
+        packages,
     })
 }
 
@@ -127,7 +137,7 @@ mod tests {
                 ],
             ),
         ];
-        let files = build(&layers, "").expect("tree");
+        let files = build(&layers, "", false).expect("tree");
         assert_eq!(
             marks(&files),
             [
@@ -138,10 +148,10 @@ mod tests {
             ]
         );
         assert_eq!(files.view.tree.node(0).size, 10 + 3);
-        let below = build(&layers[..1], "").expect("tree");
+        let below = build(&layers[..1], "", false).expect("tree");
         assert_eq!(marks(&below)[1], ("/etc/a".to_string(), Change::Added));
         // A filter keeps matching paths and opens their directories.
-        let files = build(&layers, "TC/C").expect("tree");
+        let files = build(&layers, "TC/C", false).expect("tree");
         assert_eq!(marks(&files).len(), 2);
         assert_eq!(files.view.rows.len(), 2);
         assert!(matches!(files.view.rows[1], Row::Node { depth: 1, .. }));

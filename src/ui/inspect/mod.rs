@@ -8,6 +8,7 @@
 pub mod layer_tree;
 pub mod model;
 pub mod msg;
+pub mod packages;
 pub mod update;
 pub mod view;
 
@@ -91,8 +92,7 @@ fn run_effect(image: &Arc<Image>, tx: &Sender<Msg>, effect: Effect) {
             partial,
         } => {
             std::thread::spawn(move || {
-                if let Some(mut files) = layer_tree::build(&layers, &filter) {
-                    files.partial = partial;
+                if let Some(files) = layer_tree::build(&layers, &filter, partial) {
                     let _ = tx.send(Msg::TreeBuilt(Box::new(files)));
                 }
             });

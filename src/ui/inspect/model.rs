@@ -12,6 +12,7 @@ use crate::ui::tui::tree::Sort;
 pub enum Focus {
     Layers,
     Files,
+    Packages,
 }
 
 pub enum LayerState {
@@ -66,6 +67,10 @@ pub struct Model {
     pub pending: Option<(usize, String)>,
     pub waste: Option<Efficiency>,
     pub waste_pending: bool,
+    /// The packages panel in place of the wasted-space one (`p`).
+    pub show_packages: bool,
+    /// The selected row of the packages panel.
+    pub package: usize,
     pub prompt: Option<Prompt>,
     /// The last outcome to tell (text, is an error).
     pub message: Option<(String, bool)>,
@@ -96,6 +101,8 @@ impl Model {
             pending: None,
             waste: None,
             waste_pending: false,
+            show_packages: false,
+            package: 0,
             prompt: None,
             message: None,
             attributes: None,

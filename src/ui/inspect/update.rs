@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::model::{Attributes, Focus, LayerState, Model, Prompt};
 use super::msg::{Effect, Msg};
+use super::packages;
 use super::view::areas;
 use crate::analyze::layers::EntryKind;
 use crate::ui::tui::tree::{Row, Sort};
@@ -51,6 +52,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     files.view.restore(&old.view);
                 }
                 m.files = Some(*files);
+                packages::mark(m);
             }
         }
         Msg::Waste(e) => {
@@ -130,9 +132,11 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
         KeyCode::Tab | KeyCode::BackTab => {
             m.focus = match m.focus {
                 Focus::Layers => Focus::Files,
-                Focus::Files => Focus::Layers,
+                Focus::Files if m.show_packages => Focus::Packages,
+                Focus::Files | Focus::Packages => Focus::Layers,
             }
         }
+        KeyCode::Char('p') => packages::toggle(m),
         KeyCode::Char('/') => m.prompt = Some(Prompt::Filter(m.filter.clone())),
         KeyCode::Esc if !m.filter.is_empty() => m.filter.clear(),
         KeyCode::Char('a') => {
@@ -155,6 +159,7 @@ fn key(m: &mut Model, k: KeyEvent, fx: &mut Vec<Effect>) {
             None => m.message = Some(("select a file or directory to extract".into(), true)),
         },
         _ if m.focus == Focus::Layers => layer_key(m, k.code),
+        _ if m.focus == Focus::Packages => packages::key(m, k.code),
         _ => file_key(m, k.code),
     }
 }
@@ -307,8 +312,7 @@ mod tests {
                         filter,
                         partial,
                     } => {
-                        let mut files = layer_tree::build(&layers, &filter).expect("tree");
-                        files.partial = partial;
+                        let files = layer_tree::build(&layers, &filter, partial).expect("tree");
                         queue.push(Msg::TreeBuilt(Box::new(files)))
                     }
                     Effect::ComputeWaste(layers) => queue.push(Msg::Waste(Box::new(

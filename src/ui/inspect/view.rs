@@ -1,4 +1,4 @@
-//! Drawing the inspector: layers, wasted space and attributes on the left, the file tree on the
+//! Drawing the inspector: layers, attributes and wasted space (or packages) on the left, the file tree on the
 //! right (drawn by the build TUI's tree renderer), keys or a prompt in the status bar.
 
 use ratatui::Frame;
@@ -51,12 +51,21 @@ pub fn view(m: &Model, frame: &mut Frame) {
     let a = areas((area.width, area.height));
     layers(m, buf, a.layers);
     attributes(m, buf, a.attributes);
-    waste(m, buf, a.waste);
+    if m.show_packages {
+        super::packages::draw(m, buf, a.waste);
+    } else {
+        waste(m, buf, a.waste);
+    }
     files(m, buf, a.files);
     status(m, buf, a.status);
 }
 
-fn block<'a>(m: &Model, title: String, focused: bool, right: Option<String>) -> Block<'a> {
+pub(super) fn block<'a>(
+    m: &Model,
+    title: String,
+    focused: bool,
+    right: Option<String>,
+) -> Block<'a> {
     let t = &m.theme;
     let border = if focused {
         t.emphasis(t.border_focus, true)
@@ -79,7 +88,7 @@ fn block<'a>(m: &Model, title: String, focused: bool, right: Option<String>) -> 
     b
 }
 
-fn line_at(line: Line, area: Rect, row: u16, buf: &mut Buffer) {
+pub(super) fn line_at(line: Line, area: Rect, row: u16, buf: &mut Buffer) {
     if row < area.height {
         line.render(
             Rect {
@@ -352,7 +361,7 @@ fn status(m: &Model, buf: &mut Buffer, area: Rect) {
             },
         ),
         (None, None) => Line::styled(
-            " q quit · Tab pane · ↑↓ move · ←→ collapse/expand · a layer/all · s sort · / filter · e expand all · x extract",
+            " q quit · Tab pane · ↑↓ move · ←→ collapse/expand · a layer/all · s sort · / filter · e expand all · x extract · p packages",
             bar,
         ),
     };

@@ -94,7 +94,9 @@ impl Effects {
                 let source = self.layers.clone();
                 self.blocking(move || {
                     let tree = match source {
-                        Some(source) => source.entries(&request).map(FileTree::from_entries),
+                        Some(source) => source
+                            .list(&request)
+                            .map(|l| FileTree::from_entries(l.entries).with_owners(l.owners)),
                         None => Err(LayerError::Unavailable {
                             step: request.step.clone(),
                             why: "no layer store is connected to this view".into(),

@@ -39,6 +39,8 @@ pub struct TreeView {
     pub rows: Vec<Row>,
     pub selected: usize,
     pub scroll: usize,
+    /// Nodes drawn with a mark (a package's files in `inspect`, and the directories above them).
+    pub marked: HashSet<u32>,
     open: HashSet<u32>,
     shown: HashMap<u32, usize>,
 }
@@ -56,6 +58,7 @@ impl TreeView {
             rows: Vec::new(),
             selected: 0,
             scroll: 0,
+            marked: HashSet::new(),
             open: HashSet::from([ROOT]),
             shown: HashMap::new(),
         };
@@ -121,6 +124,30 @@ impl TreeView {
             self.selected = self.row_of(id).unwrap_or(0);
         }
         self.scroll = old.scroll;
+    }
+
+    /// Marks the nodes at `paths` and the directories above them; returns the marked files.
+    pub fn mark(&mut self, paths: &[String]) -> Vec<u32> {
+        self.marked.clear();
+        let files: Vec<u32> = paths.iter().filter_map(|p| self.find(p)).collect();
+        for &id in &files {
+            let mut at = id;
+            while at != ROOT && self.marked.insert(at) {
+                at = self.tree.node(at).parent;
+            }
+        }
+        files
+    }
+
+    /// Opens the directories above `id` and selects it.
+    pub fn reveal(&mut self, id: u32) {
+        let mut at = self.tree.node(id).parent;
+        while at != ROOT {
+            self.open.insert(at);
+            at = self.tree.node(at).parent;
+        }
+        self.rebuild();
+        self.selected = self.row_of(id).unwrap_or(0);
     }
 
     /// Collapses the selected directory, or moves to its parent when it is already closed.
@@ -318,8 +345,9 @@ mod tests {
         let step = StepRef::new("s", 1);
         source.insert(step.clone(), dir.path());
         let mut entries: Vec<Entry> = source
-            .entries(&LayerRequest::new(step))
+            .list(&LayerRequest::new(step))
             .expect("entries")
+            .entries
             .collect();
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         assert_eq!(
@@ -334,7 +362,7 @@ mod tests {
         assert_eq!(entries[2], file("etc/motd", 5, Change::Added));
         assert!(
             source
-                .entries(&LayerRequest::new(StepRef::new("s", 2)))
+                .list(&LayerRequest::new(StepRef::new("s", 2)))
                 .is_err()
         );
     }

@@ -35,7 +35,10 @@ pub fn column(m: &Model, view: &TreeView, buf: &mut Buffer, inner: Rect) {
         Line::styled(what, theme.dim).render(cell(inner.y), buf);
         return;
     };
-    Line::styled(" origin (p: chain)", theme.dim).render(cell(inner.y), buf);
+    // The header's left part names the selected file's package when the image has packages.
+    if view.tree.owners.is_empty() {
+        Line::styled(" origin (p: chain)", theme.dim).render(cell(inner.y), buf);
+    }
     let visible = usize::from(inner.height.saturating_sub(1));
     for (i, row) in view.rows.iter().enumerate().skip(view.scroll).take(visible) {
         let Row::Node { id, .. } = *row else { continue };

@@ -67,6 +67,8 @@ pub fn rows(theme: &Theme, view: &TreeView, buf: &mut Buffer, inner: Rect) {
             theme.text,
         ),
         Span::styled(" │ ", theme.dim),
+        // Before the path, whose tail a narrow pane may cut.
+        owner(theme, view),
         // Deep paths lose their ancestors to indentation: the header names the selection in full.
         match view.selected_node() {
             Some(id) => Span::styled(view.tree.path(id), theme.accent),
@@ -104,12 +106,18 @@ pub fn rows(theme: &Theme, view: &TreeView, buf: &mut Buffer, inner: Rect) {
                     EntryKind::Symlink => "@",
                     _ => "",
                 };
+                let marked = if view.marked.contains(&id) {
+                    " ●"
+                } else {
+                    ""
+                };
                 Line::from(vec![
                     Span::styled(format!(" {mark} "), mark_style),
                     Span::styled(format!("{:>9}  ", format::size(node.size)), theme.dim),
                     Span::raw("  ".repeat(usize::from(depth))),
                     Span::styled(arrow, theme.dim),
                     Span::styled(format!("{}{suffix}", node.name), name_style),
+                    Span::styled(marked, theme.accent),
                 ])
             }
             Row::More {
@@ -135,5 +143,20 @@ pub fn rows(theme: &Theme, view: &TreeView, buf: &mut Buffer, inner: Rect) {
             },
             buf,
         );
+    }
+}
+
+/// `libc6 2.36-9 (dpkg) · ` for a selected file a package owns, `no package · ` for one no
+/// package owns, nothing for directories or when no package database was read.
+fn owner<'a>(theme: &Theme, view: &'a TreeView) -> Span<'a> {
+    let Some(id) = view.selected_node() else {
+        return Span::raw("");
+    };
+    if view.tree.owners.is_empty() || view.tree.node(id).kind == EntryKind::Dir {
+        return Span::raw("");
+    }
+    match view.tree.owners.owner(&view.tree.path(id)) {
+        Some(label) => Span::styled(format!("{label} · "), theme.variable),
+        None => Span::styled("no package · ", theme.dim),
     }
 }
