@@ -29,3 +29,13 @@ fn is_broken_pipe(info: &PanicHookInfo<'_>) -> bool {
         .unwrap_or_default();
     message.starts_with("failed printing to std") && message.ends_with("Broken pipe (os error 32)")
 }
+
+/// Writes `bytes` to stdout; a reader that has gone (`| head`) is no error, as for `print!`.
+pub fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

@@ -26,7 +26,11 @@ pub struct ManArgs {
 
 pub fn completions(args: CompletionsArgs) -> miette::Result<ExitCode> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "stagecraft", &mut std::io::stdout());
+    // Into a buffer first: clap_complete panics when its writer fails (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "stagecraft", &mut script);
+    super::pipe::write_stdout(&script)
+        .map_err(|e| miette::miette!("writing the completions: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -38,9 +42,11 @@ pub fn man(args: ManArgs) -> miette::Result<ExitCode> {
             std::fs::create_dir_all(&dir).map_err(io)?;
             clap_mangen::generate_to(cmd, &dir).map_err(io)?;
         }
-        None => clap_mangen::Man::new(cmd)
-            .render(&mut std::io::stdout())
-            .map_err(io)?,
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut page).map_err(io)?;
+            super::pipe::write_stdout(&page).map_err(io)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
