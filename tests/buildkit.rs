@@ -398,17 +398,54 @@ fn built_image_comes_back_for_explain_and_diff() {
     let unique = format!("import-{}\n", std::process::id());
     std::fs::write(ctx.path().join("input.txt"), &unique).unwrap();
     let store = tempfile::tempdir().unwrap();
-    let out = cli_in(
-        store.path(),
-        &d.host,
-        &["--progress=json", "-t", "sc-back:1", &c],
-    );
+    // -o and --metadata-file read the imported copy; --load is what the daemon did anyway.
+    let oci = store.path().join("out.oci");
+    let meta = store.path().join("meta.json");
+    let dest = format!("type=oci,dest={}", oci.display());
+    let m = meta.display().to_string();
+    let args = [
+        "--progress=json",
+        "-t",
+        "sc-back:1",
+        "--load",
+        "-o",
+        &dest,
+        "--metadata-file",
+        &m,
+        &c,
+    ];
+    let out = cli_in(store.path(), &d.host, &args);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let ev = json_events(&out);
+    let daemon_id = ev.iter().find_map(|r| match &r.event {
+        Event::BuildFinished { image, .. } => image.clone(),
+        _ => None,
+    });
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    assert_eq!(
+        meta["containerimage.config.digest"].as_str(),
+        daemon_id.as_deref()
+    );
+    common::require(&["skopeo"]);
+    let inspect = std::process::Command::new("skopeo")
+        .args(["inspect", &format!("oci:{}", oci.display())])
+        .output()
+        .unwrap();
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        inspect["Layers"].as_array().map(Vec::len),
+        Some(2),
+        "{inspect}"
+    );
     let copied = ev.iter().find_map(|r| match &r.event {
         Event::LayerDigested { step, layer } if step.to_string() == "3/1" => Some(layer.clone()),
         _ => None,

@@ -271,7 +271,8 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
     let (outcome, store) = outcome?;
     if args.builder == super::build_backend::Builder::Docker {
         let print = args.progress != Progress::Json;
-        super::build_backend::deliver(&outcome.record, &args, print)?;
+        let compression = opts_compression(args.compression);
+        super::build_backend::deliver(&store, &outcome.record, &args, compression, print)?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {

@@ -7,8 +7,10 @@ use clap::ValueEnum;
 use miette::{Result, miette};
 
 use super::build::BuildArgs;
+use super::build_result::{Delivery, ResultFlags};
 use crate::backend::docker::DockerDaemon;
 use crate::backend::{Backend, Local};
+use crate::image::layer::Compression;
 use crate::store::{BuildRecord, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,13 +33,11 @@ pub fn check(args: &BuildArgs) -> Result<()> {
     if args.builder == Builder::Local {
         return Ok(());
     }
+    // --load is what the daemon does anyway; -o and --metadata-file read the imported copy.
     let unsupported = [
-        (!args.output.is_empty(), "-o/--output"),
-        (args.result.load, "--load"),
-        (args.result.metadata_file.is_some(), "--metadata-file"),
         (
             !args.secrets.is_empty(),
-            "--secret (bollard's build session serves no secrets)",
+            "--secret (bollard's /build session serves registry auth only)",
         ),
         (args.on_failure.is_some(), "--on-failure"),
         (args.watch, "--watch"),
@@ -49,11 +49,39 @@ pub fn check(args: &BuildArgs) -> Result<()> {
     }
 }
 
-/// The daemon's image id on stdout (and in `--iidfile`), as `docker build` prints it.
-pub fn deliver(record: &BuildRecord, args: &BuildArgs, print: bool) -> Result<()> {
+/// The daemon's image id on stdout (and in `--iidfile`), as `docker build` prints it; `-o` and
+/// `--metadata-file` from the copy imported into the store (whose config digest is that id).
+pub fn deliver(
+    store: &Store,
+    record: &BuildRecord,
+    args: &BuildArgs,
+    compression: Compression,
+    print: bool,
+) -> Result<()> {
     let Some(id) = &record.daemon_image else {
         return Ok(());
     };
+    if !args.output.is_empty() || args.result.metadata_file.is_some() {
+        if record.image.is_none() {
+            return Err(miette!(
+                "-o and --metadata-file need the image in the store, and importing it from the daemon failed (see the build's last activity)"
+            ));
+        }
+        let flags = ResultFlags {
+            metadata_file: args.result.metadata_file.clone(),
+            ..ResultFlags::default()
+        };
+        Delivery {
+            store,
+            record,
+            tags: &args.tags,
+            outputs: &args.output,
+            insecure: !args.tls_verify,
+            compression,
+            print_digest: false,
+        }
+        .run(&flags)?;
+    }
     if let Some(path) = &args.result.iidfile {
         std::fs::write(path, id).map_err(|e| miette!("--iidfile {}: {e}", path.display()))?;
     }
