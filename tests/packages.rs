@@ -413,7 +413,7 @@ fn walk_to_an_owned_file(t: &Tmux) -> String {
 fn inspect_lists_packages_per_layer_and_marks_their_files() {
     let t = terminal("inspect", "inspect pk:1");
     t.wait_text("efficiency");
-    // Layer 1 (apt-get install python3 make patch): its packages, then the largest one's files.
+    // Layer 1 (apt-get installs python3, make and patch): its packages, then the largest one's files.
     t.send(&["Down", "p"]);
     let screen = t.wait_text("Packages after layer 1 ·");
     let installed: usize = screen

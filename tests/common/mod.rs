@@ -23,6 +23,7 @@ pub use rootfs::{BUSYBOX, busybox_rootfs, debian_rootfs, fixtures_dir};
 const PACKAGES: &[(&str, &str)] = &[
     ("buildah", "buildah"),
     ("crun", "crun"),
+    ("curl", "curl"),
     ("debootstrap", "debootstrap"),
     ("docker", "docker.io"),
     ("dockerd", "docker.io"),
