@@ -3,7 +3,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
@@ -27,8 +27,20 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
         line.patch_style(bar).render(area, buf);
         return;
     }
-    let b = &m.build;
-    let (state, style) = match &b.finished {
+    let left = Line::from(facts(m, area.width >= 100)).patch_style(bar);
+    let used = left.width() as u16;
+    left.render(area, buf);
+    let right = match &m.notice {
+        Some(notice) => Line::from(Span::styled(format!("{notice} "), theme.accent)),
+        None => Line::from(hints(m, area.width.saturating_sub(used))),
+    };
+    right.patch_style(bar).right_aligned().render(area, buf);
+}
+
+/// The build's state word and its style.
+fn state(m: &Model) -> (String, Style) {
+    let (theme, b) = (&m.theme, &m.build);
+    match &b.finished {
         Some(f) if f.error.is_some() || f.totals.failed > 0 => {
             (" ✗ failed ".to_string(), theme.failed)
         }
@@ -44,14 +56,19 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
             format!(" {} building ", symbols::spinner(m.ticks)),
             theme.running,
         ),
-    };
+    }
+}
+
+/// State, elapsed, steps, cache ratio, sizes and warnings; narrow terminals get the same facts
+/// with fewer words.
+fn facts(m: &Model, wide: bool) -> Vec<Span<'static>> {
+    let (theme, b) = (&m.theme, &m.build);
+    let (state, style) = state(m);
     let (hits, known) = b.cache_ratio();
     let ratio = (hits * 100)
         .checked_div(known)
         .map_or_else(|| "–".into(), |r| format!("{r}%"));
     let sep = || Span::styled(" │ ", theme.dim);
-    // Narrow terminals get the same facts with fewer words.
-    let wide = area.width >= 100;
     let cache = if wide {
         format!("cache {ratio} ({hits}/{known})")
     } else {
@@ -62,15 +79,13 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     } else {
         format::size(b.layers_size())
     };
-    let mut left = vec![
+    let steps = format!("steps {}/{}", b.steps_done(), b.steps_total());
+    let mut out = vec![
         Span::styled(state, style.add_modifier(Modifier::BOLD)),
         sep(),
         Span::styled(format::duration(b.elapsed(m.clock())), theme.text),
         sep(),
-        Span::styled(
-            format!("steps {}/{}", b.steps_done(), b.steps_total()),
-            theme.text,
-        ),
+        Span::styled(steps, theme.text),
         sep(),
         Span::styled(cache, theme.cached),
         sep(),
@@ -79,7 +94,7 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     if !b.warnings.is_empty() {
         let n = b.warnings.len();
         let s = if n == 1 { "" } else { "s" };
-        left.extend([
+        out.extend([
             sep(),
             Span::styled(format!("⚠ {n} warning{s}"), theme.paused),
         ]);
@@ -87,25 +102,19 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     if let Some(f) = &b.finished
         && f.totals.image_size > 0
     {
-        left.push(Span::styled(
-            if wide { " │ image " } else { " → " },
-            theme.dim,
-        ));
-        left.push(Span::styled(
+        let label = if wide { " │ image " } else { " → " };
+        out.push(Span::styled(label, theme.dim));
+        out.push(Span::styled(
             format::size(f.totals.image_size),
             theme.accent,
         ));
     }
-    let left = Line::from(left).patch_style(bar);
-    let used = left.width() as u16;
-    left.render(area, buf);
-    if let Some(notice) = &m.notice {
-        Line::from(Span::styled(format!("{notice} "), theme.accent))
-            .patch_style(bar)
-            .right_aligned()
-            .render(area, buf);
-        return;
-    }
+    out
+}
+
+/// The keys that matter now, as many as fit in `room` columns.
+fn hints(m: &Model, room: u16) -> Vec<Span<'static>> {
+    let theme = &m.theme;
     let failed = m
         .selected_step()
         .is_some_and(|s| s.state == StepState::Failed);
@@ -138,7 +147,7 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     let mut width = 0u16;
     for (key, what) in hints {
         let w = (key.len() + what.len() + 3) as u16;
-        if used + width + w + 1 > area.width {
+        if width + w + 1 > room {
             break;
         }
         spans.push(Span::styled(
@@ -148,8 +157,5 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
         spans.push(Span::styled(format!(" {what} "), theme.dim));
         width += w;
     }
-    Line::from(spans)
-        .patch_style(bar)
-        .right_aligned()
-        .render(area, buf);
+    spans
 }
