@@ -150,6 +150,16 @@ mod tests {
     }
 
     #[test]
+    fn local_times_with_offsets_read_as_the_same_instants() {
+        let utc = r#"{"vertexes":[{"digest":"sha256:aa","name":"x","started":"2024-01-02T03:04:05.5Z"}]}"#;
+        let local = r#"{"vertexes":[{"digest":"sha256:aa","name":"x","started":"2024-01-02T05:04:05.5+02:00"}]}"#;
+        assert_eq!(
+            parse_rawjson(local).expect("offset"),
+            parse_rawjson(utc).expect("utc")
+        );
+    }
+
+    #[test]
     fn stagecraft_events_are_not_rawjson() {
         assert!(!looks_like_rawjson(
             r#"{"time":"2024-01-02T03:04:05Z","type":"build_started","plan":{}}"#

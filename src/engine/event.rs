@@ -89,9 +89,43 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_rfc3339_weak(&s)
-            .map(Timestamp)
-            .map_err(serde::de::Error::custom)
+        Timestamp::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Timestamp {
+    /// RFC 3339 in UTC (`…Z`, or no zone) or with an offset (`…+01:00`: Go's `time.Time` in
+    /// JSON, as BuildKit's rawjson writes local times).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let zone = s
+            .len()
+            .checked_sub(6)
+            .filter(|&i| i > 10 && s.is_char_boundary(i));
+        let offset = zone.and_then(|i| {
+            let (sign, hh, mm) = (s.get(i..i + 1)?, s.get(i + 1..i + 3)?, s.get(i + 4..)?);
+            let sign = match sign {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            (s.get(i + 3..i + 4)? == ":").then_some(())?;
+            let secs = hh.parse::<i64>().ok()? * 3600 + mm.parse::<i64>().ok()? * 60;
+            Some((i, sign * secs))
+        });
+        let (local, secs) = match offset {
+            Some((i, secs)) => (&s[..i], secs),
+            None => (s, 0),
+        };
+        let t = humantime::parse_rfc3339_weak(local).map_err(|e| format!("{s:?}: {e}"))?;
+        // The local time minus its offset is UTC.
+        let shift = Duration::from_secs(secs.unsigned_abs());
+        let utc = if secs >= 0 {
+            t.checked_sub(shift)
+        } else {
+            t.checked_add(shift)
+        };
+        utc.map(Timestamp)
+            .ok_or_else(|| format!("{s:?}: out of range"))
     }
 }
 
@@ -290,6 +324,21 @@ pub enum Control {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_with_offsets_parse_to_the_same_instant() {
+        let utc = Timestamp::parse("2026-12-04T22:15:03.641060902Z").unwrap();
+        for same in [
+            "2026-12-04T23:15:03.641060902+01:00",
+            "2026-12-04T17:45:03.641060902-04:30",
+            "2026-12-04T22:15:03.641060902+00:00",
+            "2026-12-04T22:15:03.641060902",
+        ] {
+            assert_eq!(Timestamp::parse(same).unwrap(), utc, "{same}");
+        }
+        assert!(Timestamp::parse("2026-12-04T22:15:03+1:00").is_err());
+        assert!(Timestamp::parse("yesterday").is_err());
+    }
 
     #[test]
     fn step_ref_round_trips_through_json() {
