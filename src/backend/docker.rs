@@ -62,8 +62,7 @@ impl Backend for DockerDaemon {
             }
             let record = BuildRecord {
                 id: format!("docker-{}", std::process::id()),
-                created: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                    .to_string(),
+                created: crate::store::stamp::now(),
                 context: opts.context.clone(),
                 dockerfile: opts.dockerfile.clone(),
                 target: plan.target.clone(),

@@ -70,7 +70,8 @@ pub fn run(global: &super::Global, args: PlanArgs) -> miette::Result<ExitCode> {
         let report =
             crate::engine::checks::check(&dockerfile, &args.context, &build_args, store.as_ref())
                 .map_err(|e| miette::miette!("# check= directive: {e}"))?;
-        let out = super::plan_check::render(&report, &dockerfile, args.format)?;
+        let out =
+            super::plan_check::render(&report, &dockerfile, matches!(args.format, Format::Json))?;
         print!("{}", crate::ui::visible::visible(&out));
         return Ok(if report.failure().is_some() {
             ExitCode::FAILURE

@@ -3,13 +3,13 @@
 
 use std::fmt::Write;
 
-use super::plan::Format;
 use crate::frontend::Dockerfile;
 use crate::frontend::checks::Report;
 
-pub fn render(report: &Report, df: &Dockerfile, format: Format) -> miette::Result<String> {
+/// `json`: one JSON document instead of docker's text (`plan --format json`).
+pub fn render(report: &Report, df: &Dockerfile, json: bool) -> miette::Result<String> {
     let file = df.path_str();
-    if let Format::Json = format {
+    if json {
         let warnings: Vec<serde_json::Value> = report
             .warnings
             .iter()

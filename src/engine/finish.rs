@@ -12,8 +12,8 @@ use super::cursor::StageOutput;
 use super::digest::{StepLayer, placeholder};
 use super::error::{EngineError, StageError};
 use super::event::{Event, Totals};
-use super::solve::now_rfc3339;
 use super::stage::StageFailure;
+use crate::store::stamp;
 use crate::store::{
     BuildRecord, LayerDesc, LayerRef, ResolvedImage, StageRecord, StepRecord, Store, chain_ids,
 };
@@ -176,7 +176,7 @@ pub async fn finish(
     }
     let record = BuildRecord {
         id: build_id,
-        created: now_rfc3339(),
+        created: stamp::now(),
         context: ctx.opts.context.clone(),
         dockerfile: ctx.opts.dockerfile.clone(),
         target: ctx.plan.target.clone(),
@@ -268,7 +268,7 @@ fn dry_run_finish(
     }
     let record = BuildRecord {
         id: build_id,
-        created: now_rfc3339(),
+        created: stamp::now(),
         context: ctx.opts.context.clone(),
         dockerfile: ctx.opts.dockerfile.clone(),
         target: ctx.plan.target.clone(),

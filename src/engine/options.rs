@@ -117,12 +117,6 @@ impl BuildOptions {
     /// The time an image and its history entries record: `SOURCE_DATE_EPOCH` when given (so a
     /// rebuild, cached or not, and another machine make the same digest), else now.
     pub fn created(&self) -> String {
-        match self.source_date_epoch {
-            Some(s) => humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
-            )
-            .to_string(),
-            None => super::solve::now_rfc3339(),
-        }
+        crate::store::stamp::created(self.source_date_epoch)
     }
 }

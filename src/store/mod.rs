@@ -20,6 +20,7 @@ mod prune;
 mod records;
 pub mod reference;
 mod snapshot;
+pub mod stamp;
 mod tags;
 
 use std::fs::{self, File};

@@ -68,7 +68,7 @@ pub fn record_result(
         key: key.to_string(),
         step: step_ref.to_string(),
         text: text.to_string(),
-        created: super::now_rfc3339(),
+        created: crate::store::stamp::now(),
         layer: layer.map(|(info, _)| CachedLayer {
             digest: String::new(),
             media_type: TAR_LAYER.into(),

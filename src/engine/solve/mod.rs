@@ -199,7 +199,3 @@ fn config_vertex(
     });
     cursor.push_step(step_ref, line, key, cached, None);
 }
-
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}

@@ -7,15 +7,6 @@ use crate::image::config::{History, ImageState};
 use crate::image::layer::{LayerOptions, LayerStore};
 use crate::store::{ResolvedImage, Store};
 
-/// RFC 3339 time for `created` fields: `SOURCE_DATE_EPOCH` when given, else now.
-pub fn created(source_date_epoch: Option<u64>) -> String {
-    let t = match source_date_epoch {
-        Some(s) => std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
-        None => std::time::SystemTime::now(),
-    };
-    humantime::format_rfc3339_seconds(t).to_string()
-}
-
 pub fn import(
     store: &Store,
     dir: &Path,
@@ -23,7 +14,7 @@ pub fn import(
     opts: &LayerOptions,
 ) -> Result<ResolvedImage, TransportError> {
     let layer = store.commit_layer(dir, opts)?;
-    let created = created(opts.source_date_epoch);
+    let created = crate::store::stamp::created(opts.source_date_epoch);
     let mut state = ImageState::scratch();
     state.history.push(History {
         created: created.clone(),
