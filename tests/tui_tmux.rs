@@ -190,7 +190,7 @@ fn the_layer_tree_reads_the_steps_layers_from_the_store() {
             Event::StepFinished { step, layer, .. } if *step == StepRef::new("final", 1) => {
                 *layer = Some(first.clone())
             }
-            Event::StepCached { step, layer } if *step == StepRef::new("final", 2) => {
+            Event::StepCached { step, layer, .. } if *step == StepRef::new("final", 2) => {
                 *layer = Some(second.clone())
             }
             _ => {}

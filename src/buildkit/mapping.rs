@@ -237,6 +237,7 @@ impl Mapper {
             Reported::Cached => Event::StepCached {
                 step: step.clone(),
                 layer: None,
+                from: None,
             },
             Reported::Done => Event::StepFinished {
                 step: step.clone(),
@@ -285,6 +286,7 @@ impl Mapper {
             Event::StepCached {
                 step: step.clone(),
                 layer: None,
+                from: None,
             }
         } else {
             self.steps.insert(step.clone(), Reported::Done);

@@ -117,6 +117,14 @@ pub struct BuildArgs {
     /// (with the reason); runs, pulls and writes nothing (the stat cache aside)
     #[arg(long)]
     pub dry_run: bool,
+    /// Export the build cache when the build ends: type=registry,ref=REF[,mode=min|max]
+    /// [,compression=gzip|zstd|uncompressed][,ignore-error=true] or type=local,dest=DIR; repeatable
+    #[arg(long = "cache-to", value_name = "SPEC", value_parser = crate::image::remote_cache::parse_cache_to)]
+    pub cache_to: Vec<crate::image::remote_cache::CacheSpec>,
+    /// Use an exported cache for steps the local store has not got: type=registry,ref=REF,
+    /// type=local,src=DIR or a bare REF; repeatable, the first holding a step wins
+    #[arg(long = "cache-from", value_name = "SPEC", value_parser = crate::image::remote_cache::parse_cache_from)]
+    pub cache_from: Vec<crate::image::remote_cache::CacheSpec>,
     #[command(flatten)]
     pub result: super::build_result::ResultFlags,
     /// Where the build runs: local (stagecraft's engine) or docker (the BuildKit inside the
@@ -172,6 +180,8 @@ impl BuildArgs {
         opts.labels = super::build_flags::labels(&self.labels)?;
         opts.pull = self.pull;
         opts.dry_run = self.dry_run;
+        opts.cache_to = self.cache_to.clone();
+        opts.cache_from = self.cache_from.clone();
         opts.extra_hosts = super::build_flags::add_hosts(&self.add_hosts)?;
         opts.shm_size = self
             .shm_size

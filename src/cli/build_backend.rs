@@ -42,6 +42,10 @@ pub fn check(args: &BuildArgs) -> Result<()> {
         (args.on_failure.is_some(), "--on-failure"),
         (args.watch, "--watch"),
         (args.dry_run, "--dry-run"),
+        (
+            !args.cache_to.is_empty() || !args.cache_from.is_empty(),
+            "--cache-to/--cache-from (docker 20.10's /build API takes no BuildKit cache exporters)",
+        ),
     ];
     match unsupported.iter().find(|(used, _)| *used) {
         Some((_, flag)) => Err(miette!("{flag} needs --builder local for now")),

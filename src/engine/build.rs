@@ -120,8 +120,19 @@ pub async fn build(
         None
     };
 
+    let imported = super::remote::Imported::load(
+        &store,
+        &opts.cache_from,
+        &crate::image::registry::RegistryOptions {
+            insecure: opts.insecure_registry,
+            ..Default::default()
+        },
+        &sink,
+    )
+    .await;
     let (ctx, senders) = BuildCtx::new(BuildInputs {
         store,
+        imported,
         opts,
         plan,
         context,

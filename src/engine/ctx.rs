@@ -39,6 +39,8 @@ pub struct BuildCtx {
     breakpoints: Breakpoints,
     /// Makes built layers' tars and digests in the background (see [`super::digest`]).
     pub digester: super::digest::Digester,
+    /// The caches `--cache-from` named.
+    pub imported: super::remote::Imported,
 }
 
 /// The parts of a build context that [`BuildCtx::new`] takes as they are.
@@ -50,6 +52,7 @@ pub struct BuildInputs {
     pub sink: EventSink,
     pub cancel: CancellationToken,
     pub runtime: Option<Runtime>,
+    pub imported: super::remote::Imported,
 }
 
 impl BuildCtx {
@@ -90,6 +93,7 @@ impl BuildCtx {
             outputs,
             breakpoints,
             digester,
+            imported: inputs.imported,
         };
         (ctx, senders)
     }
@@ -170,6 +174,20 @@ impl BuildCtx {
         let store = self.store.clone();
         let layers = layers.to_vec();
         Ok(tokio::task::spawn_blocking(move || store.snapshot(&layers)).await??)
+    }
+
+    /// The snapshot dirs of a stage's chain, waiting for built layers' digests: for a chain
+    /// whose imported hits were not extracted yet.
+    pub async fn lowers(
+        &self,
+        layers: &[super::digest::StepLayer],
+    ) -> Result<Vec<PathBuf>, StepError> {
+        let refs = self
+            .digester
+            .resolve(layers)
+            .await
+            .map_err(StepError::Invalid)?;
+        self.snapshots(&refs).await
     }
 
     /// Keeps the stat cache for the next build (best effort).

@@ -17,6 +17,8 @@ pub struct StageOutput {
     /// Built ones may not be digested yet (the build's end waits for them).
     pub layers: Vec<StepLayer>,
     pub snapshots: Vec<PathBuf>,
+    /// `snapshots` do not cover `layers` yet (imported hits): [`super::ctx::BuildCtx::lowers`].
+    pub stale: bool,
     pub state: ImageState,
     /// Key of the stage's filesystem state: what `COPY --from` of this stage keys on.
     pub key: String,
@@ -29,6 +31,9 @@ pub struct StageOutput {
 pub struct Cursor {
     pub layers: Vec<StepLayer>,
     pub snapshots: Vec<PathBuf>,
+    /// The chain's top layers came from imported hits and are not extracted yet: `snapshots`
+    /// is made from `layers` when a step needs the filesystem.
+    pub stale: bool,
     pub state: ImageState,
     pub key: String,
     pub rebuilt: bool,
@@ -56,6 +61,7 @@ impl Cursor {
         Cursor {
             layers: Vec::new(),
             snapshots: Vec::new(),
+            stale: false,
             state: ImageState::scratch(),
             key: String::new(),
             rebuilt: false,
@@ -71,6 +77,7 @@ impl Cursor {
         Cursor {
             layers: out.layers.clone(),
             snapshots: out.snapshots.clone(),
+            stale: out.stale,
             state: out.state.clone(),
             key: out.key.clone(),
             rebuilt: out.rebuilt,
@@ -130,6 +137,7 @@ impl Cursor {
         StageOutput {
             layers: self.layers,
             snapshots: self.snapshots,
+            stale: self.stale,
             state: self.state,
             key: self.key,
             rebuilt: self.rebuilt,

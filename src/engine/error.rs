@@ -58,6 +58,9 @@ pub enum EngineError {
     /// A built layer's tar or digest could not be made.
     #[error("layer digest: {0}")]
     Digest(String),
+    /// A `--cache-to` could not be written (the image was built).
+    #[error("{0}")]
+    CacheExport(String),
     /// What another backend (BuildKit in a Docker daemon) reported as text, or why it could
     /// not be reached.
     #[error("{0}")]

@@ -199,6 +199,10 @@ pub enum Event {
         step: StepRef,
         /// The reused layer; `None` for steps that only change the config.
         layer: Option<LayerInfo>,
+        /// Where the hit came from when not the local store: `registry REF` or `local DIR`
+        /// (a `--cache-from` source).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     },
     CacheMiss {
         step: StepRef,

@@ -187,13 +187,18 @@ pub async fn finish(
         daemon_image: None,
     };
     ctx.store.put_build(&record)?;
+    let export = match image {
+        Some(_) => super::remote::export::export_all(ctx, &record).await.err(),
+        None => None,
+    };
     ctx.sink.emit(Event::BuildFinished {
         image: image.clone(),
         totals: totals.clone(),
-        error: message,
+        error: message.or_else(|| export.clone()),
     });
     match error {
         _ if cancelled => Err(EngineError::Cancelled),
+        _ if let Some(e) = export => Err(EngineError::CacheExport(e)),
         Some(e) if image.is_none() => Err(EngineError::Failed(e)),
         _ => Ok(BuildOutcome { record, totals }),
     }

@@ -16,6 +16,7 @@ mod finish;
 pub mod fsutil;
 pub mod lookup;
 pub mod options;
+mod remote;
 pub mod secret;
 pub mod shell;
 pub mod sink;

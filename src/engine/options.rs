@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::event::StepRef;
 use crate::image::layer::Compression;
+use crate::image::remote_cache::CacheSpec;
 
 #[derive(Debug, Clone)]
 pub enum SecretSource {
@@ -81,6 +82,10 @@ pub struct BuildOptions {
     /// `--dry-run`: key every step against the store and report hit or miss with the reason;
     /// run nothing, pull nothing, write nothing but the stat cache.
     pub dry_run: bool,
+    /// `--cache-to`: where the build's cache records and layers are exported when it ends.
+    pub cache_to: Vec<CacheSpec>,
+    /// `--cache-from`: caches consulted when a key is not in the local store, in order.
+    pub cache_from: Vec<CacheSpec>,
     /// Log text not yet shown by the display; RUN output waits while it is full (`None`: no limit).
     pub log_backlog: Option<std::sync::Arc<super::sink::LogBacklog>>,
 }
@@ -110,6 +115,8 @@ impl BuildOptions {
             extra_hosts: Vec::new(),
             shm_size: None,
             dry_run: false,
+            cache_to: Vec::new(),
+            cache_from: Vec::new(),
             log_backlog: None,
         }
     }

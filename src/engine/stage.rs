@@ -181,6 +181,7 @@ async fn start_from(ctx: &BuildCtx, index: usize, label: &str) -> Result<Cursor,
         None => ctx.sink.emit(Event::StepCached {
             step: step_ref,
             layer: None,
+            from: None,
         }),
     }
     let planned = stage.steps.first();

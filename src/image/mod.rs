@@ -4,5 +4,6 @@
 pub mod config;
 pub mod layer;
 pub mod registry;
+pub mod remote_cache;
 pub mod resolve;
 pub mod transport;

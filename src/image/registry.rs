@@ -18,6 +18,8 @@ use crate::store::platform;
 use crate::store::reference::Reference;
 use crate::store::{ResolvedImage, Store, StoreError};
 
+pub mod artifact;
+
 const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.oci.image.index.v1+json",
@@ -296,6 +298,37 @@ impl Session {
         Ok(())
     }
 
+    /// Uploads the store's blob `desc` unless the registry has it (HEAD first); true when sent.
+    async fn push_blob(&self, store: &Store, desc: &Descriptor) -> Result<bool, RegistryError> {
+        use futures::StreamExt;
+        let digest = desc.digest().to_string();
+        let mut attempt = 0;
+        loop {
+            let exists = self
+                .client
+                .blob_exists(&self.reference, &digest)
+                .await
+                .unwrap_or(false);
+            if exists {
+                return Ok(false);
+            }
+            let file = store.open_blob(desc.digest())?;
+            let stream = file_stream(file).map(|r| r.map(Into::into));
+            match self
+                .client
+                .push_blob_stream(&self.reference, stream, &digest, Some(desc.size()))
+                .await
+            {
+                Ok(_) => return Ok(true),
+                Err(e) if is_transient(&e) && attempt + 1 < self.opts.attempts => {
+                    attempt += 1;
+                    self.backoff(attempt).await;
+                }
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+    }
+
     fn platform(&self) -> (Os, Arch) {
         self.opts
             .platform
@@ -385,39 +418,13 @@ pub async fn push(
     reference: &str,
     opts: &RegistryOptions,
 ) -> Result<Digest, RegistryError> {
-    use futures::StreamExt;
     let s = Session::new(reference, opts)?;
     s.client
         .auth(&s.reference, &s.auth, RegistryOperation::Push)
         .await
         .map_err(|e| s.err(e))?;
     for desc in std::iter::once(image.manifest.config()).chain(image.manifest.layers()) {
-        let digest = desc.digest().to_string();
-        let mut attempt = 0;
-        loop {
-            let exists = s
-                .client
-                .blob_exists(&s.reference, &digest)
-                .await
-                .unwrap_or(false);
-            if exists {
-                break;
-            }
-            let file = store.open_blob(desc.digest())?;
-            let stream = file_stream(file).map(|r| r.map(Into::into));
-            match s
-                .client
-                .push_blob_stream(&s.reference, stream, &digest, Some(desc.size()))
-                .await
-            {
-                Ok(_) => break,
-                Err(e) if is_transient(&e) && attempt + 1 < s.opts.attempts => {
-                    attempt += 1;
-                    s.backoff(attempt).await;
-                }
-                Err(e) => return Err(s.err(e)),
-            }
-        }
+        s.push_blob(store, desc).await?;
     }
     let bytes = store.read_blob(image.digest())?;
     let content_type = image

@@ -188,7 +188,7 @@ impl Store {
                         continue;
                     }
                 };
-                if kind != RecordKind::Cache || key.starts_with("lineage-") || key == "statcache" {
+                if kind != RecordKind::Cache || super::gc::is_aux_record(&key) {
                     continue;
                 }
                 match serde_json::from_value::<CacheRecord>(value) {

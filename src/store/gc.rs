@@ -95,8 +95,10 @@ fn mtime(path: &Path) -> SystemTime {
 }
 
 /// Records that are not step results: miss-reason lineage and the context stat cache.
-fn is_aux_record(key: &str) -> bool {
-    key.starts_with("lineage-") || key == "statcache"
+/// Records beside the step-cache records in `cache/`: miss-reason lineage, the context stat
+/// cache, and which compressed blob a plain layer became (`compressed-*`, for cache exports).
+pub(crate) fn is_aux_record(key: &str) -> bool {
+    key.starts_with("lineage-") || key.starts_with("compressed-") || key == "statcache"
 }
 
 impl Store {

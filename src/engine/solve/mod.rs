@@ -27,7 +27,7 @@ pub async fn solve(
 ) -> Result<(), StepError> {
     match work {
         Work::Config { created_by } => {
-            config_vertex(ctx, cursor, step_ref, created_by, line);
+            config_vertex(ctx, cursor, step_ref, created_by, line).await;
             Ok(())
         }
         Work::Fs(fs) => fs_vertex(ctx, cursor, step_ref, line, *fs).await,
@@ -53,9 +53,10 @@ async fn fs_vertex(
         created_by,
         run,
     } = work;
-    let decision = decide::decide(ctx, step_ref, &inputs, &key, cursor.rebuilt, cursor.at_base);
+    let decision =
+        decide::decide(ctx, step_ref, &inputs, &key, cursor.rebuilt, cursor.at_base).await;
     let (layer, cached) = match decision {
-        Decision::Hit(hit) => {
+        Decision::Hit(hit, from) => {
             let info = match hit {
                 Some(hit) => Some(reuse(ctx, cursor, *hit).await?),
                 None => None,
@@ -63,6 +64,7 @@ async fn fs_vertex(
             ctx.sink.emit(Event::StepCached {
                 step: step_ref.clone(),
                 layer: info.clone(),
+                from,
             });
             // Keep the lineage current so the next miss compares with the latest build.
             if !ctx.opts.dry_run {
@@ -88,6 +90,7 @@ async fn fs_vertex(
                 reason,
             });
             let started = Instant::now();
+            materialize(ctx, cursor).await?;
             let permit = ctx.job().await?;
             let executed = run(cursor.snapshots.clone()).await?;
             let built = if executed.layer {
@@ -131,6 +134,7 @@ async fn fs_vertex(
 async fn reuse(ctx: &BuildCtx, cursor: &mut Cursor, hit: Hit) -> Result<LayerInfo, StepError> {
     cursor.layers.push(hit.layer);
     match hit.dir {
+        _ if hit.lazy || cursor.stale => cursor.stale = true,
         Some(dir) => cursor.snapshots.push(dir),
         // A dry run mounts nothing, so it needs no snapshot (extracting one would write it).
         None if ctx.opts.dry_run => {}
@@ -146,9 +150,19 @@ async fn reuse(ctx: &BuildCtx, cursor: &mut Cursor, hit: Hit) -> Result<LayerInf
     Ok(hit.info)
 }
 
+/// Extracts the snapshots of a chain that imported hits left unextracted, now that a step
+/// needs its filesystem.
+async fn materialize(ctx: &BuildCtx, cursor: &mut Cursor) -> Result<(), StepError> {
+    if cursor.stale {
+        cursor.snapshots = ctx.lowers(&cursor.layers).await?;
+        cursor.stale = false;
+    }
+    Ok(())
+}
+
 /// A step that only changes the image config. Cached when this exact change on this filesystem
 /// state was seen before (it never executes anything either way).
-fn config_vertex(
+async fn config_vertex(
     ctx: &BuildCtx,
     cursor: &mut Cursor,
     step_ref: &StepRef,
@@ -166,11 +180,12 @@ fn config_vertex(
         cache_key: key.clone(),
     });
     // A config change never rebases on a base image: `at_base` plays no part in its reason.
-    let cached = match decide::decide(ctx, step_ref, &inputs, &key, cursor.rebuilt, false) {
-        Decision::Hit(_) => {
+    let cached = match decide::decide(ctx, step_ref, &inputs, &key, cursor.rebuilt, false).await {
+        Decision::Hit(_, from) => {
             ctx.sink.emit(Event::StepCached {
                 step: step_ref.clone(),
                 layer: None,
+                from,
             });
             true
         }

@@ -62,7 +62,12 @@ pub async fn source_lowers(
                 .stage_output(index)
                 .await
                 .map_err(StepError::SourceStage)?;
-            Ok((out.snapshots.clone(), out.key.clone()))
+            // Imported hits are extracted when first read (a dry run reads nothing).
+            let lowers = match out.stale && !ctx.opts.dry_run {
+                true => ctx.lowers(&out.layers).await?,
+                false => out.snapshots.clone(),
+            };
+            Ok((lowers, out.key.clone()))
         }
         None => {
             unknown_source(ctx, from)?;

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 pub use apply::{ApplyOptions, ApplyReport, WhiteoutMode, apply_layer};
 pub use commit::{CommittedLayer, LayerOptions, digest_built};
 pub use compress::{Compression, Compressor, decompress};
+pub(crate) use recompress::compress_blob;
 pub use write::{LayerStats, WriteOptions, layer_stats, write_layer};
 
 use crate::store::{LayerRef, ResolvedImage, Store, StoreError};

@@ -62,7 +62,7 @@ pub(super) fn with_compressed_layers(
     Ok(store.put_manifest(image.manifest.config().clone(), &layers, None)?)
 }
 
-fn compress_blob(
+pub(crate) fn compress_blob(
     store: &Store,
     layer: &Descriptor,
     compression: Compression,

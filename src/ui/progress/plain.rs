@@ -139,9 +139,13 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
                     }
                 }
             }
-            Event::StepCached { step, layer } => {
+            Event::StepCached { step, layer, from } => {
                 let n = self.number(step);
-                writeln!(self.out, "#{n} CACHED{}", layer_note(layer))?;
+                let source = from
+                    .as_ref()
+                    .map(|f| format!(" (from {f})"))
+                    .unwrap_or_default();
+                writeln!(self.out, "#{n} CACHED{}{source}", layer_note(layer))?;
             }
             Event::CacheMiss { step, reason } => {
                 let n = self.number(step);

@@ -67,6 +67,8 @@ pub struct StepView {
     pub duration: Option<Duration>,
     pub layer: Option<LayerInfo>,
     pub cache: Cache,
+    /// A hit from a `--cache-from` source: which one (`registry REF`, `local DIR`).
+    pub cached_from: Option<String>,
     pub cache_key: Option<String>,
     pub failure: Option<Failure>,
 }
@@ -98,6 +100,7 @@ impl StepView {
             duration: None,
             layer: None,
             cache: Cache::Unknown,
+            cached_from: None,
             cache_key: None,
             failure: None,
         }
@@ -317,9 +320,10 @@ impl BuildState {
             } => self
                 .warnings
                 .push(format!("{rule}: {message} (line {line})")),
-            Event::StepCached { step, layer } => self.with_step(step, |s| {
+            Event::StepCached { step, layer, from } => self.with_step(step, |s| {
                 s.state = StepState::Cached;
                 s.cache = Cache::Hit;
+                s.cached_from = from.clone();
                 s.layer = layer.clone();
                 s.duration = s
                     .started

@@ -57,6 +57,7 @@ fn state() -> BuildState {
         Event::StepCached {
             step: step("build/0"),
             layer: None,
+            from: None,
         },
         Event::CacheMiss {
             step: step("build/1"),
@@ -79,6 +80,7 @@ fn state() -> BuildState {
         Event::StepCached {
             step: step("final/1"),
             layer: None,
+            from: None,
         },
     ] {
         b.apply(&rec(e));

@@ -95,6 +95,9 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
         spans.push(Span::styled(format!("{size:>SIZE_W$}"), theme.text));
         if cache_w > 0 {
             let (text, style) = match &step.cache {
+                Cache::Hit if step.cached_from.is_some() && cache_w >= 10 => {
+                    ("hit: remote".to_string(), theme.cached)
+                }
                 Cache::Hit => ("hit".to_string(), theme.cached),
                 Cache::Miss(_) if cache_w < 10 => ("miss".to_string(), theme.paused),
                 Cache::Miss(reason) => (format!("miss: {reason}"), theme.paused),
@@ -147,7 +150,13 @@ fn details<'a>(m: &Model, step: &'a StepView) -> [Line<'a>; 2] {
         theme.dim,
     )];
     match &step.cache {
-        Cache::Hit => first.push(Span::styled("cache hit", theme.cached)),
+        Cache::Hit => {
+            first.push(Span::styled("cache hit", theme.cached));
+            if let Some(from) = &step.cached_from {
+                first.push(Span::styled(" from ", theme.dim));
+                first.push(Span::styled(crate::ui::visible::visible(from), theme.text));
+            }
+        }
         Cache::Miss(reason) => {
             first.push(Span::styled("cache miss: ", theme.paused));
             first.push(Span::styled(reason.as_str(), theme.text));
