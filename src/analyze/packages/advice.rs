@@ -44,11 +44,13 @@ fn is_toolchain(manager: Manager, name: &str) -> bool {
     }
 }
 
-/// `gcc-12`, `cpp-12`, `libstdc++-12-dev`: the tool name then a version or nothing.
+/// `gcc-12`, `cpp-12`, `libstdc++-12-dev`: the tool name then a version or nothing. Not
+/// `gcc-12-base` (copyright files every libgcc-s1 image has).
 fn is_versioned(name: &str, tool: &str) -> bool {
     let rest = &name[tool.len()..];
-    tool.ends_with('-') && rest.starts_with(|c: char| c.is_ascii_digit())
-        || rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_ascii_digit())
+    let version = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.');
+    tool.ends_with('-') && version(rest.trim_end_matches("-dev"))
+        || rest.strip_prefix('-').is_some_and(version)
         || rest.is_empty()
 }
 
@@ -171,6 +173,7 @@ mod tests {
             "libc6",
             "python3",
             "libgcc-s1",
+            "gcc-12-base",
             "makedev",
             "gccgo-x",
             "cppcheck",
