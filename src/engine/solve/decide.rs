@@ -207,7 +207,7 @@ async fn imported_hit(
             key: key.to_string(),
             step: step_ref.to_string(),
             text: record.text.clone(),
-            created: super::now_rfc3339(),
+            created: crate::store::stamp::now(),
             layer: local,
             snapshot: None,
         },
