@@ -316,3 +316,59 @@ fn a_click_on_a_step_row_selects_it_and_the_wheel_scrolls_logs() {
     update(&mut m, Msg::Mouse(down));
     assert_eq!(m.log.anchor, None, "back at the end: following again");
 }
+
+/// A step whose layer tar is still being made (lazy layers): the layer pane waits instead of
+/// asking the store for a digest that is not there, and asks once `layer_digested` brings it.
+#[test]
+fn the_layer_pane_waits_for_a_layer_digest_then_reads_it() {
+    let step = StepRef::new("deps", 1);
+    let mut digested = None;
+    let records: Vec<_> = events("multistage.jsonl")
+        .into_iter()
+        .map(|mut r| {
+            if let Event::StepFinished {
+                step: s,
+                layer: Some(layer),
+                ..
+            } = &mut r.event
+                && *s == step
+            {
+                digested = Some(layer.clone());
+                layer.digest.clear();
+                layer.diff_id.clear();
+            }
+            r
+        })
+        .collect();
+    let mut m = Model::new(Theme::default(), 120, 40);
+    feed(&mut m, records);
+    stagecraft::ui::tui::update::select_step(&mut m, &step);
+    let effects = key(&mut m, KeyCode::Char('t'));
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::LoadLayer(_))),
+        "no read while a digest is missing: {effects:?}"
+    );
+    let screen = common::tui::render(&m);
+    assert!(
+        screen.contains("being written in the background"),
+        "{screen}"
+    );
+
+    let layer = digested.expect("the recording has deps/1's layer");
+    let effects = update(
+        &mut m,
+        Msg::Engine(stagecraft::engine::event::Record::now(
+            Event::LayerDigested {
+                step: step.clone(),
+                layer,
+            },
+        )),
+    );
+    match effects.as_slice() {
+        [Effect::LoadLayer(request)] => {
+            assert_eq!(request.step, step);
+            assert!(!request.pending());
+        }
+        other => panic!("one layer read once the digest is in, got {other:?}"),
+    }
+}

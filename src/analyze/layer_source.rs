@@ -37,6 +37,12 @@ impl LayerRequest {
             changes_in_last: false,
         }
     }
+
+    /// Whether a layer of the chain has no digest yet: its tar is made in the background and a
+    /// `layer_digested` event brings the digest.
+    pub fn pending(&self) -> bool {
+        self.layers.iter().any(|l| l.digest.is_empty())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,7 +210,12 @@ pub fn layer_chain(
         chain = base.layers;
     }
     for info in layers {
-        let bad = || format!("bad layer digest {:?}", info.digest);
+        let bad = || {
+            match info.digest.is_empty() {
+            true => "a layer of this state is still being written in the background; try again when its digest is in".to_string(),
+            false => format!("bad layer digest {:?}", info.digest),
+        }
+        };
         chain.push(LayerRef {
             descriptor: Descriptor::new(
                 MediaType::ImageLayerGzip,

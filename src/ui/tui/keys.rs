@@ -299,10 +299,7 @@ fn toggle_tree(m: &mut Model) -> Vec<Effect> {
     }
     m.focus = Pane::Tree;
     match m.selected_step().map(|s| s.step.clone()) {
-        Some(step) => {
-            m.layer = Layer::Loading(step.clone());
-            vec![Effect::LoadLayer(m.build.layer_request(&step))]
-        }
+        Some(step) => super::update::load_layer(m, step).into_iter().collect(),
         None => Vec::new(),
     }
 }

@@ -45,9 +45,16 @@ pub enum Input {
 #[derive(Debug, Clone)]
 pub enum Layer {
     Closed,
-    Loading(StepRef),
+    /// Reading the filesystem after the step; `pending` while a layer of it has no digest yet.
+    Loading {
+        step: StepRef,
+        pending: bool,
+    },
     Ready(Box<TreeView>),
-    Failed { step: StepRef, error: String },
+    Failed {
+        step: StepRef,
+        error: String,
+    },
 }
 
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! `update`: the only place the model changes. Engine records, keys, mouse, resizes and ticks in;
 //! effects (quit, control the build, read a layer) out.
 
-use crate::engine::event::{Event, Record};
+use crate::engine::event::{Event, Record, StepRef};
 
 use super::graph::{BOX_H, GraphLayout};
 use super::layout::{self, Pane};
@@ -33,7 +33,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Engine(record) => {
             on_record(m, &record);
-            Vec::new()
+            layer_digested(m, &record)
         }
         Msg::DiffLoaded {
             a_label,
@@ -57,7 +57,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::LayerLoaded { step, tree } => {
             // Answers for a step no longer selected are dropped: the newer request is on its way.
-            if matches!(&m.layer, Layer::Loading(s) if *s == step) {
+            if matches!(&m.layer, Layer::Loading { step: s, .. } if *s == step) {
                 m.layer = match tree {
                     Ok(tree) => Layer::Ready(Box::new(TreeView::new(step, tree))),
                     Err(e) => Layer::Failed {
@@ -76,11 +76,36 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         && after != before
         && let Some(step) = after
     {
-        m.layer = Layer::Loading(step.clone());
-        effects.push(Effect::LoadLayer(m.build.layer_request(&step)));
+        effects.extend(load_layer(m, step));
     }
     effects.extend(provenance::request(m));
     effects
+}
+
+/// Reads the filesystem after `step` into the layer pane; while a layer of its chain is not
+/// digested yet the pane waits (and [`layer_digested`] asks again).
+pub fn load_layer(m: &mut Model, step: StepRef) -> Option<Effect> {
+    let request = m.build.layer_request(&step);
+    let pending = request.pending();
+    m.layer = Layer::Loading { step, pending };
+    (!pending).then_some(Effect::LoadLayer(request))
+}
+
+/// A digest arrived: the layer pane waiting for one asks again.
+fn layer_digested(m: &mut Model, record: &Record) -> Vec<Effect> {
+    if !matches!(record.event, Event::LayerDigested { .. }) {
+        return Vec::new();
+    }
+    match &m.layer {
+        Layer::Loading {
+            step,
+            pending: true,
+        } => {
+            let step = step.clone();
+            load_layer(m, step).into_iter().collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn on_record(m: &mut Model, record: &Record) {

@@ -32,7 +32,7 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
                 Some(Line::styled(format!(" {sort} · {scope} "), theme.dim)),
             )
         }
-        Layer::Loading(step) | Layer::Failed { step, .. } => (step.to_string(), None),
+        Layer::Loading { step, .. } | Layer::Failed { step, .. } => (step.to_string(), None),
         Layer::Closed => (String::new(), None),
     };
     let title = Line::from(vec![
@@ -46,9 +46,15 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
             rows(&m.theme, view, buf, inner);
             super::provenance::column(m, view, buf, inner);
         }
-        Layer::Loading(step) => {
-            Line::styled(format!(" reading the filesystem after {step} …"), theme.dim)
-                .render(inner, buf)
+        Layer::Loading { step, pending } => {
+            let text = if *pending {
+                format!(
+                    " the layer of {step} is being written in the background; it shows here when done …"
+                )
+            } else {
+                format!(" reading the filesystem after {step} …")
+            };
+            Line::styled(text, theme.dim).render(inner, buf)
         }
         Layer::Failed { error, .. } => {
             Line::styled(format!(" {error}"), theme.failed).render(inner, buf)
