@@ -26,6 +26,8 @@ pub enum OverlayError {
     OptionsTooLong { target: PathBuf, len: usize },
     #[error(transparent)]
     Namespace(#[from] super::namespace::NamespaceError),
+    #[error("copying snapshotter at {path}: {source}")]
+    Copy { path: PathBuf, source: io::Error },
     #[error("unmounting overlay at {target} failed: {source}")]
     Unmount { target: PathBuf, source: nix::Error },
 }

@@ -1,8 +1,11 @@
-//! Overlay snapshotter: a step's rootfs is an overlay of its parent chain plus a fresh upper dir.
+//! Overlay snapshotter: a step's rootfs is an overlay of its parent chain plus a fresh upper dir
+//! (or, where the kernel refuses the mount, a copy of the chain diffed afterwards: `copy`).
 //!
 //! Every mount is made inside the private mount namespace entered by
 //! [`namespace::enter_private_mount_namespace`], so none outlives the process.
 
+pub mod backend;
+mod copy;
 mod error;
 mod legacy_mount;
 mod mount;

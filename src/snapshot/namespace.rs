@@ -51,7 +51,10 @@ pub fn enter_at_process_start() -> Vec<String> {
         }
     }
     let outcome = match enter_private_mount_namespace() {
-        Ok(()) => "entered".to_string(),
+        Ok(()) => {
+            warnings.extend(super::backend::choose_at_start());
+            "entered".to_string()
+        }
         Err(e) => e.to_string(),
     };
     let _ = AT_START.set(outcome);

@@ -11,9 +11,12 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, umount2};
 
+use super::backend::{Snapshotter, snapshotter};
+use super::copy::{self, Copied};
 use super::error::OverlayError;
 use super::mount::mount_overlay;
 use super::options::MAX_LOWER_DIRS;
+use crate::rootless::overlay_opaque_xattr;
 
 /// A mounted overlay rootfs. Dropping it detaches the mount; [`Overlay::unmount`] reports errors.
 #[derive(Debug)]
@@ -21,6 +24,8 @@ pub struct Overlay {
     rootfs: PathBuf,
     upper: PathBuf,
     mounted: bool,
+    /// Set when the copying snapshotter made `rootfs` (no mount at all).
+    copied: Option<Copied>,
 }
 
 impl Overlay {
@@ -42,6 +47,15 @@ impl Overlay {
         for dir in [scratch, &upper, &work, &rootfs] {
             make_dir(dir, 0o755)?;
         }
+        if snapshotter() == Snapshotter::Copy {
+            let copied = copy_stack(lowers, &rootfs)?;
+            return Ok(Self {
+                rootfs,
+                upper,
+                mounted: false,
+                copied: Some(copied),
+            });
+        }
         if stack.is_empty() {
             let empty = scratch.join("empty");
             make_dir(&empty, 0o755)?;
@@ -52,6 +66,7 @@ impl Overlay {
             rootfs,
             upper,
             mounted: true,
+            copied: None,
         })
     }
 
@@ -74,12 +89,23 @@ impl Overlay {
         }
         // Without an upper dir overlayfs wants two layers; an empty one changes nothing.
         let mut stack = checked_stack(lowers)?;
+        if snapshotter() == Snapshotter::Copy {
+            // Writes to the copy are never read back: a view, as the read-only mount is.
+            copy_stack(lowers, &rootfs)?;
+            return Ok(Self {
+                upper: PathBuf::new(),
+                rootfs,
+                mounted: false,
+                copied: None,
+            });
+        }
         stack.push(empty);
         mount_overlay(&stack, None, &rootfs)?;
         Ok(Self {
             upper: PathBuf::new(),
             rootfs,
             mounted: true,
+            copied: None,
         })
     }
 
@@ -96,6 +122,19 @@ impl Overlay {
 
     /// Unmounts and returns the upper dir. A busy mount is detached instead of failing.
     pub fn unmount(mut self) -> Result<PathBuf, OverlayError> {
+        if let Some(copied) = self.copied.take() {
+            let copy_err = |source| OverlayError::Copy {
+                path: self.rootfs.clone(),
+                source,
+            };
+            copy::write_upper(&self.rootfs, &copied, &self.upper, overlay_opaque_xattr())
+                .map_err(copy_err)?;
+            std::fs::remove_dir_all(&self.rootfs).map_err(copy_err)?;
+            return Ok(self.upper.clone());
+        }
+        if !self.mounted {
+            return Ok(self.upper.clone());
+        }
         self.mounted = false;
         let result = match umount2(&self.rootfs, MntFlags::empty()) {
             Err(Errno::EBUSY) => umount2(&self.rootfs, MntFlags::MNT_DETACH),
@@ -116,6 +155,14 @@ impl Drop for Overlay {
             let _ = umount2(&self.rootfs, MntFlags::MNT_DETACH);
         }
     }
+}
+
+/// Copies `lowers` (base first) into `rootfs` for the copying snapshotter.
+fn copy_stack<P: AsRef<Path>>(lowers: &[P], rootfs: &Path) -> Result<Copied, OverlayError> {
+    copy::materialize(lowers, rootfs).map_err(|source| OverlayError::Copy {
+        path: rootfs.to_path_buf(),
+        source,
+    })
 }
 
 /// The lower dirs top-most first, as overlayfs stacks them; the store lists the base first.

@@ -9,10 +9,10 @@ use std::process::Command;
 
 use super::common::{self, bin, rootless::*};
 
-const EPOCH: (&str, &str) = ("SOURCE_DATE_EPOCH", "1700000000");
+pub const EPOCH: (&str, &str) = ("SOURCE_DATE_EPOCH", "1700000000");
 
 /// Two stages, a USER switch, a deleted file, a replaced (opaque) dir, COPY --chown.
-const DOCKERFILE: &str = "\
+pub const DOCKERFILE: &str = "\
 FROM busybox:latest AS tools
 RUN echo built-by-tools > /tool.txt
 FROM busybox:latest

@@ -10,3 +10,4 @@ mod commands;
 mod fallback;
 mod killed;
 mod runtime_dir;
+mod snapshotter;
