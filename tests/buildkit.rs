@@ -370,12 +370,14 @@ fn ctrl_c_cancels_the_build_on_the_daemon() {
     }
 }
 
-/// `stagecraft ARGS` on `store` (no DOCKER_HOST needed: these read the store only).
-fn sc_ok(store: &Path, args: &[&str]) -> String {
+/// `stagecraft ARGS` on `store`, with the daemon at `host` (where a build left for later is
+/// imported from).
+fn sc_ok(store: &Path, host: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(common::bin())
         .arg("--root")
         .arg(store)
         .args(args)
+        .env("DOCKER_HOST", host)
         .output()
         .unwrap();
     assert!(
@@ -465,8 +467,12 @@ fn built_image_comes_back_for_explain_and_diff() {
         Some(vec!["cat".to_string(), "/out".to_string()])
     );
 
-    let report: serde_json::Value =
-        serde_json::from_str(&sc_ok(store.path(), &["explain", "--format", "json"])).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&sc_ok(
+        store.path(),
+        &d.host,
+        &["explain", "--format", "json"],
+    ))
+    .unwrap();
     let files = report["largest_files"].as_array().unwrap();
     let size_of = |want: &str| {
         files
@@ -480,25 +486,30 @@ fn built_image_comes_back_for_explain_and_diff() {
     assert_eq!(last["step"]["stage"], "3", "{last}");
     assert_eq!(last["step"]["instruction"], "COPY", "{last}");
     // Tagged in the store as in the daemon.
-    sc_ok(store.path(), &["explain", "sc-back:1"]);
+    sc_ok(store.path(), &d.host, &["explain", "sc-back:1"]);
 
-    // A --target build: the image holds `builder` and the `base` it is built FROM.
-    let out = cli_in(store.path(), &d.host, &["--target", "builder", &c]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // A --target build: the image holds `builder` and the `base` it is built FROM. Printed
+    // progress without -o leaves the import to the first command that needs it (diff here).
+    let args = ["--progress=plain", "--target", "builder", &c];
+    let out = cli_in(store.path(), &d.host, &args);
+    let plain = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{plain}");
+    assert!(!plain.contains("importing the image"), "{plain}");
     let diff = sc_ok(
         store.path(),
+        &d.host,
         &["diff", "base", "builder", "--format", "json"],
     );
     assert!(
         diff.contains("app/input.txt") && diff.contains("app/out"),
         "{diff}"
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&sc_ok(store.path(), &["explain", "--format", "json"])).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&sc_ok(
+        store.path(),
+        &d.host,
+        &["explain", "--format", "json"],
+    ))
+    .unwrap();
     let steps: Vec<String> = report["layers"]
         .as_array()
         .unwrap()

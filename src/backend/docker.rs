@@ -19,11 +19,15 @@ pub const RAWJSON_ENV: &str = "STAGECRAFT_BUILDKIT_RAWJSON";
 /// and imports the built image into the store, with a build record over it.
 pub struct DockerDaemon {
     pub store: Arc<Store>,
+    /// Import the image as soon as it is built (the TUI, `-o`); otherwise `buildkit::later`
+    /// brings it on first use and the build costs what `docker build` costs.
+    pub import_now: bool,
 }
 
 impl Backend for DockerDaemon {
     fn start(&self, opts: BuildOptions) -> BuildRun {
         let store = self.store.clone();
+        let import_now = self.import_now;
         BuildRun::spawn(move |events, _controls, cancel| async move {
             // Our front end reads the Dockerfile first: what it rejects is never sent.
             let plan = engine::load_plan(&opts)?;
@@ -47,7 +51,7 @@ impl Backend for DockerDaemon {
             let extras = DockerExtras {
                 rawjson: std::env::var_os(RAWJSON_ENV).map(PathBuf::from),
                 reasons: reasons::reasons(&previous, &inputs, opts.no_cache),
-                store: Some(store.clone()),
+                store: import_now.then(|| store.clone()),
             };
             let out = daemon::build(&docker, plan.clone(), &opts, &extras, &events, cancel)
                 .await
@@ -72,8 +76,9 @@ impl Backend for DockerDaemon {
                 stages: out.stages,
                 daemon_image: out.image.clone(),
             };
-            if record.image.is_some() {
-                // explain, inspect, diff and shell open the last build's stages from here.
+            if record.daemon_image.is_some() {
+                // explain, inspect, diff and shell open the last build's stages from here (after
+                // importing the image, if that was left for later).
                 store.put_build(&record)?;
             }
             match out.error {

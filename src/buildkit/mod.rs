@@ -9,6 +9,7 @@ pub mod context;
 pub mod daemon;
 pub mod failure;
 pub mod import;
+pub mod later;
 pub mod mapping;
 pub mod names;
 pub mod reasons;

@@ -9,7 +9,7 @@
 use super::import::Imported;
 use crate::engine::StepRef;
 use crate::engine::event::ConfigSummary;
-use crate::frontend::plan::{BuildPlan, Stage};
+use crate::frontend::plan::{BuildPlan, Stage, StageBase};
 use crate::image::config::ImageState;
 use crate::store::{LayerDesc, LayerInfo, StageRecord, StepRecord};
 
@@ -74,14 +74,18 @@ pub fn map_image(plan: &BuildPlan, imported: &Imported) -> Mapped {
     out
 }
 
-/// The target, then the stage it is built FROM, and so on up to an image.
+/// The target, then the stage it is built FROM, and so on up to an image. Read from what a build
+/// record keeps of the plan (`base`), so an import after the build maps the same way.
 fn chain<'a>(plan: &'a BuildPlan, target: &'a Stage) -> Vec<&'a Stage> {
+    let parent_of = |s: &Stage| match &s.base {
+        StageBase::Stage(name) => plan
+            .stages
+            .iter()
+            .find(|p| p.index < s.index && (p.label() == *name || p.index.to_string() == *name)),
+        _ => None,
+    };
     let mut out = vec![target];
-    while let Some(parent) = out
-        .last()
-        .and_then(|s| s.base_stage)
-        .and_then(|i| plan.stages.get(i))
-    {
+    while let Some(parent) = out.last().and_then(|s| parent_of(s)) {
         // A malformed plan could loop; the chain is never longer than the plan.
         if out.len() > plan.stages.len() {
             break;

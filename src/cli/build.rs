@@ -236,6 +236,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
         Progress::Auto => std::io::stdout().is_terminal(),
         Progress::Plain | Progress::Json => false,
     };
+    let import_now = tty || !args.output.is_empty() || args.result.metadata_file.is_some();
     let view = if tty {
         View::Tui(Box::new(TuiOptions {
             theme: args.theme.load()?,
@@ -266,7 +267,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<ExitCode> {
     // The TUI stays open across builds, so `w` can start watching; printers end after one build
     // unless --watch.
     let session = Session {
-        backend: super::build_backend::backend(args.builder, store.clone()),
+        backend: super::build_backend::backend(args.builder, store.clone(), import_now),
         store: store.clone(),
         source: Source::Options(Box::new(opts)),
         watch: args.watch,

@@ -21,10 +21,12 @@ pub enum Builder {
     Docker,
 }
 
-pub fn backend(builder: Builder, store: Arc<Store>) -> Arc<dyn Backend> {
+/// `import_now`: a docker build's image comes back into the store as soon as it is built (for
+/// the TUI and for `-o`/`--metadata-file`); otherwise on first use.
+pub fn backend(builder: Builder, store: Arc<Store>, import_now: bool) -> Arc<dyn Backend> {
     match builder {
         Builder::Local => Arc::new(Local::new(store)),
-        Builder::Docker => Arc::new(DockerDaemon { store }),
+        Builder::Docker => Arc::new(DockerDaemon { store, import_now }),
     }
 }
 
@@ -93,4 +95,15 @@ pub fn deliver(
         println!("{id}");
     }
     Ok(())
+}
+
+/// Before a command reads the last build: a docker build's image comes into the store now if
+/// it was left for later. A failure is a warning: the command may not need that image.
+pub fn import_last_build(global: &super::Global) {
+    if let Err(e) = crate::buildkit::later::complete_last_build(&global.store_root()) {
+        eprintln!(
+            "stagecraft: warning: {}",
+            crate::ui::visible::visible(&e.to_string())
+        );
+    }
 }

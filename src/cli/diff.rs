@@ -42,6 +42,7 @@ struct JsonDiff<'a> {
 }
 
 pub fn run(global: &Global, args: DiffArgs) -> Result<ExitCode> {
+    super::build_backend::import_last_build(global);
     let store = Store::open(&global.store_root())?;
     let a = resolve_target(&store, &args.a)?;
     let b = resolve_target(&store, &args.b)?;

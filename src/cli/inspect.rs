@@ -62,6 +62,9 @@ pub fn run(global: &Global, args: InspectArgs) -> Result<ExitCode> {
         let config = serde_json::to_value(&resolved.config).map_err(|e| miette!("{e}"))?;
         Image::new(store, args.image.clone(), resolved.layers, config)
     } else {
+        drop(store);
+        super::build_backend::import_last_build(global);
+        let store = Store::open(&global.store_root())?;
         let r = resolve_target(&store, &args.image)?;
         Image::new(store, r.label, r.layers, r.config)
     };

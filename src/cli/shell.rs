@@ -34,6 +34,7 @@ pub struct ShellArgs {
 }
 
 pub fn run(global: &Global, args: ShellArgs) -> Result<ExitCode> {
+    super::build_backend::import_last_build(global);
     let store = Store::open(&global.store_root())?;
     let tools = match &args.image {
         Some(image) => Some(resolve_target(&store, image)?),

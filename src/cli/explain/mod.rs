@@ -17,6 +17,7 @@ use super::Global;
 pub use args::{ExplainArgs, Format};
 
 pub fn run(global: &Global, args: ExplainArgs) -> Result<ExitCode> {
+    crate::cli::build_backend::import_last_build(global);
     if args.provenance {
         return provenance::run(global, args);
     }
