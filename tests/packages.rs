@@ -389,22 +389,30 @@ fn terminal(name: &str, args: &str) -> Tmux {
     )
 }
 
-/// Walks down the tree (opening directories, largest first) until the header names the package
-/// that owns the selected file; returns that label.
+/// The tree's header: ` 812 paths · 198 MB │ libc6 (dpkg) · /usr/lib/…`.
+fn header(screen: &str) -> String {
+    screen
+        .lines()
+        .find_map(|l| l.split_once(" paths · ").map(|(_, h)| h.to_string()))
+        .unwrap_or_default()
+}
+
+/// Walks down the tree (opening directories, largest first) one key pair at a time, each time
+/// waiting for the selection to move, until the header names the package that owns the selected
+/// file; returns that label.
 fn walk_to_an_owned_file(t: &Tmux) -> String {
     for _ in 0..12 {
-        let screen = t.screen();
-        // ` 812 paths · 198 MB │ libc6 2.36-9 (dpkg) · /usr/lib/…`
-        let owner = screen.lines().find_map(|l| {
-            let (_, header) = l.split_once(" paths · ")?;
-            let (label, _) = header.split_once(" │ ")?.1.split_once(" · ")?;
-            label.ends_with("(dpkg)").then(|| label.to_string())
-        });
+        let now = header(&t.screen());
+        let owner = now
+            .split_once(" │ ")
+            .and_then(|(_, h)| h.split_once(" · "))
+            .map(|(label, _)| label)
+            .filter(|label| label.ends_with("(dpkg)"));
         if let Some(owner) = owner {
-            return owner;
+            return owner.to_string();
         }
         t.send(&["l", "j"]);
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        t.wait_for("the selection to move", |s| header(s) != now);
     }
     panic!("no owned file reached; last screen:\n{}", t.screen());
 }
