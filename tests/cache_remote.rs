@@ -8,7 +8,7 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use common::{Built, Fixture, bin, require, start_registry};
 use stagecraft::engine::{Event, Record};
@@ -22,18 +22,31 @@ ENV MODE=prod
 RUN wc -c /app/built > /app/size
 ";
 
-/// `build --progress=json` with a fixed SOURCE_DATE_EPOCH (so two stores can agree on the image
-/// digest), events parsed.
-fn build(f: &Fixture, extra: &[&str]) -> Built {
-    let output = Command::new(bin())
-        .arg("--root")
+fn build_cmd(f: &Fixture, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--root")
         .arg(f.root())
         .args(["build", "--progress=json"])
         .args(extra)
         .arg(f.ctx.path())
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .unwrap();
+        .env("SOURCE_DATE_EPOCH", "1700000000");
+    cmd
+}
+
+/// `build --progress=json` with a fixed SOURCE_DATE_EPOCH (so two stores can agree on the image
+/// digest), events parsed.
+fn build(f: &Fixture, extra: &[&str]) -> Built {
+    parse(build_cmd(f, extra).output().unwrap())
+}
+
+fn piped(mut cmd: Command) -> std::process::Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn parse(output: std::process::Output) -> Built {
     let events = String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|l| serde_json::from_str::<Record>(l).unwrap_or_else(|e| panic!("bad event {l}: {e}")))
@@ -199,6 +212,16 @@ fn registry_cache_moves_a_build_between_stores() {
         "{hits:?}"
     );
     assert!(warnings(&imported).is_empty(), "{:?}", warnings(&imported));
+    // The TUI, fed this build's events: the steps pane marks remote hits, the details name the ref.
+    let mut m = stagecraft::ui::tui::Model::new(stagecraft::ui::tui::Theme::default(), 140, 40);
+    common::tui::feed(&mut m, imported.events.clone());
+    common::tui::select(&mut m, &stagecraft::engine::StepRef::new("1", 3));
+    let screen = common::tui::render(&m);
+    assert!(screen.contains("3.1 kB hit↓"), "{screen}");
+    assert!(
+        screen.contains(&format!("cache hit from {remote}")),
+        "{screen}"
+    );
     let check = b.cmd(&["store", "check"]);
     assert!(
         check.status.success(),
@@ -380,4 +403,37 @@ fn local_cache_modes_and_round_trip() {
         "{warned:?}"
     );
     assert_eq!(executed(&built).len(), 5);
+}
+
+#[test]
+fn two_builds_exporting_to_one_ref_leave_a_valid_cache() {
+    require(&["runc"]);
+    let dir = tempfile::tempdir().unwrap();
+    let registry = start_registry(dir.path());
+    let reference = format!("127.0.0.1:{}/app:cache", registry.port);
+    let to = format!("type=registry,ref={reference},mode=max");
+    let a = fixture();
+    let b = fresh_like(&a);
+    b.write("main.go", "package main // b\n");
+    let (ra, rb) = (
+        piped(build_cmd(&a, &["--cache-to", &to])),
+        piped(build_cmd(&b, &["--cache-to", &to])),
+    );
+    let (ra, rb) = (
+        parse(ra.wait_with_output().unwrap()),
+        parse(rb.wait_with_output().unwrap()),
+    );
+    assert!(ra.ok() && rb.ok());
+    // Whichever manifest came last, every blob it names is there: one of the two contexts hits
+    // every step on a fresh store, with no record refused.
+    let winners: Vec<bool> = [&a, &b]
+        .iter()
+        .map(|f| {
+            let c = fresh_like(f);
+            let built = build(&c, &["--cache-from", &reference]);
+            assert!(warnings(&built).is_empty(), "{:?}", warnings(&built));
+            executed(&built).is_empty()
+        })
+        .collect();
+    assert_eq!(winners.iter().filter(|w| **w).count(), 1, "{winners:?}");
 }

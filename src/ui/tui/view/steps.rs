@@ -95,9 +95,11 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
         spans.push(Span::styled(format!("{size:>SIZE_W$}"), theme.text));
         if cache_w > 0 {
             let (text, style) = match &step.cache {
-                Cache::Hit if step.cached_from.is_some() && cache_w >= 10 => {
+                // Pulled from a --cache-from source (the details line names it).
+                Cache::Hit if step.cached_from.is_some() && cache_w >= 11 => {
                     ("hit: remote".to_string(), theme.cached)
                 }
+                Cache::Hit if step.cached_from.is_some() => ("hit↓".to_string(), theme.cached),
                 Cache::Hit => ("hit".to_string(), theme.cached),
                 Cache::Miss(_) if cache_w < 10 => ("miss".to_string(), theme.paused),
                 Cache::Miss(reason) => (format!("miss: {reason}"), theme.paused),
