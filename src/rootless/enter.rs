@@ -146,17 +146,21 @@ fn helper_child(ready: OwnedFd, pid: u32, uid_map: &IdMap, gid_map: &IdMap) -> i
     if !matches!(read(&ready, &mut byte), Ok(1)) {
         return 2;
     }
-    for (helper, map) in [("newuidmap", uid_map), ("newgidmap", gid_map)] {
-        let ok = Command::new(helper)
-            .arg(pid.to_string())
-            .args(map.helper_args())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return 1;
-        }
+    // Both at once: start-up waits for them, and they touch different files.
+    let children: Vec<_> = [("newuidmap", uid_map), ("newgidmap", gid_map)]
+        .into_iter()
+        .map(|(helper, map)| {
+            Command::new(helper)
+                .arg(pid.to_string())
+                .args(map.helper_args())
+                .spawn()
+        })
+        .collect();
+    let mut ok = true;
+    for child in children {
+        ok &= child.and_then(|mut c| c.wait()).is_ok_and(|s| s.success());
     }
-    0
+    if ok { 0 } else { 1 }
 }
 
 /// A process may map its own IDs once, without a helper, after denying setgroups.
