@@ -11,6 +11,11 @@ mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' .ci/packages)
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" != 0 ]; then
+  # Rootless use needs only the packages, installed once by root (README: Rootless).
+  echo "missing packages; as root: apt-get install ${need[*]}" >&2
+  exit 1
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
@@ -34,7 +39,12 @@ if ! "$bin" image ls 2>/dev/null | grep -q '^busybox:latest\|/busybox:latest'; t
   printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n' > "$rootfs/etc/passwd"
   printf 'root:x:0:\napp:x:1000:\n' > "$rootfs/etc/group"
   chmod 1777 "$rootfs/tmp"
-  chown 1000:1000 "$rootfs/home/app"
+  if [ "$(id -u)" = 0 ]; then
+    chown 1000:1000 "$rootfs/home/app"
+  else
+    # A regular user's uid 1000 inside is a subordinate ID outside (newuidmap, /etc/subuid).
+    unshare --map-root-user --map-auto chown 1000:1000 "$rootfs/home/app"
+  fi
   "$bin" image import "rootfs:$rootfs" -t busybox:latest >/dev/null
 fi
 
