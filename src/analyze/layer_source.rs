@@ -182,7 +182,12 @@ impl LayerSource for StoreLayers {
         let chain =
             layer_chain(&store, request.base_image.as_deref(), &request.layers).map_err(fail)?;
         let mut indexes = index(&store, &chain).map_err(fail)?;
-        let owners = Owners::of(&packages::attribute(&indexes));
+        // Attribution stacks the layers once more: only when a package database is there.
+        let owners = if indexes.iter().all(|l| l.captured.is_empty()) {
+            Owners::default()
+        } else {
+            Owners::of(&packages::attribute(&indexes))
+        };
         let last = if request.changes_in_last {
             indexes.pop()
         } else {

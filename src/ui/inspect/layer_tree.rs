@@ -80,7 +80,9 @@ pub fn build(layers: &[Arc<LayerIndex>], filter: &str, partial: bool) -> Option<
             change: marks.get(p.as_str()).copied().unwrap_or(Change::Unchanged),
         })
         .chain(removed.into_iter().filter(|e| keep(&e.path)));
-    let packages = if partial {
+    // Attribution stacks the layers once more: only when a package database is there (an image
+    // of 1M plain files keeps its tree time).
+    let packages = if partial || layers.iter().all(|l| l.captured.is_empty()) {
         Packages::default()
     } else {
         packages::attribute(layers)
