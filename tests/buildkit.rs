@@ -485,6 +485,9 @@ fn built_image_comes_back_for_explain_and_diff() {
     let last = report["layers"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["step"]["stage"], "3", "{last}");
     assert_eq!(last["step"]["instruction"], "COPY", "{last}");
+    // A shell in the target stage runs on the imported layers.
+    let shown = sc_ok(store.path(), &d.host, &["shell", "3", "--", "cat", "/out"]);
+    assert_eq!(shown, unique);
     // Tagged in the store as in the daemon.
     sc_ok(store.path(), &d.host, &["explain", "sc-back:1"]);
 

@@ -57,10 +57,16 @@ impl Backend for DockerDaemon {
                 .await
                 .map_err(|e| EngineError::Backend(e.to_string()))?;
             if out.error.is_none() {
-                // A base the daemon pulled during the build has an id only now.
-                let after = daemon::base_ids(&docker, &plan).await;
-                if after != bases {
-                    inputs = inputs_with(&after);
+                // A base the daemon pulled during the build has an id only now (asked only
+                // then: each question is a round trip on every build).
+                let missing = plan.stages.iter().any(|s| {
+                    s.needed
+                        && s.base_stage.is_none()
+                        && s.base_ref != "scratch"
+                        && !bases.contains_key(&s.base_ref)
+                });
+                if missing {
+                    inputs = inputs_with(&daemon::base_ids(&docker, &plan).await);
                 }
                 reasons::save(&record, &inputs);
             }
