@@ -381,6 +381,15 @@ fn local_cache_modes_and_round_trip() {
     assert!(executed(&built).is_empty(), "ran {:?}", executed(&built));
     assert_eq!(built.image(), first.image());
 
+    // The final stage rebuilt over a builder made of imported hits: its COPY --from mounts the
+    // never-extracted builder only now, and the result is the same image.
+    let d = fresh_like(&a);
+    let src = format!("type=local,src={}", max.display());
+    let built = build(&d, &["--cache-from", &src, "--no-cache-filter", "1"]);
+    assert!(built.cached("builder/2"));
+    assert_eq!(executed(&built), ["1/1", "1/2", "1/3"]);
+    assert_eq!(built.image(), first.image());
+
     // A truncated manifest is refused as a whole; the build goes on without it.
     let index: serde_json::Value =
         serde_json::from_slice(&fs::read(min.join("index.json")).unwrap()).unwrap();

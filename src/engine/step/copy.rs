@@ -33,6 +33,8 @@ struct SourceView {
     from_key: Option<String>,
     _view: Option<(Overlay, tempfile::TempDir)>,
     _heredocs: Option<tempfile::TempDir>,
+    /// `--from` a stage of imported hits not extracted yet: mounted only if the step runs.
+    deferred: Option<String>,
 }
 
 pub async fn copy<'a>(
@@ -54,7 +56,9 @@ pub async fn copy<'a>(
     } = Sources::of(copy, is_add);
     let from = copy.from.clone();
     let view = source_view(ctx, from.as_deref(), &heredocs).await?;
-    let selected = if paths.is_empty() || (ctx.opts.dry_run && view.from_key.is_some()) {
+    let unread = ctx.opts.dry_run || view.deferred.is_some();
+    let select_paths = paths.clone();
+    let selected = if paths.is_empty() || (unread && view.from_key.is_some()) {
         Vec::new()
     } else {
         view.tree.select(&paths)?
@@ -106,7 +110,11 @@ pub async fn copy<'a>(
     } else {
         (selected, Vec::new())
     };
-    Ok(Work::fs(inputs, created_by, move |lowers| {
+    Ok(Work::fs(inputs, created_by, move |lowers| async move {
+        let (view, selected, archives) = match view.deferred.clone() {
+            Some(from) => mount_deferred(ctx, &from, view, &select_paths, unpack).await?,
+            None => (view, selected, archives),
+        };
         let sink = ctx.sink.clone();
         let step = step_ref.clone();
         on_overlay(ctx, lowers, move |rootfs| {
@@ -153,6 +161,7 @@ pub async fn copy<'a>(
             drop(view);
             Ok(true)
         })
+        .await
     }))
 }
 
@@ -288,8 +297,19 @@ async fn source_view(
             from_key: None,
             _view: None,
             _heredocs: heredoc_dir,
+            deferred: None,
         });
     };
+    // A stage made of imported hits is extracted only if this step runs: its key is all a hit needs.
+    if let Some(key) = super::from::unextracted_stage_key(ctx, from).await {
+        return Ok(SourceView {
+            tree: SourceTree::rootfs(Path::new("/")),
+            from_key: Some(key),
+            _view: None,
+            _heredocs: heredoc_dir,
+            deferred: Some(from.to_string()),
+        });
+    }
     let (lowers, key) = source_lowers(ctx, from).await?;
     // A dry run keys `--from` on the source's key alone and mounts nothing.
     if ctx.opts.dry_run {
@@ -298,6 +318,7 @@ async fn source_view(
             from_key: Some(key),
             _view: None,
             _heredocs: heredoc_dir,
+            deferred: None,
         });
     }
     let scratch = ctx.store.tmp_dir("from-")?;
@@ -307,7 +328,38 @@ async fn source_view(
         from_key: Some(key),
         _view: Some((overlay, scratch)),
         _heredocs: heredoc_dir,
+        deferred: None,
     })
+}
+
+/// The source of a `--from` that [`source_view`] deferred, mounted now that the step runs, with
+/// its selection (and ADD's archives split off).
+async fn mount_deferred(
+    ctx: &BuildCtx,
+    from: &str,
+    view: SourceView,
+    paths: &[String],
+    unpack: bool,
+) -> Result<(SourceView, Vec<Selected>, Vec<PathBuf>), StepError> {
+    let (lowers, key) = source_lowers(ctx, from).await?;
+    let scratch = ctx.store.tmp_dir("from-")?;
+    let overlay = Overlay::mount(&lowers, scratch.path())?;
+    let view = SourceView {
+        tree: SourceTree::rootfs(overlay.rootfs()),
+        from_key: Some(key),
+        _view: Some((overlay, scratch)),
+        _heredocs: view._heredocs,
+        deferred: None,
+    };
+    let selected = match paths.is_empty() {
+        true => Vec::new(),
+        false => view.tree.select(paths)?,
+    };
+    let (selected, archives) = match unpack {
+        true => split_archives(&view.tree, selected),
+        false => (selected, Vec::new()),
+    };
+    Ok((view, selected, archives))
 }
 
 struct Download {

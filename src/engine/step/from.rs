@@ -50,6 +50,14 @@ pub fn find_stage(ctx: &BuildCtx, from: &str) -> Option<usize> {
         .map(|s| s.index)
 }
 
+/// The key of the stage `from` names when its chain holds imported hits not extracted yet (a
+/// reader that only needs the key then mounts nothing).
+pub async fn unextracted_stage_key(ctx: &BuildCtx, from: &str) -> Option<String> {
+    let index = find_stage(ctx, from).filter(|_| !ctx.opts.dry_run)?;
+    let out = ctx.stage_output(index).await.ok()?;
+    out.stale.then(|| out.key.clone())
+}
+
 /// What `--from` (COPY, or a RUN bind mount) names: a stage of this build (waited for) or an
 /// image. Returns its snapshot dirs and the key the reading step's cache key takes from it.
 pub async fn source_lowers(
