@@ -67,6 +67,13 @@ fn build_and_kill(f: &Fixture, after: usize) -> Killed {
 }
 
 fn assert_consistent(f: &Fixture, context: &str) {
+    // The runtime state of a container the kill cut short is removed by the next command and
+    // only listed by `store check`: open the store once first, as the next build would.
+    let opened = f.cmd(&["image", "ls"]);
+    assert!(
+        opened.status.success(),
+        "{context}: image ls after the kill"
+    );
     let out = f.cmd(&["store", "check"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
