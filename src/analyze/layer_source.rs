@@ -179,8 +179,9 @@ impl LayerSource for StoreLayers {
             message,
         };
         let store = Store::open(&self.root).map_err(|e| fail(e.to_string()))?;
-        let chain =
-            layer_chain(&store, request.base_image.as_deref(), &request.layers).map_err(fail)?;
+        let chain = layer_chain(&store, request.base_image.as_deref(), &request.layers)
+            .or_else(|why| recorded_chain(&store, request).ok_or(why))
+            .map_err(fail)?;
         let mut indexes = index(&store, &chain).map_err(fail)?;
         // Attribution stacks the layers once more: only when a package database is there.
         let owners = if indexes.iter().all(|l| l.captured.is_empty()) {
@@ -198,6 +199,24 @@ impl LayerSource for StoreLayers {
             owners,
         })
     }
+}
+
+/// The layers the last build recorded for the requested step, when they end with the layers the
+/// request names: a `--builder docker` build's base image lives in the daemon, not in the store,
+/// but its record holds the whole chain of the imported image.
+fn recorded_chain(store: &Store, request: &LayerRequest) -> Option<Vec<LayerRef>> {
+    let record = store.last_build().ok()??;
+    let stage = record.stage(&request.step.stage)?;
+    let step = stage.steps.iter().find(|s| s.index == request.step.index)?;
+    let chain: Vec<LayerRef> = step
+        .layers
+        .iter()
+        .map(crate::store::LayerDesc::to_ref)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let own = request.layers.iter().map(|l| l.diff_id.as_str());
+    let tail = chain.iter().rev().take(request.layers.len()).rev();
+    tail.map(|l| l.diff_id.to_string()).eq(own).then_some(chain)
 }
 
 /// The layers of a state: its base image's (`FROM image`), then the build's own.
