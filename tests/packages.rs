@@ -36,6 +36,8 @@ RUN rm /root/key.pem && apt-get purge -y patch
 static BUILT: LazyLock<Fixture> = LazyLock::new(|| {
     require(&["openssl", "umoci"]);
     let f = Fixture::new();
+    common::remove_at_exit(f.store.path());
+    common::remove_at_exit(f.ctx.path());
     f.import_debian();
     f.dockerfile(DOCKERFILE);
     let key = f.ctx.path().join("key.pem");
@@ -235,8 +237,11 @@ fn snapshot_file(name: &str) -> std::path::PathBuf {
 
 /// The final image, unpacked by umoci from our OCI export (once).
 fn unpacked() -> PathBuf {
-    static UNPACKED: LazyLock<(tempfile::TempDir, PathBuf)> =
-        LazyLock::new(|| BUILT.unpack("pk:1"));
+    static UNPACKED: LazyLock<(tempfile::TempDir, PathBuf)> = LazyLock::new(|| {
+        let unpacked = BUILT.unpack("pk:1");
+        common::remove_at_exit(unpacked.0.path());
+        unpacked
+    });
     UNPACKED.1.clone()
 }
 

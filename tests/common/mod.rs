@@ -72,3 +72,25 @@ pub fn require(cmds: &[&str]) {
         packages.join(" ")
     );
 }
+
+/// Paths [`remove_at_exit`] removes when the test binary exits.
+static AT_EXIT: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn remove_registered() {
+    if let Ok(paths) = AT_EXIT.lock() {
+        for p in paths.iter() {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
+
+/// Removes `path` when the test binary exits. A fixture kept in a `static` (shared by every
+/// test of a file) is never dropped, so its temporary directory would stay behind after each run.
+pub fn remove_at_exit(path: &std::path::Path) {
+    let mut paths = AT_EXIT.lock().unwrap();
+    if paths.is_empty() {
+        // SAFETY: registers a plain function without captured state; it runs once, at exit().
+        unsafe { libc::atexit(remove_registered) };
+    }
+    paths.push(path.to_path_buf());
+}
