@@ -24,14 +24,26 @@ pub fn run(global: &Global, cmd: StoreCommand) -> Result<ExitCode> {
     let store = Store::open(&global.store_root())?;
     let StoreCommand::Check { repair } = cmd;
     let report = store.check(repair)?;
-    let leftovers = crate::exec::leftovers::find();
-    for l in &leftovers {
+    // Every store's leftovers go with --repair (their owner is dead); only this store's are its
+    // problems, so a build killed on another store does not fail this check.
+    let (leftovers, others): (Vec<_>, Vec<_>) = crate::exec::leftovers::find()
+        .into_iter()
+        .partition(|l| l.of_store(&global.store_root()));
+    for (l, ours) in leftovers
+        .iter()
+        .map(|l| (l, true))
+        .chain(others.iter().map(|l| (l, false)))
+    {
         if repair {
             crate::exec::leftovers::remove(l);
         }
+        let verdict = match (repair, ours) {
+            (true, _) => "removed ",
+            (false, true) => "broken ",
+            (false, false) => "note: another store's ",
+        };
         println!(
-            "{}{}: container {} of stagecraft process {}, which no longer runs",
-            if repair { "removed " } else { "broken " },
+            "{verdict}{}: container {} of stagecraft process {}, which no longer runs",
             l.state.display(),
             l.id,
             l.owner

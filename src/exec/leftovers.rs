@@ -14,7 +14,31 @@ pub struct Leftover {
     /// The runtime's state dir for it.
     pub state: PathBuf,
     pub owner: u32,
+    /// The container's root filesystem (under the store's `tmp/` it ran for), when the runtime's
+    /// state names it: which store a leftover belongs to.
+    pub rootfs: Option<PathBuf>,
     kind: RuntimeKind,
+}
+
+impl Leftover {
+    /// Whether it ran for the store at `root`; one whose state names no rootfs may have.
+    pub fn of_store(&self, root: &Path) -> bool {
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        self.rootfs.as_ref().is_none_or(|r| r.starts_with(&root))
+    }
+}
+
+/// The rootfs runc (`state.json`: `config.rootfs`) or crun (`status`: `rootfs`) recorded.
+fn rootfs_of(state: &Path) -> Option<PathBuf> {
+    let text = ["state.json", "status"]
+        .iter()
+        .find_map(|f| std::fs::read(state.join(f)).ok())?;
+    let json: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    let rootfs = json
+        .pointer("/config/rootfs")
+        .or_else(|| json.get("rootfs"))?
+        .as_str()?;
+    Some(PathBuf::from(rootfs))
 }
 
 /// The leftovers under both runtimes' state roots.
@@ -33,8 +57,10 @@ pub fn find() -> Vec<Leftover> {
                 continue;
             };
             if !Path::new("/proc").join(owner.to_string()).exists() {
+                let state = root.join(&id);
                 out.push(Leftover {
-                    state: root.join(&id),
+                    rootfs: rootfs_of(&state),
+                    state,
                     id,
                     owner,
                     kind,

@@ -53,6 +53,8 @@ fn state_dirs(owner: u32) -> Vec<PathBuf> {
 #[test]
 fn a_killed_build_takes_its_container_with_it() {
     let f = Fixture::new();
+    // Made before the kill: every command but `store check` removes leftovers first.
+    let other = Fixture::new();
     let marker = format!("spin-{}-{}", std::process::id(), line!());
     f.dockerfile(&format!(
         "FROM busybox\nRUN sh -c 'while true; do :; done; echo {marker}'\n"
@@ -78,6 +80,17 @@ fn a_killed_build_takes_its_container_with_it() {
         eventually(100, || with_marker(&marker).is_empty()),
         "container processes outlived stagecraft: {:?}",
         with_marker(&marker)
+    );
+    // Another store's check does not count it as its own problem (builds on other stores, as
+    // the tests running beside this one, would fail their checks), but says it is there.
+    let out = other.cmd(&["store", "check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = format!("of stagecraft process {owner}, which no longer runs");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("broken") && l.contains(&line)),
+        "another store's leftover reported as broken: {text}"
     );
     // Another stagecraft on this machine may clean up first; when the state is still there,
     // `store check` names it and `--repair` removes it.
