@@ -154,8 +154,10 @@ impl ShellWord<'_> {
                     words.add_raw_string(&tmp);
                 }
                 '"' => {
+                    // Each quoted part fits on its own; their sum must too (`"$A""$A"…`).
                     let tmp = self.double_quote()?;
                     result.push_str(&tmp);
+                    self.fits(result.len())?;
                     words.add_raw_string(&tmp);
                 }
                 '$' => {

@@ -7,6 +7,8 @@
 //! global ARGs only) and ONBUILD triggers when they run. RUN, CMD, ENTRYPOINT, SHELL and HEALTHCHECK
 //! are left to the container's shell.
 
+#[cfg(test)]
+mod growth_tests;
 mod lex;
 pub mod limits;
 mod pattern;
