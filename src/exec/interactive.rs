@@ -13,6 +13,7 @@ use super::error::ExecError;
 use super::run::Container;
 use super::runtime::unique_container_id;
 use super::spec::{Exit, RunSpec};
+use super::tether::dies_with_us;
 use super::user::resolve_user;
 
 /// Where the interactive process's I/O goes.
@@ -43,12 +44,15 @@ pub async fn run_interactive(spec: &RunSpec, io: TtyIo) -> Result<Exit, ExecErro
     spec.runtime.remove_stale_containers();
     let id = unique_container_id();
     let bundle = Bundle::create(spec, &id, &user, io.is_terminal())?;
-    let mut command = tokio::process::Command::from(spec.runtime.command()?);
-    command
+    let mut runtime = spec.runtime.command()?;
+    runtime
         .arg("run")
         .arg("--bundle")
         .arg(bundle.dir())
         .arg(&id);
+    // Tethered like RUN: a shell's container dies with stagecraft, even on `kill -9`. The
+    // wrapper passes the terminal through untouched (the runtime still makes the pty).
+    let mut command = tokio::process::Command::from(dies_with_us(&runtime));
     let spawn_err = |source| ExecError::Spawn {
         runtime: spec.runtime.path.clone(),
         source,

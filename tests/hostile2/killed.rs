@@ -1,6 +1,7 @@
 //! Item 2: `kill -9` of stagecraft during a RUN takes the container with it, and what the killed
 //! process left (the runtime's state dir) is reported by `store check` and removed by `--repair`
-//! or by the next command.
+//! or by the next command. A shell's container (`stagecraft shell`, failure shells) is tethered
+//! the same way.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -127,4 +128,42 @@ fn a_killed_build_takes_its_container_with_it() {
         .flatten()
         .collect();
     assert!(tmp.is_empty(), "store tmp/ keeps {tmp:?}");
+}
+
+#[test]
+fn a_killed_shell_takes_its_container_with_it() {
+    let f = Fixture::new();
+    f.dockerfile("FROM busybox\nRUN echo built > /built\n");
+    let built = f.build(&[]);
+    assert!(built.ok(), "{}", built.stderr());
+    let marker = format!("shell-spin-{}-{}", std::process::id(), line!());
+    let script = format!("while true; do :; done; echo {marker}");
+    let mut shell = Command::new(bin())
+        .arg("--root")
+        .arg(f.root())
+        .args(["shell", "0", "--", "sh", "-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // stagecraft's own command line holds the marker too: only the others count.
+    let owner = shell.id();
+    let container = || -> Vec<u32> {
+        with_marker(&marker)
+            .into_iter()
+            .filter(|p| *p != owner)
+            .collect()
+    };
+    assert!(
+        eventually(600, || !container().is_empty()),
+        "the shell never started"
+    );
+    shell.kill().unwrap();
+    shell.wait().unwrap();
+    assert!(
+        eventually(100, || container().is_empty()),
+        "the shell's container outlived stagecraft: {:?}",
+        container()
+    );
 }
