@@ -252,6 +252,33 @@ mod tests {
     }
 
     #[test]
+    fn globs_match_per_component_in_order_and_skip_symlinked_dirs() {
+        let (dir, tree) = ctx(
+            &[
+                ("b/sub/x.rs", ""),
+                ("a/sub/y.rs", ""),
+                ("a/sub/z.go", ""),
+                ("a/other/w.rs", ""),
+            ],
+            "a/sub/y.rs\n",
+        );
+        std::os::unix::fs::symlink("a", dir.path().join("link")).expect("symlink");
+        let sel = tree.select(&["*/sub/*.rs".to_string()]).expect("select");
+        let rels: Vec<_> = sel.iter().map(|s| s.rel.to_str()).collect();
+        assert_eq!(
+            rels,
+            [Some("b/sub/x.rs")],
+            "ignored and other names left out"
+        );
+        let sel = tree.select(&["a/s?b/*".to_string()]).expect("select");
+        assert_eq!(sel.len(), 1, "{sel:?}"); // z.go; y.rs is ignored
+        assert!(matches!(
+            tree.select(&["link/*/*.go".into()]),
+            Err(ContextError::NoMatch { .. })
+        ));
+    }
+
+    #[test]
     fn globs_escapes_and_missing_sources() {
         let (dir, tree) = ctx(&[("a.go", ""), ("b.go", ""), ("c.txt", "")], "");
         let sel = tree.select(&["*.go".to_string()]).expect("select");

@@ -3,7 +3,7 @@
 //! `!` re-includes, the last matching pattern wins, and a pattern that matches a directory excludes
 //! everything under it.
 
-use regex::Regex;
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IgnoreError {
@@ -27,7 +27,13 @@ struct Pattern {
 #[derive(Debug, Clone, Default)]
 pub struct DockerIgnore {
     patterns: Vec<Pattern>,
+    /// All patterns in one automaton: a path (and each parent) is matched once, not once per
+    /// pattern. `None` when empty or too large to compile; then each pattern is tried in turn.
+    set: Option<RegexSet>,
 }
+
+/// Compiled-size bound for the set; past it matching falls back to one regex at a time.
+const SET_SIZE_LIMIT: usize = 64 << 20;
 
 impl DockerIgnore {
     /// Parses the text of a `.dockerignore` file. Comments (`#` at the start of a line) and blank lines
@@ -63,7 +69,15 @@ impl DockerIgnore {
                 })?;
             patterns.push(Pattern { regex, exclusion });
         }
-        Ok(Self { patterns })
+        let set = (!patterns.is_empty())
+            .then(|| {
+                RegexSetBuilder::new(patterns.iter().map(|p| p.regex.as_str()))
+                    .size_limit(SET_SIZE_LIMIT)
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        Ok(Self { patterns, set })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -71,22 +85,32 @@ impl DockerIgnore {
     }
 
     /// True when `rel` (a `/`-separated path relative to the context root) is excluded from the context.
+    /// The last pattern that matches the path or one of its parents decides, as in moby's
+    /// patternmatcher: a `!` pattern re-includes, any other excludes.
     pub fn is_ignored(&self, rel: &str) -> bool {
-        let rel = rel.trim_start_matches("./").trim_start_matches('/');
-        let parents: Vec<&str> = parent_prefixes(rel).collect();
-        let mut ignored = false;
-        for p in &self.patterns {
-            // A later pattern can only flip the verdict the other way.
-            if p.exclusion != ignored {
-                continue;
-            }
-            let hit =
-                p.regex.is_match(rel) || parents.iter().any(|parent| p.regex.is_match(parent));
-            if hit {
-                ignored = !p.exclusion;
-            }
+        if self.patterns.is_empty() {
+            return false;
         }
-        ignored
+        let rel = rel.trim_start_matches("./").trim_start_matches('/');
+        let last = |text: &str| match &self.set {
+            Some(set) => set.matches(text).iter().next_back(),
+            None => self.patterns.iter().rposition(|p| p.regex.is_match(text)),
+        };
+        let mut decisive = last(rel);
+        for parent in parent_prefixes(rel) {
+            decisive = decisive.max(last(parent));
+        }
+        decisive.is_some_and(|i| !self.patterns[i].exclusion)
+    }
+
+    /// The same rules matched one pattern at a time, as before the set existed: the reference
+    /// the set is tested and benchmarked against (`benches/context_patterns.rs`).
+    #[doc(hidden)]
+    pub fn one_pattern_at_a_time(&self) -> Self {
+        Self {
+            patterns: self.patterns.clone(),
+            set: None,
+        }
     }
 
     /// True when some `!` pattern may re-include a path under an ignored directory, so a walker must
@@ -241,6 +265,33 @@ mod tests {
         assert!(d.is_ignored("file7.txt"));
         assert!(!d.is_ignored("fileA.txt"));
         assert!(!d.is_ignored("# a comment"));
+    }
+
+    #[test]
+    fn the_pattern_set_decides_as_each_pattern_in_turn() {
+        let d = ignore(
+            "docs\n!docs/keep\n**/*.log\n!**/keep.log\nbuild/*\n!build/out\nbuild/out/tmp\n",
+        );
+        let one_by_one = d.one_pattern_at_a_time();
+        assert!(d.set.is_some());
+        for path in [
+            "docs",
+            "docs/a",
+            "docs/keep",
+            "docs/keep/x",
+            "a.log",
+            "x/keep.log",
+            "x/y.log",
+            "build/a",
+            "build/out",
+            "build/out/tmp",
+            "build/out/tmp/z",
+            "src/main.rs",
+        ] {
+            assert_eq!(d.is_ignored(path), one_by_one.is_ignored(path), "{path}");
+        }
+        assert!(!d.is_ignored("docs/keep/x") && d.is_ignored("docs/a"));
+        assert!(d.is_ignored("build/out/tmp/z") && !d.is_ignored("build/out"));
     }
 
     #[test]
