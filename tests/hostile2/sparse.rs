@@ -86,6 +86,17 @@ fn a_sparse_file_keeps_its_holes_in_snapshots_tars_and_exports() {
         assert!(len < 4 << 20, "blob {:?}: {len} bytes", entry.file_name());
     }
 
+    // explain reads the sparse entry as the file it stands for: the layer holds 2 GiB.
+    let out = f.cmd(&["explain", "sparse:1", "--format", "json", "--top", "0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let last = report["layers"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["size"].as_u64(), Some(SIZE), "{last}");
+
     // Exported and read by Go's archive/tar: skopeo copies it (verifying every digest), umoci
     // unpacks it; the result has the same bytes.
     let (dir, rootfs) = f.unpack("sparse:1");
