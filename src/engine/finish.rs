@@ -174,18 +174,7 @@ pub async fn finish(
             step.store_config(&ctx.store)?;
         }
     }
-    let record = BuildRecord {
-        id: build_id,
-        created: stamp::now(),
-        context: ctx.opts.context.clone(),
-        dockerfile: ctx.opts.dockerfile.clone(),
-        target: ctx.plan.target.clone(),
-        plan: ctx.plan.clone(),
-        image: image.clone(),
-        error: message.clone(),
-        stages,
-        daemon_image: None,
-    };
+    let record = build_record(ctx, build_id, image.clone(), message.clone(), stages);
     ctx.store.put_build(&record)?;
     let export = match image {
         Some(_) => super::remote::export::export_all(ctx, &record).await.err(),
@@ -271,17 +260,28 @@ fn dry_run_finish(
     if let Some(e) = error {
         return Err(EngineError::Failed(e));
     }
-    let record = BuildRecord {
-        id: build_id,
+    let record = build_record(ctx, build_id, None, None, Vec::new());
+    Ok(BuildOutcome { record, totals })
+}
+
+/// The record of this build: its plan, result and stages.
+fn build_record(
+    ctx: &BuildCtx,
+    id: String,
+    image: Option<String>,
+    error: Option<String>,
+    stages: Vec<StageRecord>,
+) -> BuildRecord {
+    BuildRecord {
+        id,
         created: stamp::now(),
         context: ctx.opts.context.clone(),
         dockerfile: ctx.opts.dockerfile.clone(),
         target: ctx.plan.target.clone(),
         plan: ctx.plan.clone(),
-        image: None,
-        error: None,
-        stages: Vec::new(),
+        image,
+        error,
+        stages,
         daemon_image: None,
-    };
-    Ok(BuildOutcome { record, totals })
+    }
 }

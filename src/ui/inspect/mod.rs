@@ -5,6 +5,7 @@
 //! Elm-style like the build TUI (whose theme, tree model and tree renderer it uses): one
 //! [`Model`], [`Msg`]s through [`update`], [`Effect`]s run on worker threads.
 
+pub mod frame;
 pub mod layer_tree;
 pub mod model;
 pub mod msg;

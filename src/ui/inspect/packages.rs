@@ -9,8 +9,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use super::frame::{block, line_at};
 use super::model::{Focus, Model};
-use super::view::{block, line_at};
 use crate::analyze::packages::{Package, owners::label};
 use crate::ui::tui::format::size;
 use crate::ui::tui::layout::inner;
@@ -34,7 +34,7 @@ fn listed(m: &Model) -> &[Package] {
 
 pub fn key(m: &mut Model, code: KeyCode) {
     let last = listed(m).len().saturating_sub(1);
-    let page = usize::from(super::view::areas(m.size).waste.height.saturating_sub(3)).max(1);
+    let page = usize::from(super::frame::areas(m.size).waste.height.saturating_sub(3)).max(1);
     m.package = match code {
         KeyCode::Up | KeyCode::Char('k') => m.package.saturating_sub(1),
         KeyCode::Down | KeyCode::Char('j') => m.package + 1,

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::frame::areas;
 use super::model::{Attributes, Focus, LayerState, Model, Prompt};
 use super::msg::{Effect, Msg};
 use super::packages;
-use super::view::areas;
 use crate::analyze::layers::EntryKind;
 use crate::ui::tui::tree::{Row, Sort};
 
