@@ -3,26 +3,15 @@
 
 use std::sync::Arc;
 
-use clap::ValueEnum;
 use miette::{Result, miette};
 
-use super::build::BuildArgs;
+use super::build_args::{BuildArgs, Builder};
 use super::build_result::{Delivery, ResultFlags};
 use crate::backend::docker::DockerDaemon;
 use crate::backend::{Backend, Local};
 use crate::image::layer::Compression;
 use crate::store::{BuildRecord, Store};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Builder {
-    /// stagecraft's own engine, on this machine's store
-    Local,
-    /// The BuildKit inside the Docker daemon at DOCKER_HOST (unix, or tcp with DOCKER_TLS_VERIFY)
-    Docker,
-}
-
-/// `import_now`: a docker build's image comes back into the store as soon as it is built (for
-/// the TUI and for `-o`/`--metadata-file`); otherwise on first use.
 pub fn backend(builder: Builder, store: Arc<Store>, import_now: bool) -> Arc<dyn Backend> {
     match builder {
         Builder::Local => Arc::new(Local::new(store)),

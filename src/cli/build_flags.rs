@@ -95,6 +95,17 @@ pub fn check_tag(tag: &str) -> Result<()> {
         })
 }
 
+/// `--build-arg K=V`, or `--build-arg K` taking K from the environment (skipped when unset), as
+/// docker does.
+pub fn build_args(args: &[String]) -> BTreeMap<String, String> {
+    args.iter()
+        .filter_map(|a| match a.split_once('=') {
+            Some((k, v)) => Some((k.to_string(), v.to_string())),
+            None => std::env::var(a).ok().map(|v| (a.clone(), v)),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

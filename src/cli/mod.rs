@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod build;
-pub mod build_backend;
+pub mod build_args;
+mod build_backend;
 pub mod build_flags;
 pub mod build_result;
 pub mod cache;

@@ -8,13 +8,7 @@ use miette::Result;
 use crate::engine::shell::last_failure;
 use crate::store::Store;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OnFailure {
-    /// Open a shell in the state before the failing step
-    Shell,
-    /// Open a shell in the state the failing RUN left behind (what it wrote before failing)
-    ShellLeft,
-}
+pub use super::build_args::OnFailure;
 
 /// The failing command as one would type it again: the instruction without `RUN` and its flags.
 fn command_of(text: &str) -> String {

@@ -1,6 +1,5 @@
 //! `stagecraft plan`: show the stage graph of a Dockerfile without building anything.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,16 +38,6 @@ pub struct PlanArgs {
     pub check: bool,
 }
 
-/// `--build-arg K=V`, or `--build-arg K` taking K from the environment (skipped when unset).
-pub fn parse_build_args(args: &[String]) -> BTreeMap<String, String> {
-    args.iter()
-        .filter_map(|a| match a.split_once('=') {
-            Some((k, v)) => Some((k.to_string(), v.to_string())),
-            None => std::env::var(a).ok().map(|v| (a.clone(), v)),
-        })
-        .collect()
-}
-
 pub fn run(global: &super::Global, args: PlanArgs) -> miette::Result<ExitCode> {
     let file = args
         .file
@@ -66,7 +55,7 @@ pub fn run(global: &super::Global, args: PlanArgs) -> miette::Result<ExitCode> {
         // Base images' ENV come from the store when it exists; `plan` never creates one.
         let root = global.store_root();
         let store = root.is_dir().then(|| Store::open(&root).ok()).flatten();
-        let build_args = parse_build_args(&args.build_args);
+        let build_args = super::build_flags::build_args(&args.build_args);
         let report =
             crate::engine::checks::check(&dockerfile, &args.context, &build_args, store.as_ref())
                 .map_err(|e| miette::miette!("# check= directive: {e}"))?;
@@ -81,7 +70,7 @@ pub fn run(global: &super::Global, args: PlanArgs) -> miette::Result<ExitCode> {
     }
     let opts = PlanOptions {
         target: args.target,
-        build_args: parse_build_args(&args.build_args),
+        build_args: super::build_flags::build_args(&args.build_args),
         platform: args.platform,
     };
     let plan = frontend::plan(&dockerfile, &opts)?;

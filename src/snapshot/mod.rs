@@ -14,6 +14,7 @@ pub mod mountinfo;
 pub mod namespace;
 mod options;
 pub mod overlay;
+pub mod start;
 
 pub use error::OverlayError;
 pub use namespace::{NamespaceError, enter_private_mount_namespace, run_isolated};

@@ -35,30 +35,9 @@ pub enum NamespaceError {
 /// What happened when `main` tried to enter the namespace, for the error a mount reports later.
 static AT_START: OnceLock<String> = OnceLock::new();
 
-/// Called first thing in `main`. A regular user first enters a user namespace of its own
-/// (`rootless`). Failing here is not fatal: commands that never mount still work, and
-/// [`ensure_private`] reports this cause when something wants to mount. Returns warnings for
-/// the user (a rootless run without a subordinate ID range).
-pub fn enter_at_process_start() -> Vec<String> {
-    let mut warnings = Vec::new();
-    if !nix::unistd::geteuid().is_root() {
-        match crate::rootless::enter_user_namespace() {
-            Ok(w) => warnings = w,
-            Err(e) => {
-                let _ = AT_START.set(e.to_string());
-                return warnings;
-            }
-        }
-    }
-    let outcome = match enter_private_mount_namespace() {
-        Ok(()) => {
-            warnings.extend(super::backend::choose_at_start());
-            "entered".to_string()
-        }
-        Err(e) => e.to_string(),
-    };
+/// What happened at process start ("entered", or why not), for [`ensure_private`]'s error.
+pub(super) fn record_at_start(outcome: String) {
     let _ = AT_START.set(outcome);
-    warnings
 }
 
 /// The mount namespace the process started in, recorded by the first entry into a private one.

@@ -299,7 +299,7 @@ fn toggle_tree(m: &mut Model) -> Vec<Effect> {
     }
     m.focus = Pane::Tree;
     match m.selected_step().map(|s| s.step.clone()) {
-        Some(step) => super::update::load_layer(m, step).into_iter().collect(),
+        Some(step) => super::nav::load_layer(m, step).into_iter().collect(),
         None => Vec::new(),
     }
 }

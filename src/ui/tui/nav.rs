@@ -3,7 +3,7 @@
 
 use crate::engine::event::{Control, StepRef};
 
-use super::model::Model;
+use super::model::{Layer, Model};
 use super::msg::Effect;
 
 /// Quitting a live build cancels it: nobody would be left to watch it.
@@ -74,4 +74,13 @@ pub fn center_log(m: &mut Model, pos: usize) {
     } else {
         m.logs.seq_at(filter, bottom)
     };
+}
+
+/// Reads the filesystem after `step` into the layer pane; while a layer of its chain is not
+/// digested yet the pane waits (and `update::layer_digested` asks again).
+pub fn load_layer(m: &mut Model, step: StepRef) -> Option<Effect> {
+    let request = m.build.layer_request(&step);
+    let pending = request.pending();
+    m.layer = Layer::Loading { step, pending };
+    (!pending).then_some(Effect::LoadLayer(request))
 }

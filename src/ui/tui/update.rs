@@ -1,7 +1,7 @@
 //! `update`: the only place the model changes. Engine records, keys, mouse, resizes and ticks in;
 //! effects (quit, control the build, read a layer) out.
 
-use crate::engine::event::{Event, Record, StepRef};
+use crate::engine::event::{Event, Record};
 
 use super::graph::{BOX_H, GraphLayout};
 use super::layout::{self, Pane};
@@ -11,7 +11,8 @@ use super::tree::TreeView;
 use super::{diffview, keys, mouse, provenance};
 
 pub use super::nav::{
-    center_log, detail_lines, log_rows, quit, scroll_logs, select_step, steps_rows, tree_rows,
+    center_log, detail_lines, load_layer, log_rows, quit, scroll_logs, select_step, steps_rows,
+    tree_rows,
 };
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
@@ -80,15 +81,6 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     }
     effects.extend(provenance::request(m));
     effects
-}
-
-/// Reads the filesystem after `step` into the layer pane; while a layer of its chain is not
-/// digested yet the pane waits (and [`layer_digested`] asks again).
-pub fn load_layer(m: &mut Model, step: StepRef) -> Option<Effect> {
-    let request = m.build.layer_request(&step);
-    let pending = request.pending();
-    m.layer = Layer::Loading { step, pending };
-    (!pending).then_some(Effect::LoadLayer(request))
 }
 
 /// A digest arrived: the layer pane waiting for one asks again.
