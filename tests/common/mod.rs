@@ -32,6 +32,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("newuidmap", "uidmap"),
     ("openssl", "openssl"),
     ("registry", "docker-registry"),
+    ("rpm", "rpm"),
+    ("rpmbuild", "rpm"),
     ("runc", "runc"),
     ("runuser", "util-linux"),
     ("skopeo", "skopeo"),

@@ -10,6 +10,7 @@ pub mod golang;
 pub mod lang;
 pub mod owners;
 pub mod rpm;
+pub mod rpm_header;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -149,13 +150,14 @@ impl<'a> Db<'a> {
 
 /// True for the files a reader needs the bytes of.
 pub fn wanted(path: &str) -> bool {
-    dpkg::wanted(path) || apk::wanted(path) || lang::wanted(path)
+    dpkg::wanted(path) || apk::wanted(path) || rpm::wanted(path) || lang::wanted(path)
 }
 
 /// Every package of every manager in `db`, system managers first (they win shared files).
 pub fn read_all(db: &Db) -> Vec<Installed> {
     let mut out = dpkg::read(db);
     out.extend(apk::read(db));
+    out.extend(rpm::read(db));
     out.extend(lang::read(db));
     out.extend(golang::read(db));
     out
