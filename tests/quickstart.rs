@@ -58,6 +58,7 @@ fn the_list_covers_what_the_tests_need() {
             "docker" | "dockerd" => "docker.io",
             "newuidmap" | "newgidmap" => "uidmap",
             "runuser" => "util-linux",
+            "rpmbuild" => "rpm",
             other => other,
         }
     }
