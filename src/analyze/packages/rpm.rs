@@ -77,3 +77,50 @@ fn blobs(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     let rows = stmt.query_map([], |row| row.get::<_, Vec<u8>>(0)).ok()?;
     rows.collect::<rusqlite::Result<_>>().ok()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A sqlite file with rpm's table: one good header, one that is garbage.
+    fn rpmdb(blobs: &[&[u8]]) -> Vec<u8> {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let conn = Connection::open(file.path()).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)",
+        )
+        .unwrap();
+        for blob in blobs {
+            conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob])
+                .unwrap();
+        }
+        drop(conn);
+        std::fs::read(file.path()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_packages_table_and_skips_bad_headers() {
+        let good = rpm_header::tests::hello();
+        let mut db = Db::default();
+        db.insert(SQLITE[0], &rpmdb(&[b"\xff\xff\xff\xffjunk", &good]));
+        let found = read(&db);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].name.as_str(), found[0].manager),
+            ("hello", Manager::Rpm)
+        );
+        assert_eq!(found[0].declared_size, Some(70_000));
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_gives_no_packages() {
+        let mut db = Db::default();
+        db.insert(SQLITE[1], b"SQLite format 3\0 but then nothing");
+        assert!(read(&db).is_empty());
+        let mut truncated = rpmdb(&[&rpm_header::tests::hello()]);
+        truncated.truncate(truncated.len() / 2);
+        db.insert(SQLITE[1], &truncated);
+        assert!(read(&db).is_empty());
+    }
+}

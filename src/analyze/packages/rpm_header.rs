@@ -157,11 +157,11 @@ pub fn parse(blob: &[u8]) -> Option<Header> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A header blob from (tag, type, count, data) entries, data laid out in order.
-    fn blob(entries: &[(u32, u32, u32, &[u8])]) -> Vec<u8> {
+    pub(in crate::analyze::packages) fn blob(entries: &[(u32, u32, u32, &[u8])]) -> Vec<u8> {
         let mut index: Vec<u8> = Vec::new();
         let mut data: Vec<u8> = Vec::new();
         for (tag, kind, count, bytes) in entries {
@@ -179,7 +179,7 @@ mod tests {
         out
     }
 
-    fn hello() -> Vec<u8> {
+    pub(in crate::analyze::packages) fn hello() -> Vec<u8> {
         blob(&[
             (NAME, STRING, 1, b"hello\0"),
             (VERSION, STRING, 1, b"2.12\0"),
