@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::Printer;
-use crate::engine::event::{ActivityState, Event, Timestamp};
+use crate::engine::event::{ActivityState, Event, Timestamp, Totals};
 use crate::engine::{Record, StepRef};
 use crate::frontend::BuildPlan;
 use crate::store::LayerInfo;
@@ -98,6 +98,95 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+impl<W: Write + Send> PlainPrinter<W> {
+    fn log(&mut self, record: &Record, step: &StepRef, text: &str) -> std::io::Result<()> {
+        let n = self.number(step);
+        let since = self
+            .started
+            .get(step)
+            .map(|t| record.time.since(*t).as_secs_f64())
+            .unwrap_or(0.0);
+        // A carriage return redraws a line on a terminal (progress bars): each redraw gets
+        // a line of its own here rather than a visible ^M.
+        for line in text.lines() {
+            let mut redraws = line.split('\r').filter(|l| !l.is_empty()).peekable();
+            if redraws.peek().is_none() {
+                writeln!(self.out, "#{n} {since:.3} ")?;
+            }
+            for part in redraws {
+                writeln!(self.out, "#{n} {since:.3} {part}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A backend's work outside the plan's steps, numbered after the steps seen so far.
+    fn activity(
+        &mut self,
+        name: &str,
+        state: ActivityState,
+        text: &str,
+        duration: Option<f64>,
+    ) -> std::io::Result<()> {
+        let next = self.numbers.len() + self.activities.len() + 1;
+        let first = !self.activities.contains_key(name);
+        let n = *self.activities.entry(name.to_string()).or_insert(next);
+        // Seen first when already over (a cached vertex): its name still heads it.
+        if first && state != ActivityState::Started {
+            writeln!(self.out, "#{n} {name}")?;
+        }
+        let secs = duration.unwrap_or(0.0);
+        match state {
+            ActivityState::Started => writeln!(self.out, "#{n} {name}")?,
+            ActivityState::Log => writeln!(self.out, "#{n} {text}")?,
+            ActivityState::Done => writeln!(self.out, "#{n} DONE {secs:.1}s")?,
+            ActivityState::Cached => writeln!(self.out, "#{n} CACHED")?,
+            ActivityState::Failed => writeln!(self.out, "#{n} ERROR: {text}")?,
+        }
+        Ok(())
+    }
+
+    /// The result line, then the build checks' warnings gathered during the build.
+    fn finished(
+        &mut self,
+        image: Option<&str>,
+        totals: &Totals,
+        error: Option<&str>,
+    ) -> std::io::Result<()> {
+        let hit = if totals.steps > 0 {
+            100.0 * totals.cached as f64 / totals.steps as f64
+        } else {
+            0.0
+        };
+        match (image, error) {
+            (Some(image), _) => writeln!(
+                self.out,
+                "built {image} in {:.1}s: {} steps, {} cached ({hit:.0}%), image {}",
+                totals.duration,
+                totals.steps,
+                totals.cached,
+                human_bytes(totals.image_size)
+            )?,
+            (None, Some(err)) => writeln!(
+                self.out,
+                "build failed after {:.1}s: {}",
+                totals.duration,
+                crate::frontend::brief::lines(err, ERROR_LINE_MAX)
+            )?,
+            (None, None) => writeln!(self.out, "build ended after {:.1}s", totals.duration)?,
+        }
+        let n = std::mem::take(&mut self.warnings);
+        if !n.is_empty() {
+            let s = if n.len() == 1 { "" } else { "s" };
+            writeln!(self.out, "{} warning{s} found:", n.len())?;
+            for w in n {
+                writeln!(self.out, "{w}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<W: Write + Send> Printer for PlainPrinter<W> {
     fn print(&mut self, record: &Record) -> std::io::Result<()> {
         match &record.event {
@@ -120,25 +209,7 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
                 let header = self.header(step);
                 writeln!(self.out, "#{n} {header}")?;
             }
-            Event::StepLog { step, text, .. } => {
-                let n = self.number(step);
-                let since = self
-                    .started
-                    .get(step)
-                    .map(|t| record.time.since(*t).as_secs_f64())
-                    .unwrap_or(0.0);
-                // A carriage return redraws a line on a terminal (progress bars): each redraw gets
-                // a line of its own here rather than a visible ^M.
-                for line in text.lines() {
-                    let mut redraws = line.split('\r').filter(|l| !l.is_empty()).peekable();
-                    if redraws.peek().is_none() {
-                        writeln!(self.out, "#{n} {since:.3} ")?;
-                    }
-                    for part in redraws {
-                        writeln!(self.out, "#{n} {since:.3} {part}")?;
-                    }
-                }
-            }
+            Event::StepLog { step, text, .. } => self.log(record, step, text)?,
             Event::StepCached { step, layer, from } => {
                 let n = self.number(step);
                 let source = from
@@ -198,61 +269,12 @@ impl<W: Write + Send> Printer for PlainPrinter<W> {
                 state,
                 text,
                 duration,
-            } => {
-                let next = self.numbers.len() + self.activities.len() + 1;
-                let first = !self.activities.contains_key(name);
-                let n = *self.activities.entry(name.clone()).or_insert(next);
-                // Seen first when already over (a cached vertex): its name still heads it.
-                if first && *state != ActivityState::Started {
-                    writeln!(self.out, "#{n} {name}")?;
-                }
-                let secs = duration.unwrap_or(0.0);
-                match state {
-                    ActivityState::Started => writeln!(self.out, "#{n} {name}")?,
-                    ActivityState::Log => writeln!(self.out, "#{n} {text}")?,
-                    ActivityState::Done => writeln!(self.out, "#{n} DONE {secs:.1}s")?,
-                    ActivityState::Cached => writeln!(self.out, "#{n} CACHED")?,
-                    ActivityState::Failed => writeln!(self.out, "#{n} ERROR: {text}")?,
-                }
-            }
+            } => self.activity(name, *state, text, *duration)?,
             Event::BuildFinished {
                 image,
                 totals,
                 error,
-            } => {
-                let hit = if totals.steps > 0 {
-                    100.0 * totals.cached as f64 / totals.steps as f64
-                } else {
-                    0.0
-                };
-                match (image, error) {
-                    (Some(image), _) => writeln!(
-                        self.out,
-                        "built {image} in {:.1}s: {} steps, {} cached ({hit:.0}%), image {}",
-                        totals.duration,
-                        totals.steps,
-                        totals.cached,
-                        human_bytes(totals.image_size)
-                    )?,
-                    (None, Some(err)) => writeln!(
-                        self.out,
-                        "build failed after {:.1}s: {}",
-                        totals.duration,
-                        crate::frontend::brief::lines(err, ERROR_LINE_MAX)
-                    )?,
-                    (None, None) => {
-                        writeln!(self.out, "build ended after {:.1}s", totals.duration)?
-                    }
-                }
-                let n = std::mem::take(&mut self.warnings);
-                if !n.is_empty() {
-                    let s = if n.len() == 1 { "" } else { "s" };
-                    writeln!(self.out, "{} warning{s} found:", n.len())?;
-                    for w in n {
-                        writeln!(self.out, "{w}")?;
-                    }
-                }
-            }
+            } => self.finished(image.as_deref(), totals, error.as_deref())?,
         }
         self.out.flush()
     }
