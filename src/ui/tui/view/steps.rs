@@ -11,6 +11,7 @@ use crate::ui::tui::build::{Cache, StepState, StepView};
 use crate::ui::tui::layout::{self, Pane};
 use crate::ui::tui::model::Model;
 use crate::ui::tui::nav::{detail_lines, steps_rows};
+use crate::ui::tui::theme::Theme;
 use crate::ui::tui::{format, highlight};
 
 const DURATION_W: usize = 7;
@@ -35,37 +36,9 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
     if inner.height == 0 || inner.width < 10 {
         return;
     }
-    let width = usize::from(inner.width);
-    // Wide panes get the miss reason in the table; narrow ones a hit/miss word (the reason is below).
-    let cache_w = if width >= 90 {
-        (width / 4).min(30)
-    } else if width >= 50 {
-        4
-    } else {
-        0
-    };
-    let text_w = width
-        .saturating_sub(2 + 4 + DURATION_W + 1 + SIZE_W + 1 + cache_w + usize::from(cache_w > 0));
-
-    let mut header = vec![
-        Span::raw(" "),
-        Span::raw("   #"),
-        Span::raw(" "),
-        Span::raw(pad("instruction", text_w)),
-    ];
-    header.push(Span::raw(format!(
-        "{:>DURATION_W$} {:>SIZE_W$}",
-        "time", "size"
-    )));
-    if cache_w > 0 {
-        header.push(Span::raw(format!(" {}", pad("cache", cache_w))));
-    }
-    Line::from(header)
-        .style(theme.dim.add_modifier(Modifier::UNDERLINED))
-        .render(row(inner, 0), buf);
-
+    let cols = Columns::for_width(usize::from(inner.width));
+    cols.header(theme).render(row(inner, 0), buf);
     let rows = usize::from(steps_rows(area.height));
-    let now = m.clock();
     for (i, step) in stage
         .steps
         .iter()
@@ -74,66 +47,120 @@ pub fn draw(m: &Model, buf: &mut Buffer, area: Rect) {
         .take(rows)
     {
         let y = 1 + (i - m.steps_scroll) as u16;
-        let (symbol, style) = symbols::step(step.state, m.ticks, theme);
-        let mut spans = vec![
-            Span::styled(format!(" {symbol}"), style),
-            if m.breakpoints.contains(&step.step) {
-                Span::styled(" ●", theme.failed)
-            } else {
-                Span::raw("  ")
-            },
-            Span::styled(format!("{:>2} ", step.step.index), theme.dim),
-        ];
-        spans.extend(fit(highlight::instruction(&step.text, theme), text_w));
-        let duration = step.elapsed(now).map(format::duration).unwrap_or_default();
-        let size = step
-            .layer
-            .as_ref()
-            .map(|l| format::size(l.size))
-            .unwrap_or_default();
-        spans.push(Span::styled(format!("{duration:>DURATION_W$} "), theme.dim));
-        spans.push(Span::styled(format!("{size:>SIZE_W$}"), theme.text));
-        if cache_w > 0 {
-            let (text, style) = match &step.cache {
-                // Pulled from a --cache-from source (the details line names it).
-                Cache::Hit if step.cached_from.is_some() && cache_w >= 11 => {
-                    ("hit: remote".to_string(), theme.cached)
-                }
-                Cache::Hit if step.cached_from.is_some() => ("hit↓".to_string(), theme.cached),
-                Cache::Hit => ("hit".to_string(), theme.cached),
-                Cache::Miss(_) if cache_w < 10 => ("miss".to_string(), theme.paused),
-                Cache::Miss(reason) => (format!("miss: {reason}"), theme.paused),
-                Cache::Unknown => (String::new(), theme.dim),
-            };
-            spans.push(Span::styled(
-                format!(" {}", pad(&format::truncate(&text, cache_w), cache_w)),
-                style,
-            ));
-        }
-        let mut line = Line::from(spans);
-        if i == m.step {
-            line = line.patch_style(m.theme.selection());
-            if m.focus == Pane::Steps {
-                line = line.patch_style(ratatui::style::Style::new().add_modifier(Modifier::BOLD));
-            }
-        }
-        line.render(row(inner, y), buf);
+        step_line(m, step, i, cols).render(row(inner, y), buf);
     }
-    if let Some(reason) = &stage.skipped {
+    footer(m, stage.skipped.as_deref(), inner, area.height, buf);
+}
+
+/// How wide the instruction and cache columns are.
+#[derive(Clone, Copy)]
+struct Columns {
+    text: usize,
+    cache: usize,
+}
+
+impl Columns {
+    /// Wide panes get the miss reason in the table; narrow ones a hit/miss word (the reason is
+    /// below).
+    fn for_width(width: usize) -> Self {
+        let cache = if width >= 90 {
+            (width / 4).min(30)
+        } else if width >= 50 {
+            4
+        } else {
+            0
+        };
+        let fixed = 2 + 4 + DURATION_W + 1 + SIZE_W + 1 + cache + usize::from(cache > 0);
+        Self {
+            text: width.saturating_sub(fixed),
+            cache,
+        }
+    }
+
+    fn header(self, theme: &Theme) -> Line<'static> {
+        let mut header = vec![
+            Span::raw(" "),
+            Span::raw("   #"),
+            Span::raw(" "),
+            Span::raw(pad("instruction", self.text)),
+            Span::raw(format!("{:>DURATION_W$} {:>SIZE_W$}", "time", "size")),
+        ];
+        if self.cache > 0 {
+            header.push(Span::raw(format!(" {}", pad("cache", self.cache))));
+        }
+        Line::from(header).style(theme.dim.add_modifier(Modifier::UNDERLINED))
+    }
+}
+
+/// One step's row: state, breakpoint, index, instruction, time, size and cache.
+fn step_line(m: &Model, step: &StepView, i: usize, cols: Columns) -> Line<'static> {
+    let theme = &m.theme;
+    let (symbol, style) = symbols::step(step.state, m.ticks, theme);
+    let mut spans = vec![
+        Span::styled(format!(" {symbol}"), style),
+        if m.breakpoints.contains(&step.step) {
+            Span::styled(" ●", theme.failed)
+        } else {
+            Span::raw("  ")
+        },
+        Span::styled(format!("{:>2} ", step.step.index), theme.dim),
+    ];
+    spans.extend(fit(highlight::instruction(&step.text, theme), cols.text));
+    let duration = step
+        .elapsed(m.clock())
+        .map(format::duration)
+        .unwrap_or_default();
+    let size = step
+        .layer
+        .as_ref()
+        .map(|l| format::size(l.size))
+        .unwrap_or_default();
+    spans.push(Span::styled(format!("{duration:>DURATION_W$} "), theme.dim));
+    spans.push(Span::styled(format!("{size:>SIZE_W$}"), theme.text));
+    if cols.cache > 0 {
+        spans.push(cache_cell(step, cols.cache, theme));
+    }
+    let mut line = Line::from(spans);
+    if i == m.step {
+        line = line.patch_style(theme.selection());
+        if m.focus == Pane::Steps {
+            line = line.patch_style(ratatui::style::Style::new().add_modifier(Modifier::BOLD));
+        }
+    }
+    line
+}
+
+fn cache_cell(step: &StepView, width: usize, theme: &Theme) -> Span<'static> {
+    let (text, style) = match &step.cache {
+        // Pulled from a --cache-from source (the details line names it).
+        Cache::Hit if step.cached_from.is_some() && width >= 11 => {
+            ("hit: remote".to_string(), theme.cached)
+        }
+        Cache::Hit if step.cached_from.is_some() => ("hit↓".to_string(), theme.cached),
+        Cache::Hit => ("hit".to_string(), theme.cached),
+        Cache::Miss(_) if width < 10 => ("miss".to_string(), theme.paused),
+        Cache::Miss(reason) => (format!("miss: {reason}"), theme.paused),
+        Cache::Unknown => (String::new(), theme.dim),
+    };
+    Span::styled(
+        format!(" {}", pad(&format::truncate(&text, width), width)),
+        style,
+    )
+}
+
+/// Under the rows: why the stage was skipped, or the selected step's details.
+fn footer(m: &Model, skipped: Option<&str>, inner: Rect, height: u16, buf: &mut Buffer) {
+    let theme = &m.theme;
+    if let Some(reason) = skipped {
         let line = Line::from(vec![
             Span::styled(" ⊘ skipped: ", theme.emphasis(theme.skipped, true)),
-            Span::styled(reason.clone(), theme.text),
+            Span::styled(reason.to_string(), theme.text),
         ]);
-        line.render(
-            row(
-                inner,
-                inner.height.saturating_sub(detail_lines(area.height)),
-            ),
-            buf,
-        );
+        let y = inner.height.saturating_sub(detail_lines(height));
+        line.render(row(inner, y), buf);
     } else if let Some(step) = m.selected_step() {
         let [a, b] = details(m, step);
-        if detail_lines(area.height) == 2 {
+        if detail_lines(height) == 2 {
             a.render(row(inner, inner.height.saturating_sub(2)), buf);
             b.render(row(inner, inner.height.saturating_sub(1)), buf);
         } else {
