@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-screenshots}
 mkdir -p "$out"
+for tool in tmux python3 pigz; do
+  command -v "$tool" >/dev/null || { echo "screenshots: $tool missing: apt-get install $tool" >&2; exit 1; }
+done
 cargo build --quiet
 bin=$PWD/target/debug/stagecraft
 sock=stagecraft-shots-$$
