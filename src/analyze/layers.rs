@@ -9,7 +9,8 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::error::{AnalyzeError, io_err};
-use super::packages::{self, Captured, golang};
+use super::packages::buildinfo as golang;
+use super::packages::capture::{self as packages, Captured};
 use super::secrets::{self, SecretMatch};
 use crate::image::layer::sparse::{SparseReader, entry_real_size};
 use crate::image::layer::{OPAQUE_WHITEOUT, WHITEOUT_PREFIX, decompress};

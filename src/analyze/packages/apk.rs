@@ -3,11 +3,7 @@
 
 use super::{Db, Installed, Manager};
 
-pub const INSTALLED: &str = "lib/apk/db/installed";
-
-pub fn wanted(path: &str) -> bool {
-    path == INSTALLED
-}
+pub use super::capture::apk::INSTALLED;
 
 pub fn read(db: &Db) -> Vec<Installed> {
     let Some(text) = db.file(INSTALLED) else {

@@ -4,15 +4,7 @@
 
 use super::{Db, Installed, Manager};
 
-pub const STATUS: &str = "var/lib/dpkg/status";
-const STATUS_D: &str = "var/lib/dpkg/status.d/";
-const INFO: &str = "var/lib/dpkg/info/";
-
-pub fn wanted(path: &str) -> bool {
-    path == STATUS
-        || path.starts_with(STATUS_D)
-        || (path.starts_with(INFO) && path.ends_with(".list"))
-}
+pub use super::capture::dpkg::{INFO, STATUS, STATUS_D};
 
 /// `Key: value` fields of one control paragraph (continuation lines dropped).
 fn fields(paragraph: &str) -> impl Iterator<Item = (&str, &str)> {

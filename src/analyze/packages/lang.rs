@@ -7,20 +7,7 @@
 
 use super::{Db, Installed, Manager};
 
-/// Which manager a metadata file belongs to.
-fn manager(path: &str) -> Option<Manager> {
-    if path.ends_with(".dist-info/RECORD") {
-        Some(Manager::Python)
-    } else if npm_dir(path).is_some() {
-        Some(Manager::Npm)
-    } else {
-        None
-    }
-}
-
-pub fn wanted(path: &str) -> bool {
-    manager(path).is_some()
-}
+use super::capture::lang::{manager, npm_dir};
 
 pub fn read(db: &Db) -> Vec<Installed> {
     db.iter()
@@ -66,18 +53,6 @@ fn record_path(line: &str) -> &str {
         Some(rest) => rest.split('"').next().unwrap_or_default(),
         None => line.split(',').next().unwrap_or_default(),
     }
-}
-
-/// The package directory of a `package.json` directly inside a `node_modules` entry.
-fn npm_dir(path: &str) -> Option<&str> {
-    let dir = path.strip_suffix("/package.json")?;
-    let (parent, _) = dir.rsplit_once('/')?;
-    let parent = match parent.rsplit_once('/') {
-        Some((grand, scope)) if scope.starts_with('@') => grand,
-        _ if parent.starts_with('@') => return None,
-        _ => parent,
-    };
-    (parent == "node_modules" || parent.ends_with("/node_modules")).then_some(dir)
 }
 
 fn npm(db: &Db, path: &str, content: &[u8]) -> Option<Installed> {

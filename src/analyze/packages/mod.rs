@@ -5,9 +5,12 @@
 pub mod advice;
 pub mod apk;
 pub mod attribute;
+pub mod buildinfo;
+pub mod capture;
 pub mod dpkg;
 pub mod golang;
 pub mod lang;
+pub mod manager;
 pub mod owners;
 pub mod rpm;
 pub mod rpm_header;
@@ -15,53 +18,13 @@ pub mod rpm_header;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
-
 pub use attribute::{Package, Packages, Removed, UnownedDir, attribute};
-pub use golang::GoBuild;
+pub use buildinfo::GoBuild;
+pub use capture::{Captured, wanted};
+pub use manager::Manager;
 pub use owners::Owners;
 
 use super::stack::Live;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Manager {
-    Dpkg,
-    Apk,
-    Rpm,
-    /// Python distributions (pip's RECORD files).
-    #[serde(rename = "pip")]
-    Python,
-    Npm,
-    Go,
-}
-
-impl Manager {
-    /// The operating system's package managers (their files are the distribution's).
-    pub fn is_system(self) -> bool {
-        matches!(self, Manager::Dpkg | Manager::Apk | Manager::Rpm)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Manager::Dpkg => "dpkg",
-            Manager::Apk => "apk",
-            Manager::Rpm => "rpm",
-            Manager::Python => "pip",
-            Manager::Npm => "npm",
-            Manager::Go => "go",
-        }
-    }
-}
-
-/// What indexing kept of a file for the readers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Captured {
-    /// A database file's bytes.
-    Bytes(Vec<u8>),
-    /// A Go binary's build info.
-    Go(GoBuild),
-}
 
 /// One package as its manager's database lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,11 +109,6 @@ impl<'a> Db<'a> {
             .filter(|(_, l)| l.kind != super::layers::EntryKind::Dir)
             .map(|(p, _)| p.as_str())
     }
-}
-
-/// True for the files a reader needs the bytes of.
-pub fn wanted(path: &str) -> bool {
-    dpkg::wanted(path) || apk::wanted(path) || rpm::wanted(path) || lang::wanted(path)
 }
 
 /// Every package of every manager in `db`, system managers first (they win shared files).

@@ -11,10 +11,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::{Db, Installed, Manager, rpm_header};
 use crate::analyze::stack::Live;
 
-const SQLITE: &[&str] = &[
-    "var/lib/rpm/rpmdb.sqlite",
-    "usr/lib/sysimage/rpm/rpmdb.sqlite",
-];
+use super::capture::rpm::SQLITE;
 
 /// The formats not read, and where rpm keeps them.
 const UNREAD: &[(&str, &str)] = &[
@@ -22,10 +19,6 @@ const UNREAD: &[(&str, &str)] = &[
     ("var/lib/rpm/Packages.db", "ndb"),
     ("usr/lib/sysimage/rpm/Packages.db", "ndb"),
 ];
-
-pub fn wanted(path: &str) -> bool {
-    SQLITE.contains(&path)
-}
 
 pub fn notes(live: &BTreeMap<String, Live>) -> Vec<String> {
     let unread = UNREAD
