@@ -98,22 +98,10 @@ fn cached_layer(ctx: &BuildCtx, step_ref: &StepRef, key: &str) -> Option<Option<
     };
     Some(Some(Box::new(Hit {
         layer: StepLayer::Ready(Box::new(layer_ref)),
-        info: info_of(&l),
+        info: l.info(),
         dir: None,
         lazy: false,
     })))
-}
-
-fn info_of(l: &CachedLayer) -> LayerInfo {
-    LayerInfo {
-        digest: l.digest.clone(),
-        diff_id: l.diff_id.clone(),
-        size: l.size,
-        compressed_size: l.compressed_size,
-        added: l.added,
-        modified: l.modified,
-        removed: l.removed,
-    }
 }
 
 /// A hit on built snapshot `id` if it is still in the store, digested or not (then queued for
@@ -140,7 +128,7 @@ fn built_hit(
             let info = LayerInfo {
                 digest: String::new(),
                 diff_id: String::new(),
-                ..info_of(l)
+                ..l.info()
             };
             (Pending::new(id, key.into(), step_ref.clone(), counts), info)
         }
@@ -192,7 +180,7 @@ async fn imported_hit(
         modified: l.modified,
         removed: l.removed,
     });
-    let info = local.as_ref().map(info_of);
+    let info = local.as_ref().map(CachedLayer::info);
     if ctx.opts.dry_run {
         return Some((
             hit.zip(info)

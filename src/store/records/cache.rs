@@ -18,15 +18,5 @@ pub struct CacheRecord {
     pub snapshot: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CachedLayer {
-    /// Blob descriptor fields.
-    pub digest: String,
-    pub media_type: String,
-    pub compressed_size: u64,
-    pub diff_id: String,
-    pub size: u64,
-    pub added: u64,
-    pub modified: u64,
-    pub removed: u64,
-}
+/// A cached step's layer: the same fields a built snapshot's `layer.json` holds.
+pub type CachedLayer = super::super::built::BuiltLayer;
