@@ -18,18 +18,14 @@ REG=127.0.0.1:$PORT
 DOCKER=/usr/bin/docker
 ARGS="--build-arg BASE=localhost/busybox:latest"
 
-started=1
-if [ -f "$DOCKERD_DIR/dockerd.pid" ] && kill -0 "$(cat "$DOCKERD_DIR/dockerd.pid")" 2>/dev/null; then started=0; fi
-LOAD_BUSYBOX=1 "$HERE/peers/start-dockerd.sh" "$DOCKERD_DIR" >/dev/null
-export DOCKER_HOST=unix://$DOCKERD_DIR/docker.sock
-$DOCKER image inspect localhost/busybox:latest >/dev/null 2>&1 || $DOCKER tag busybox:latest localhost/busybox:latest
+. "$HERE/peers/bench-dockerd.sh"
+bench_dockerd_start "$DOCKERD_DIR"
 W=$(mktemp -d)
 REGISTRY_PORT=$PORT "$HERE/peers/start-registry.sh" "$W/registry" >/dev/null
 cleanup() {
   "$HERE/peers/stop-registry.sh" "$W/registry" >/dev/null 2>&1 || true
   rm -rf "$W"
-  [ "$started" = 1 ] && "$HERE/peers/stop-dockerd.sh" "$DOCKERD_DIR" >/dev/null 2>&1
-  true
+  bench_dockerd_stop
 }
 trap cleanup EXIT
 cp -a "$CASE" "$W/case"

@@ -14,14 +14,10 @@ CASE=${CASE:-$HERE/peers/cases/basic}
 DOCKER=/usr/bin/docker
 ARGS="--build-arg BASE=localhost/busybox:latest"
 
-# A dockerd of our own (its own state dir), stopped at the end unless it was already running.
-started=1
-if [ -f "$DOCKERD_DIR/dockerd.pid" ] && kill -0 "$(cat "$DOCKERD_DIR/dockerd.pid")" 2>/dev/null; then started=0; fi
-LOAD_BUSYBOX=1 "$HERE/peers/start-dockerd.sh" "$DOCKERD_DIR" >/dev/null
-export DOCKER_HOST=unix://$DOCKERD_DIR/docker.sock
-$DOCKER image inspect localhost/busybox:latest >/dev/null 2>&1 || $DOCKER tag busybox:latest localhost/busybox:latest
+. "$HERE/peers/bench-dockerd.sh"
+bench_dockerd_start "$DOCKERD_DIR"
 W=$(mktemp -d)
-trap 'rm -rf "$W"; [ "$started" = 1 ] && "$HERE/peers/stop-dockerd.sh" "$DOCKERD_DIR" >/dev/null 2>&1; true' EXIT
+trap 'rm -rf "$W"; bench_dockerd_stop' EXIT
 cp -a "$CASE" "$W/case"
 STAGECRAFT_ROOT=$W/base "$SC" image import "oci:$BENCH_DIR/oci/busybox:latest" -t localhost/busybox:latest >/dev/null
 
