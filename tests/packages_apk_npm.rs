@@ -129,13 +129,7 @@ fn apk_and_npm_packages_weigh_their_own_files() {
     }
     let b = f.build(&["-t", "pk-apk-npm:1"]);
     assert!(b.ok(), "build: {}", b.stderr());
-    let out = f.cmd(&["explain", "--format", "json", "--top", "0"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Value = f.json(&["explain", "--format", "json", "--top", "0"]);
     let packages: HashMap<String, &Value> = r["packages"]["packages"]
         .as_array()
         .unwrap()

@@ -71,13 +71,7 @@ fn rpm_sqlite_packages_weigh_their_files() {
     f.dockerfile("FROM busybox\nCOPY rootfs/ /\n");
     let b = f.build(&["-t", "pk-rpm:1"]);
     assert!(b.ok(), "build: {}", b.stderr());
-    let out = f.cmd(&["explain", "--format", "json", "--top", "0"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Value = f.json(&["explain", "--format", "json", "--top", "0"]);
     let packages = r["packages"]["packages"].as_array().unwrap();
     let rpms: Vec<&Value> = packages.iter().filter(|p| p["manager"] == "rpm").collect();
     assert_eq!(rpms.len(), 1, "{packages:?}");

@@ -157,6 +157,17 @@ impl Fixture {
             .unwrap()
     }
 
+    /// A command that prints JSON on success (`explain --format json`, …), parsed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.cmd(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    }
+
     pub fn write(&self, rel: &str, content: &str) {
         let path = self.ctx.path().join(rel);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
