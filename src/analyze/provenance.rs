@@ -81,6 +81,24 @@ fn copy_from(text: &str) -> Option<String> {
 }
 
 impl<'a> Tracer<'a> {
+    /// A tracer over `record` and the position of `stage` (default: the build's target) in it.
+    fn at(
+        store: &'a Store,
+        record: &'a BuildRecord,
+        stage: Option<&str>,
+    ) -> Result<(Self, usize), AnalyzeError> {
+        let tracer = Tracer {
+            store,
+            record,
+            views: HashMap::new(),
+        };
+        let label = stage.unwrap_or(&record.target);
+        let pos = tracer.stage_pos(label).ok_or_else(|| {
+            AnalyzeError::Record(format!("no stage {label} in build {}", record.id))
+        })?;
+        Ok((tracer, pos))
+    }
+
     fn stage_pos(&self, label: &str) -> Option<usize> {
         self.record
             .stages
@@ -323,15 +341,7 @@ pub fn layer_steps(
     record: &BuildRecord,
     stage: Option<&str>,
 ) -> Result<Vec<Hop>, AnalyzeError> {
-    let label = stage.unwrap_or(&record.target);
-    let tracer = Tracer {
-        store,
-        record,
-        views: HashMap::new(),
-    };
-    let pos = tracer
-        .stage_pos(label)
-        .ok_or_else(|| AnalyzeError::Record(format!("no stage {label} in build {}", record.id)))?;
+    let (tracer, pos) = Tracer::at(store, record, stage)?;
     let layers = tracer.stage(pos).steps.last().map_or(0, |s| s.layers.len());
     (0..layers)
         .map(|i| {
@@ -349,15 +359,7 @@ pub fn provenance(
     record: &BuildRecord,
     stage: Option<&str>,
 ) -> Result<Vec<FileProvenance>, AnalyzeError> {
-    let label = stage.unwrap_or(&record.target);
-    let mut tracer = Tracer {
-        store,
-        record,
-        views: HashMap::new(),
-    };
-    let pos = tracer
-        .stage_pos(label)
-        .ok_or_else(|| AnalyzeError::Record(format!("no stage {label} in build {}", record.id)))?;
+    let (mut tracer, pos) = Tracer::at(store, record, stage)?;
     let files: Vec<(PathBuf, Kind, u64)> = tracer
         .view(pos)?
         .tree
